@@ -1,0 +1,16 @@
+#pragma once
+// Subcommands of the `concord` executable. Each registers its options on the CLI11 app and
+// returns the function that runs it on rank 0.
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace concord::app {
+
+using Command = std::function<int()>;
+
+/// `concord topology NAME --agents N [--param K=V]... [--seed S] [--json | --dot]`, `--list`.
+Command add_topology_command(CLI::App& app);
+/// `concord compare --agents N SPEC...`: one table row per topology (SPEC = NAME[:K=V[:K=V...]]).
+Command add_compare_command(CLI::App& app);
+
+}  // namespace concord::app

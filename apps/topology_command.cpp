@@ -1,0 +1,204 @@
+// `concord topology` and `concord compare`: build topologies from the catalogue and report
+// their spectral properties as text, JSON or Graphviz.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "commands.hpp"
+#include "concord/core/error.hpp"
+#include "concord/topology/analysis.hpp"
+#include "concord/topology/registry.hpp"
+
+namespace concord::app {
+namespace {
+
+namespace topo = concord::topology;
+
+std::pair<std::string, std::string> split_key_value(const std::string& kv, const std::string& where) {
+  const auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError(where + ": '" + kv + "' is not of the form KEY=VALUE");
+  return {kv.substr(0, eq), kv.substr(eq + 1)};
+}
+
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+void print_summary(const topo::TopologyReport& r, std::uint64_t seed, bool seeded) {
+  fmt::print("topology           {}\n", r.description);
+  fmt::print("agents             {}\n", r.agents);
+  if (seeded) fmt::print("seed               {}\n", seed);
+  fmt::print("rounds (period)    {}\n", r.period);
+  fmt::print("max degree         {}\n", r.max_degree);
+  fmt::print("doubly stochastic  {}\n", yes_no(r.doubly_stochastic));
+  fmt::print("symmetric          {}\n", yes_no(r.symmetric));
+  fmt::print("connected (union)  {}\n", yes_no(r.connected));
+  if (r.period == 1) {
+    fmt::print("rho = ||W - J||_2  {:.12f}\n", r.period_rho);
+  } else {
+    fmt::print("period rate        {:.12f}   (||W(p-1)...W(0) - J||_2)\n", r.period_rho);
+    double mean = 0.0;
+    for (const auto& rr : r.rounds) mean += rr.rho;
+    fmt::print("mean rho per round {:.12f}\n", mean / r.period);
+  }
+  fmt::print("finite-time        {}   (max |product - J| = {:.3e})\n", yes_no(r.finite_time), r.period_deviation);
+  fmt::print("analysis           {}\n", r.method);
+  const std::size_t shown = std::min<std::size_t>(r.rounds.size(), 64);
+  fmt::print("\n{:>6} {:>16} {:>10} {:>12}\n", "round", "rho", "max deg", "nonzeros");
+  for (std::size_t k = 0; k < shown; ++k)
+    fmt::print("{:>6} {:>16.12f} {:>10} {:>12}\n", k, r.rounds[k].rho, r.rounds[k].max_degree, r.rounds[k].nonzeros);
+  if (shown < r.rounds.size()) fmt::print("   ... {} more rounds (see --json)\n", r.rounds.size() - shown);
+}
+
+nlohmann::json to_json(const topo::Topology& t, const topo::TopologyReport& r, std::uint64_t seed) {
+  nlohmann::json j;
+  j["name"] = t.name();
+  j["description"] = t.description();
+  j["agents"] = t.agents();
+  j["seed"] = seed;
+  j["period"] = t.period();
+  auto& rounds = j["rounds"] = nlohmann::json::array();
+  for (const auto& w : t.rounds()) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (int i = 0; i < w.size(); ++i) {
+      auto cols = w.row_cols(i);
+      auto vals = w.row_weights(i);
+      for (std::size_t k = 0; k < cols.size(); ++k) entries.push_back({i, cols[k], vals[k]});
+    }
+    rounds.push_back({{"entries", std::move(entries)}});
+  }
+  auto& rho = j["rho"] = nlohmann::json::array();
+  for (const auto& rr : r.rounds) rho.push_back(rr.rho);
+  j["period_rho"] = r.period_rho;
+  j["finite_time"] = r.finite_time;
+  j["max_degree"] = r.max_degree;
+  j["doubly_stochastic"] = r.doubly_stochastic;
+  j["symmetric"] = r.symmetric;
+  j["connected"] = r.connected;
+  j["convention"] = "W[i][j] is the weight agent i gives to agent j's value (x <- W x)";
+  return j;
+}
+
+/// Graphviz of the union of all rounds. Undirected when every round is symmetric; otherwise an
+/// arc j -> i for every W(i, j) != 0 (information flows from j to i).
+void print_dot(const topo::Topology& t, bool symmetric) {
+  std::set<std::pair<int, int>> edges;
+  for (const auto& w : t.rounds())
+    for (int i = 0; i < w.size(); ++i)
+      for (int j : w.row_cols(i))
+        if (i != j) edges.insert(symmetric ? std::pair{std::min(i, j), std::max(i, j)} : std::pair{j, i});
+  const char* arrow = symmetric ? "--" : "->";
+  fmt::print("{} \"{}\" {{\n", symmetric ? "graph" : "digraph", t.description());
+  fmt::print("  node [shape=circle];\n");
+  for (int i = 0; i < t.agents(); ++i) fmt::print("  {};\n", i);
+  for (auto [a, b] : edges) {
+    if (t.is_static()) fmt::print("  {} {} {} [label=\"{:.4g}\"];\n", a, arrow, b, t.round(0)(symmetric ? a : b, symmetric ? b : a));
+    else fmt::print("  {} {} {};\n", a, arrow, b);
+  }
+  fmt::print("}}\n");
+}
+
+void print_list() {
+  for (const auto& info : topo::topology_catalog()) {
+    fmt::print("{}{}{}\n    {}\n    defined for: {}\n", info.name, info.time_varying ? "  (time-varying)" : "",
+               info.uses_seed ? "  (uses --seed)" : "", info.summary, info.validity);
+    for (const auto& p : info.parameters)
+      fmt::print("    --param {}=<{}>  {}{}\n", p.key, p.type, p.help,
+                 p.default_value.empty() ? " [required]" : " [default: " + p.default_value + "]");
+  }
+}
+
+}  // namespace
+
+Command add_topology_command(CLI::App& app) {
+  struct Options {
+    std::string name;
+    int agents = 0;
+    std::vector<std::string> params;
+    std::uint64_t seed = 0;
+    bool json = false, dot = false, list = false;
+  };
+  auto opt = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("topology", "Build a topology and print its weights and spectral properties");
+  cmd->add_option("name", opt->name, "topology name (see --list)");
+  cmd->add_option("--agents,-n", opt->agents, "number of agents");
+  cmd->add_option("--param,-p", opt->params, "topology parameter KEY=VALUE (repeatable)")->take_all();
+  cmd->add_option("--seed", opt->seed, "seed of random constructions")->default_val(0);
+  auto* json = cmd->add_flag("--json", opt->json, "print every weight and the analysis as JSON");
+  auto* dot = cmd->add_flag("--dot", opt->dot, "print the union of the rounds as a Graphviz graph");
+  json->excludes(dot);
+  cmd->add_flag("--list", opt->list, "list every topology with its parameters");
+  return [opt] {
+    if (opt->list) {
+      print_list();
+      return 0;
+    }
+    if (opt->name.empty()) throw InputError("topology: give a topology NAME (see concord topology --list)");
+    topo::topology_info(opt->name);  // unknown names fail before --agents is checked
+    if (opt->agents < 1)
+      throw InputError("topology " + opt->name + ": --agents N is required, N >= 1 (got " + std::to_string(opt->agents) + ")");
+    std::map<std::string, std::string> params;
+    for (const auto& kv : opt->params) {
+      auto [k, v] = split_key_value(kv, "--param");
+      if (!params.emplace(k, v).second) throw InputError("--param " + k + " given twice");
+    }
+    const auto t = topo::make_topology(opt->name, opt->agents, params, opt->seed);
+    if (opt->dot) {
+      bool symmetric = true;
+      for (const auto& w : t.rounds()) symmetric = symmetric && w.asymmetry() <= 1e-15;
+      print_dot(t, symmetric);
+      return 0;
+    }
+    const auto report = topo::analyze(t);
+    if (opt->json) std::cout << to_json(t, report, opt->seed).dump() << "\n";
+    else print_summary(report, opt->seed, topo::topology_info(opt->name).uses_seed);
+    return 0;
+  };
+}
+
+Command add_compare_command(CLI::App& app) {
+  struct Options {
+    int agents = 0;
+    std::vector<std::string> specs;
+    std::uint64_t seed = 0;
+  };
+  auto opt = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("compare", "Compare topologies side by side: degree, rho, period rate, finite time");
+  cmd->add_option("--agents,-n", opt->agents, "number of agents")->required();
+  cmd->add_option("--seed", opt->seed, "seed of random constructions")->default_val(0);
+  cmd->add_option("topologies", opt->specs, "NAME or NAME:KEY=VALUE[:KEY=VALUE...]")->required();
+  return [opt] {
+    fmt::print("{} agents, seed {}\n\n", opt->agents, opt->seed);
+    fmt::print("{:<34} {:>6} {:>7} {:>12} {:>12} {:>11}\n", "topology", "rounds", "max deg", "rho (max)", "period rate",
+               "finite-time");
+    fmt::print("{:-<34} {:->6} {:->7} {:->12} {:->12} {:->11}\n", "", "", "", "", "", "");
+    for (const auto& spec : opt->specs) {
+      std::map<std::string, std::string> params;
+      std::string name = spec;
+      if (auto colon = spec.find(':'); colon != std::string::npos) {
+        name = spec.substr(0, colon);
+        std::string rest = spec.substr(colon + 1);
+        std::size_t start = 0;
+        while (start <= rest.size()) {
+          auto end = rest.find(':', start);
+          if (end == std::string::npos) end = rest.size();
+          auto [k, v] = split_key_value(rest.substr(start, end - start), "compare " + spec);
+          params[k] = v;
+          start = end + 1;
+        }
+      }
+      const auto t = topo::make_topology(name, opt->agents, params, opt->seed);
+      const auto r = topo::analyze(t);
+      double rho_max = 0.0;
+      for (const auto& rr : r.rounds) rho_max = std::max(rho_max, rr.rho);
+      fmt::print("{:<34} {:>6} {:>7} {:>12.6f} {:>12.3e} {:>11}\n", spec, r.period, r.max_degree, rho_max, r.period_rho,
+                 yes_no(r.finite_time));
+    }
+    return 0;
+  };
+}
+
+}  // namespace concord::app

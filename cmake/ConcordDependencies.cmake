@@ -1,0 +1,80 @@
+# Finds Concord's dependencies and checks that they are the right ones (see
+# ../shared/reference/dependencies.md and scripts/setup-deps.sh, which installs them).
+
+# --- Kokkos >= 4 (never Debian's libtrilinos-kokkos 3.4.1) ---------------------------------
+find_package(Kokkos 4 CONFIG)
+if(NOT Kokkos_FOUND)
+  message(FATAL_ERROR "Concord needs Kokkos >= 4 (found none). Run scripts/setup-deps.sh, which builds Kokkos 5.0.2 "
+                      "into a cache, or pass -DKokkos_ROOT=/path/to/kokkos-install.")
+endif()
+if(Kokkos_DIR MATCHES "^/usr/lib/x86_64-linux-gnu/cmake/Kokkos")
+  message(FATAL_ERROR "Kokkos_DIR=${Kokkos_DIR} is Debian's Kokkos 3.4.1 (Serial only); pass -DKokkos_ROOT of "
+                      "a Kokkos >= 4 build (scripts/setup-deps.sh makes one).")
+endif()
+kokkos_check(DEVICES CUDA RETURN_VALUE CONCORD_KOKKOS_HAS_CUDA)
+if(CONCORD_ENABLE_CUDA AND NOT CONCORD_KOKKOS_HAS_CUDA)
+  message(FATAL_ERROR "CONCORD_ENABLE_CUDA=ON but the Kokkos at ${Kokkos_DIR} has no CUDA backend; build one with "
+                      "scripts/setup-deps.sh --cuda and pass its Kokkos_ROOT.")
+endif()
+if(CONCORD_KOKKOS_HAS_CUDA AND NOT CONCORD_ENABLE_CUDA)
+  message(STATUS "Kokkos has CUDA enabled: building the CUDA flavour")
+  set(CONCORD_ENABLE_CUDA ON CACHE BOOL "" FORCE)
+endif()
+if(CONCORD_ENABLE_NCCL AND NOT CONCORD_ENABLE_CUDA)
+  message(FATAL_ERROR "CONCORD_ENABLE_NCCL=ON needs the CUDA flavour (CONCORD_ENABLE_CUDA=ON).")
+endif()
+message(STATUS "Kokkos ${Kokkos_VERSION} from ${Kokkos_DIR} (devices: ${Kokkos_DEVICES})")
+
+# --- MPI: MPICH, selected explicitly ----------------------------------------------------------
+if(NOT MPI_CXX_COMPILER AND EXISTS /usr/bin/mpicxx.mpich)
+  set(MPI_C_COMPILER /usr/bin/mpicc.mpich CACHE FILEPATH "MPICH C wrapper")
+  set(MPI_CXX_COMPILER /usr/bin/mpicxx.mpich CACHE FILEPATH "MPICH C++ wrapper")
+  set(MPIEXEC_EXECUTABLE /usr/bin/mpiexec.mpich CACHE FILEPATH "MPICH launcher")
+endif()
+find_package(MPI REQUIRED COMPONENTS C CXX)
+if(NOT MPI_C_LIBRARIES MATCHES "mpich")
+  message(WARNING "The MPI library is not MPICH (${MPI_C_LIBRARIES}); Concord is tested with MPICH. "
+                  "Select it with -DMPI_CXX_COMPILER=mpicxx.mpich -DMPIEXEC_EXECUTABLE=/usr/bin/mpiexec.mpich.")
+endif()
+
+# --- parallel HDF5 (MPICH flavour) ------------------------------------------------------------
+if(NOT HDF5_C_COMPILER_EXECUTABLE AND EXISTS /usr/bin/h5pcc.mpich)
+  set(HDF5_C_COMPILER_EXECUTABLE /usr/bin/h5pcc.mpich CACHE FILEPATH "parallel HDF5 compiler wrapper")
+endif()
+set(HDF5_PREFER_PARALLEL TRUE)
+find_package(HDF5 REQUIRED COMPONENTS C)
+if(NOT HDF5_IS_PARALLEL)
+  message(FATAL_ERROR "HDF5 ${HDF5_VERSION} at ${HDF5_C_INCLUDE_DIRS} is serial; Concord needs parallel HDF5 "
+                      "(Debian: libhdf5-mpich-dev, selected with -DHDF5_C_COMPILER_EXECUTABLE=/usr/bin/h5pcc.mpich).")
+endif()
+
+# --- Teuchos ParameterList (serial build, no Kokkos) ------------------------------------------
+find_package(TeuchosParameterList CONFIG)
+if(NOT TeuchosParameterList_FOUND)
+  message(FATAL_ERROR "Concord needs Teuchos ParameterList (found none). Run scripts/setup-deps.sh or pass "
+                      "-DTeuchosParameterList_ROOT=/path/to/install.")
+endif()
+
+# --- header-only and small libraries from Debian ----------------------------------------------
+find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
+find_path(SPECTRA_INCLUDE_DIR Spectra/SymEigsSolver.h)
+if(NOT SPECTRA_INCLUDE_DIR)
+  message(FATAL_ERROR "Spectra headers not found (Debian: libspectra-dev; or pass -DSPECTRA_INCLUDE_DIR).")
+endif()
+
+if(CONCORD_ENABLE_NCCL)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 /usr/local/cuda/lib)
+  if(NOT NCCL_INCLUDE_DIR OR NOT NCCL_LIBRARY)
+    message(FATAL_ERROR "CONCORD_ENABLE_NCCL=ON but nccl.h / libnccl were not found; pass -DNCCL_INCLUDE_DIR and "
+                        "-DNCCL_LIBRARY.")
+  endif()
+endif()
+
+find_program(CONCORD_CCACHE ccache)
+if(CONCORD_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CONCORD_CCACHE})
+endif()

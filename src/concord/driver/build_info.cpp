@@ -1,0 +1,82 @@
+#include "concord/driver/build_info.hpp"
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <Kokkos_Core.hpp>
+#include <sstream>
+
+#include "concord/config.hpp"
+#include "concord/git_revision.hpp"
+#include "concord/io/teuchos_version.hpp"
+
+namespace concord::driver {
+namespace {
+
+std::string execution_spaces() {
+  std::string s;
+  auto add = [&](const char* name) { s += (s.empty() ? "" : ", ") + std::string(name); };
+#ifdef KOKKOS_ENABLE_SERIAL
+  add("Serial");
+#endif
+#ifdef KOKKOS_ENABLE_OPENMP
+  add("OpenMP");
+#endif
+#ifdef KOKKOS_ENABLE_THREADS
+  add("Threads");
+#endif
+#ifdef KOKKOS_ENABLE_CUDA
+  add("Cuda");
+#endif
+#ifdef KOKKOS_ENABLE_HIP
+  add("HIP");
+#endif
+  return s + " (default: " + Kokkos::DefaultExecutionSpace::name() + ")";
+}
+
+std::string mpi_version() {
+  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(lib, &len);
+  std::string s(lib, static_cast<std::size_t>(len));
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
+  int major = 0, minor = 0;
+  MPI_Get_version(&major, &minor);
+  return s + " (MPI " + std::to_string(major) + "." + std::to_string(minor) + ")";
+}
+
+std::string hdf5_version() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  std::ostringstream s;
+  s << major << "." << minor << "." << release;
+#ifdef H5_HAVE_PARALLEL
+  s << " (parallel)";
+#else
+  s << " (serial)";
+#endif
+  return s.str();
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> build_info() {
+  int ranks = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  return {
+      {"Concord", std::string(CONCORD_VERSION) + " (git " + CONCORD_GIT_REVISION + ", " + CONCORD_BUILD_TYPE + ", " +
+                      CONCORD_CXX_COMPILER + ")"},
+      {"Kokkos", std::to_string(KOKKOS_VERSION_MAJOR) + "." + std::to_string(KOKKOS_VERSION_MINOR) + "." +
+                     std::to_string(KOKKOS_VERSION_PATCH)},
+      {"Execution spaces", execution_spaces()},
+      {"MPI", mpi_version()},
+      {"MPI ranks", std::to_string(ranks)},
+      {"HDF5", hdf5_version()},
+      {"Teuchos", io::teuchos_version()},
+      {"CUDA", CONCORD_HAVE_CUDA ? "enabled" : "disabled"},
+      {"NCCL", CONCORD_HAVE_NCCL ? "enabled" : "disabled"},
+  };
+}
+
+}  // namespace concord::driver

@@ -1,0 +1,183 @@
+#include "concord/topology/analysis.hpp"
+
+#include <Eigen/Dense>
+#include <Spectra/SymEigsSolver.h>
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "concord/core/random.hpp"
+#include "concord/topology/graph.hpp"
+
+namespace concord::topology {
+namespace {
+
+using DenseMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// In place: rows of `p` (row-major n x n) <- W * p, using the sparse rows of W.
+void left_multiply(const WeightMatrix& w, std::vector<double>& p, std::vector<double>& scratch) {
+  const auto n = static_cast<std::size_t>(w.size());
+  scratch.assign(n * n, 0.0);
+  for (int i = 0; i < w.size(); ++i) {
+    double* out = scratch.data() + static_cast<std::size_t>(i) * n;
+    auto cols = w.row_cols(i);
+    auto vals = w.row_weights(i);
+    for (std::size_t k = 0; k < cols.size(); ++k) {
+      const double* in = p.data() + static_cast<std::size_t>(cols[k]) * n;
+      for (std::size_t c = 0; c < n; ++c) out[c] += vals[k] * in[c];
+    }
+  }
+  p.swap(scratch);
+}
+
+/// ||A||_2 of a dense square A (symmetric: max |eigenvalue|; otherwise sqrt(max eig(A^T A))).
+double dense_norm2(const DenseMatrix& a, bool symmetric) {
+  if (symmetric) {
+    Eigen::SelfAdjointEigenSolver<DenseMatrix> es(a, Eigen::EigenvaluesOnly);
+    return es.eigenvalues().cwiseAbs().maxCoeff();
+  }
+  DenseMatrix ata = a.transpose() * a;
+  Eigen::SelfAdjointEigenSolver<DenseMatrix> es(ata, Eigen::EigenvaluesOnly);
+  return std::sqrt(std::max(0.0, es.eigenvalues().maxCoeff()));
+}
+
+DenseMatrix minus_average(std::vector<double> p, int n) {
+  DenseMatrix a = Eigen::Map<DenseMatrix>(p.data(), n, n);
+  a.array() -= 1.0 / n;
+  return a;
+}
+
+/// The operator x -> (W(p-1)...W(0) - J) x and its transpose, on vectors of length n.
+struct PeriodOperator {
+  const std::vector<WeightMatrix>* rounds;
+  mutable std::vector<double> tmp;
+
+  void apply(const double* x, double* y, bool transpose) const {
+    const int n = rounds->front().size();
+    std::vector<double> cur(x, x + n);
+    tmp.resize(static_cast<std::size_t>(n));
+    const double mean = std::accumulate(cur.begin(), cur.end(), 0.0) / n;
+    const std::size_t p = rounds->size();
+    for (std::size_t r = 0; r < p; ++r) {
+      const auto& w = (*rounds)[transpose ? p - 1 - r : r];
+      if (transpose) w.apply_transpose(cur, tmp);
+      else w.apply(cur, tmp);
+      cur.swap(tmp);
+    }
+    for (int i = 0; i < n; ++i) y[i] = cur[i] - mean;
+  }
+};
+
+/// Spectra operator for A^T A (or A for symmetric A).
+struct NormalOperator {
+  using Scalar = double;
+  PeriodOperator op;
+  bool symmetric;
+  int n;
+  mutable std::vector<double> mid;
+  int rows() const { return n; }
+  int cols() const { return n; }
+  void perform_op(const double* x, double* y) const {
+    if (symmetric) return op.apply(x, y, false);
+    mid.resize(static_cast<std::size_t>(n));
+    op.apply(x, mid.data(), false);
+    op.apply(mid.data(), y, true);
+  }
+};
+
+double lanczos_norm2(const std::vector<WeightMatrix>& rounds, bool symmetric, const AnalysisOptions& opt) {
+  const int n = rounds.front().size();
+  NormalOperator A{PeriodOperator{&rounds, {}}, symmetric, n, {}};
+  // Probe first: an (almost) zero operator defeats Lanczos' relative convergence test.
+  double probe = 0.0;
+  {
+    RandomStream rng(12345, 99);
+    std::vector<double> x(n), y(n);
+    for (int t = 0; t < 3; ++t) {
+      for (auto& v : x) v = rng.uniform() - 0.5;
+      A.op.apply(x.data(), y.data(), false);
+      double nx = 0, ny = 0;
+      for (int i = 0; i < n; ++i) nx += x[i] * x[i], ny += y[i] * y[i];
+      probe = std::max(probe, std::sqrt(ny / nx));
+    }
+  }
+  if (probe <= opt.finite_time_tolerance) return probe;
+  const int ncv = std::min(n, 40);
+  const Spectra::SortRule rule = symmetric ? Spectra::SortRule::LargestMagn : Spectra::SortRule::LargestAlge;
+  Spectra::SymEigsSolver<NormalOperator> eigs(A, 1, ncv);
+  eigs.init();
+  eigs.compute(rule, 5000, opt.lanczos_tolerance, rule);
+  if (eigs.info() != Spectra::CompInfo::Successful) return std::nan("");
+  const double lambda = eigs.eigenvalues()[0];
+  return symmetric ? std::abs(lambda) : std::sqrt(std::max(0.0, lambda));
+}
+
+}  // namespace
+
+std::vector<double> period_product(const Topology& t) {
+  const auto n = static_cast<std::size_t>(t.agents());
+  std::vector<double> p(n * n, 0.0), scratch;
+  for (std::size_t i = 0; i < n; ++i) p[i * n + i] = 1.0;
+  for (const auto& w : t.rounds()) left_multiply(w, p, scratch);
+  return p;
+}
+
+double consensus_rate(const WeightMatrix& w, const AnalysisOptions& opt) {
+  const int n = w.size();
+  const bool symmetric = w.asymmetry() == 0.0;
+  if (n <= opt.dense_limit) {
+    DenseMatrix a = DenseMatrix::Constant(n, n, -1.0 / n);
+    for (int i = 0; i < n; ++i) {
+      auto cols = w.row_cols(i);
+      auto vals = w.row_weights(i);
+      for (std::size_t k = 0; k < cols.size(); ++k) a(i, cols[k]) += vals[k];
+    }
+    return dense_norm2(a, symmetric);
+  }
+  return lanczos_norm2(std::vector<WeightMatrix>{w}, symmetric, opt);
+}
+
+double period_rate(const Topology& t, const AnalysisOptions& opt) {
+  if (t.is_static()) return consensus_rate(t.round(0), opt);
+  if (t.agents() <= opt.dense_limit) return dense_norm2(minus_average(period_product(t), t.agents()), false);
+  return lanczos_norm2(t.rounds(), false, opt);
+}
+
+TopologyReport analyze(const Topology& t, const AnalysisOptions& opt) {
+  TopologyReport r;
+  r.name = t.name();
+  r.description = t.description();
+  r.agents = t.agents();
+  r.period = t.period();
+  r.doubly_stochastic = true;
+  r.symmetric = true;
+  for (const auto& w : t.rounds()) {
+    RoundReport rr;
+    rr.rho = consensus_rate(w, opt);
+    rr.max_degree = w.max_degree();
+    rr.nonzeros = w.nonzeros();
+    rr.stochasticity_error = w.stochasticity_error();
+    rr.min_weight = w.min_weight();
+    rr.symmetric = w.asymmetry() <= 1e-15;
+    r.max_degree = std::max(r.max_degree, rr.max_degree);
+    r.doubly_stochastic = r.doubly_stochastic && rr.stochasticity_error <= 1e-12 && rr.min_weight >= 0.0;
+    r.symmetric = r.symmetric && rr.symmetric;
+    r.rounds.push_back(rr);
+  }
+  r.connected = pattern_connected(t.rounds());
+  const int n = t.agents();
+  if (n <= opt.dense_limit) {
+    r.method = "dense";
+    DenseMatrix a = minus_average(period_product(t), n);
+    r.period_deviation = a.cwiseAbs().maxCoeff();
+    r.period_rho = t.is_static() ? r.rounds.front().rho : dense_norm2(a, false);
+  } else {
+    r.method = "lanczos";
+    r.period_rho = t.is_static() ? r.rounds.front().rho : lanczos_norm2(t.rounds(), false, opt);
+    r.period_deviation = r.period_rho;  // an upper bound of the largest entry
+  }
+  r.finite_time = r.period_deviation <= opt.finite_time_tolerance;
+  return r;
+}
+
+}  // namespace concord::topology

@@ -1,0 +1,60 @@
+#pragma once
+/// \file analysis.hpp
+/// Spectral analysis of mixing matrices and topologies (host only).
+///
+/// The consensus rate is the lecture's rho = ||W - J||_2 with J = (1/n) 1 1^T (the largest
+/// singular value; some codes call 1 - rho the "spectral gap"). For a time-varying topology the
+/// rate of one whole period is ||W(p-1) ... W(0) - J||_2, and finite-time consensus means that
+/// product equals J.
+///
+/// Up to `AnalysisOptions::dense_limit` agents everything is computed densely (Eigen's symmetric
+/// eigensolver on (W - J) or (W - J)^T (W - J)); beyond it by Lanczos iterations (Spectra) on
+/// the sparse operators, so analysing 100k agents needs O(nnz) memory.
+#include <string>
+#include <vector>
+
+#include "concord/topology/topology.hpp"
+
+namespace concord::topology {
+
+struct AnalysisOptions {
+  int dense_limit = 2048;             ///< largest n analysed densely
+  double finite_time_tolerance = 1e-12;  ///< max |P - J| entry (or estimate) counted as exact
+  double lanczos_tolerance = 1e-12;   ///< relative tolerance of iterative norms
+};
+
+struct RoundReport {
+  double rho = 0.0;                 ///< ||W(r) - J||_2
+  int max_degree = 0;               ///< distinct peers (in or out), self excluded
+  std::size_t nonzeros = 0;         ///< stored entries, diagonal included
+  double stochasticity_error = 0.0; ///< max |row or column sum - 1|
+  double min_weight = 0.0;
+  bool symmetric = false;
+};
+
+struct TopologyReport {
+  std::string name;
+  std::string description;
+  int agents = 0;
+  int period = 0;
+  std::vector<RoundReport> rounds;
+  double period_rho = 0.0;        ///< ||W(p-1)...W(0) - J||_2
+  double period_deviation = 0.0;  ///< max |(W(p-1)...W(0) - J)(i, j)| (or a probe estimate when iterative)
+  bool finite_time = false;       ///< period product == J within the tolerance
+  int max_degree = 0;             ///< max over rounds
+  bool doubly_stochastic = false; ///< every round, non-negative, sums within 1e-12
+  bool symmetric = false;         ///< every round
+  bool connected = false;         ///< union of the rounds' patterns
+  std::string method;             ///< "dense" or "lanczos"
+};
+
+/// rho = ||W - J||_2.
+double consensus_rate(const WeightMatrix& w, const AnalysisOptions& opt = {});
+/// ||W(p-1)...W(0) - J||_2.
+double period_rate(const Topology& t, const AnalysisOptions& opt = {});
+/// Dense row-major product W(p-1)...W(0) (n x n; for n up to a few thousand).
+std::vector<double> period_product(const Topology& t);
+/// Everything above in one pass.
+TopologyReport analyze(const Topology& t, const AnalysisOptions& opt = {});
+
+}  // namespace concord::topology

@@ -1,0 +1,57 @@
+// The analysis itself: dense and Lanczos paths agree, period rates compose rounds in the right
+// order, and the report's flags mean what they say.
+#include <gtest/gtest.h>
+
+#include "concord/topology/analysis.hpp"
+#include "concord/topology/generators.hpp"
+#include "concord/topology/registry.hpp"
+
+using namespace concord::topology;
+
+TEST(Analysis, LanczosAgreesWithDense) {
+  AnalysisOptions iterative;
+  iterative.dense_limit = 0;
+  for (const char* name : {"ring", "exponential", "torus", "one_peer_exponential", "od_equi_dyn", "base"}) {
+    for (int n : {24, 50}) {
+      const auto t = make_topology(name, n, {}, 3);
+      for (const auto& w : t.rounds()) EXPECT_NEAR(consensus_rate(w, iterative), consensus_rate(w), 1e-8) << name;
+      EXPECT_NEAR(period_rate(t, iterative), period_rate(t), 1e-8) << name << " n=" << n;
+    }
+  }
+  // Finite-time topologies: the iterative path recognises the zero operator.
+  const auto hc = one_peer_hypercube(64);
+  EXPECT_LE(period_rate(hc, iterative), 1e-12);
+  EXPECT_TRUE(analyze(hc, iterative).finite_time);
+}
+
+TEST(Analysis, PeriodProductOrder) {
+  // W(1) W(0) != W(0) W(1) for one-peer exponential with n = 3: the product must apply round 0 first.
+  const auto t = one_peer_exponential(3);
+  const auto p = period_product(t);
+  const auto& w0 = t.round(0);
+  const auto& w1 = t.round(1);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      double expected = 0.0;
+      for (int k = 0; k < 3; ++k) expected += w1(i, k) * w0(k, j);
+      EXPECT_DOUBLE_EQ(p[i * 3 + j], expected);
+    }
+}
+
+TEST(Analysis, ReportFlags) {
+  const auto r = analyze(make_topology("exponential", 16, {}));
+  EXPECT_EQ(r.period, 1);
+  EXPECT_EQ(r.max_degree, 7);  // out-hops 1, 2, 4, 8 and in-hops -1, -2, -4, -8 = +8 (mod 16)
+  EXPECT_TRUE(r.doubly_stochastic);
+  EXPECT_FALSE(r.symmetric);
+  EXPECT_TRUE(r.connected);
+  EXPECT_FALSE(r.finite_time);
+  EXPECT_NEAR(r.period_rho, 0.6, 1e-12);
+  const auto b = analyze(make_topology("base", 12, {{"k", "2"}}));
+  EXPECT_TRUE(b.finite_time);
+  EXPECT_TRUE(b.symmetric);
+  EXPECT_LE(b.max_degree, 2);
+  EXPECT_LE(b.period_rho, 1e-12);
+  const auto c = analyze(complete(5));
+  EXPECT_TRUE(c.finite_time);
+}

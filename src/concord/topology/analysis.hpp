@@ -25,7 +25,7 @@ struct AnalysisOptions {
 
 struct RoundReport {
   double rho = 0.0;                 ///< ||W(r) - J||_2
-  int max_degree = 0;               ///< distinct peers (in or out), self excluded
+  int max_degree = 0;               ///< most agents one agent receives from, self excluded
   std::size_t nonzeros = 0;         ///< stored entries, diagonal included
   double stochasticity_error = 0.0; ///< max |row or column sum - 1|
   double min_weight = 0.0;

@@ -34,20 +34,9 @@ int WeightMatrix::degree(int i) const {
 }
 
 int WeightMatrix::max_degree() const {
-  // Distinct peers per agent: union of in- and out-neighbors.
-  std::vector<std::vector<int>> peers(static_cast<std::size_t>(n_));
-  for (int i = 0; i < n_; ++i)
-    for (int j : row_cols(i))
-      if (j != i) {
-        peers[i].push_back(j);
-        peers[j].push_back(i);
-      }
-  std::size_t best = 0;
-  for (auto& p : peers) {
-    std::sort(p.begin(), p.end());
-    best = std::max(best, static_cast<std::size_t>(std::unique(p.begin(), p.end()) - p.begin()));
-  }
-  return static_cast<int>(best);
+  int best = 0;
+  for (int i = 0; i < n_; ++i) best = std::max(best, degree(i));
+  return best;
 }
 
 void WeightMatrix::apply(std::span<const double> x, std::span<double> y) const {

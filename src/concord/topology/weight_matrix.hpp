@@ -48,8 +48,8 @@ class WeightMatrix {
 
   /// Number of neighbors of agent i (stored off-diagonal entries of row i; self excluded).
   int degree(int i) const;
-  /// Max over i of degree(i), also counting in-neighbors (columns), i.e. the number of distinct
-  /// peers an agent sends to or receives from.
+  /// Max over i of degree(i): the most agents any agent receives from (the lecture's degree; for
+  /// a symmetric pattern also the most it sends to).
   int max_degree() const;
 
   /// y = W x and y = W^T x (sums in ascending column order: deterministic).

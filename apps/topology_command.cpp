@@ -18,6 +18,13 @@ namespace {
 
 namespace topo = concord::topology;
 
+/// fmt::print with a run-time format string: nvcc (the CUDA flavour compiles every file with it)
+/// cannot evaluate fmt 9's consteval format-string checks.
+template <class... Args>
+void print(fmt::string_view format, const Args&... args) {
+  fmt::vprint(format, fmt::make_format_args(args...));
+}
+
 std::pair<std::string, std::string> split_key_value(const std::string& kv, const std::string& where) {
   const auto eq = kv.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -28,29 +35,29 @@ std::pair<std::string, std::string> split_key_value(const std::string& kv, const
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
 
 void print_summary(const topo::TopologyReport& r, std::uint64_t seed, bool seeded) {
-  fmt::print("topology           {}\n", r.description);
-  fmt::print("agents             {}\n", r.agents);
-  if (seeded) fmt::print("seed               {}\n", seed);
-  fmt::print("rounds (period)    {}\n", r.period);
-  fmt::print("max degree         {}\n", r.max_degree);
-  fmt::print("doubly stochastic  {}\n", yes_no(r.doubly_stochastic));
-  fmt::print("symmetric          {}\n", yes_no(r.symmetric));
-  fmt::print("connected (union)  {}\n", yes_no(r.connected));
+  print("topology           {}\n", r.description);
+  print("agents             {}\n", r.agents);
+  if (seeded) print("seed               {}\n", seed);
+  print("rounds (period)    {}\n", r.period);
+  print("max degree         {}\n", r.max_degree);
+  print("doubly stochastic  {}\n", yes_no(r.doubly_stochastic));
+  print("symmetric          {}\n", yes_no(r.symmetric));
+  print("connected (union)  {}\n", yes_no(r.connected));
   if (r.period == 1) {
-    fmt::print("rho = ||W - J||_2  {:.12f}\n", r.period_rho);
+    print("rho = ||W - J||_2  {:.12f}\n", r.period_rho);
   } else {
-    fmt::print("period rate        {:.12f}   (||W(p-1)...W(0) - J||_2)\n", r.period_rho);
+    print("period rate        {:.12f}   (||W(p-1)...W(0) - J||_2)\n", r.period_rho);
     double mean = 0.0;
     for (const auto& rr : r.rounds) mean += rr.rho;
-    fmt::print("mean rho per round {:.12f}\n", mean / r.period);
+    print("mean rho per round {:.12f}\n", mean / r.period);
   }
-  fmt::print("finite-time        {}   (max |product - J| = {:.3e})\n", yes_no(r.finite_time), r.period_deviation);
-  fmt::print("analysis           {}\n", r.method);
+  print("finite-time        {}   (max |product - J| = {:.3e})\n", yes_no(r.finite_time), r.period_deviation);
+  print("analysis           {}\n", r.method);
   const std::size_t shown = std::min<std::size_t>(r.rounds.size(), 64);
-  fmt::print("\n{:>6} {:>16} {:>10} {:>12}\n", "round", "rho", "max deg", "nonzeros");
+  print("\n{:>6} {:>16} {:>10} {:>12}\n", "round", "rho", "max deg", "nonzeros");
   for (std::size_t k = 0; k < shown; ++k)
-    fmt::print("{:>6} {:>16.12f} {:>10} {:>12}\n", k, r.rounds[k].rho, r.rounds[k].max_degree, r.rounds[k].nonzeros);
-  if (shown < r.rounds.size()) fmt::print("   ... {} more rounds (see --json)\n", r.rounds.size() - shown);
+    print("{:>6} {:>16.12f} {:>10} {:>12}\n", k, r.rounds[k].rho, r.rounds[k].max_degree, r.rounds[k].nonzeros);
+  if (shown < r.rounds.size()) print("   ... {} more rounds (see --json)\n", r.rounds.size() - shown);
 }
 
 nlohmann::json to_json(const topo::Topology& t, const topo::TopologyReport& r, std::uint64_t seed) {
@@ -91,22 +98,22 @@ void print_dot(const topo::Topology& t, bool symmetric) {
       for (int j : w.row_cols(i))
         if (i != j) edges.insert(symmetric ? std::pair{std::min(i, j), std::max(i, j)} : std::pair{j, i});
   const char* arrow = symmetric ? "--" : "->";
-  fmt::print("{} \"{}\" {{\n", symmetric ? "graph" : "digraph", t.description());
-  fmt::print("  node [shape=circle];\n");
-  for (int i = 0; i < t.agents(); ++i) fmt::print("  {};\n", i);
+  print("{} \"{}\" {{\n", symmetric ? "graph" : "digraph", t.description());
+  print("  node [shape=circle];\n");
+  for (int i = 0; i < t.agents(); ++i) print("  {};\n", i);
   for (auto [a, b] : edges) {
-    if (t.is_static()) fmt::print("  {} {} {} [label=\"{:.4g}\"];\n", a, arrow, b, t.round(0)(symmetric ? a : b, symmetric ? b : a));
-    else fmt::print("  {} {} {};\n", a, arrow, b);
+    if (t.is_static()) print("  {} {} {} [label=\"{:.4g}\"];\n", a, arrow, b, t.round(0)(symmetric ? a : b, symmetric ? b : a));
+    else print("  {} {} {};\n", a, arrow, b);
   }
-  fmt::print("}}\n");
+  print("}}\n");
 }
 
 void print_list() {
   for (const auto& info : topo::topology_catalog()) {
-    fmt::print("{}{}{}\n    {}\n    defined for: {}\n", info.name, info.time_varying ? "  (time-varying)" : "",
+    print("{}{}{}\n    {}\n    defined for: {}\n", info.name, info.time_varying ? "  (time-varying)" : "",
                info.uses_seed ? "  (uses --seed)" : "", info.summary, info.validity);
     for (const auto& p : info.parameters)
-      fmt::print("    --param {}=<{}>  {}{}\n", p.key, p.type, p.help,
+      print("    --param {}=<{}>  {}{}\n", p.key, p.type, p.help,
                  p.default_value.empty() ? " [required]" : " [default: " + p.default_value + "]");
   }
 }
@@ -171,10 +178,10 @@ Command add_compare_command(CLI::App& app) {
   cmd->add_option("--seed", opt->seed, "seed of random constructions")->default_val(0);
   cmd->add_option("topologies", opt->specs, "NAME or NAME:KEY=VALUE[:KEY=VALUE...]")->required();
   return [opt] {
-    fmt::print("{} agents, seed {}\n\n", opt->agents, opt->seed);
-    fmt::print("{:<34} {:>6} {:>7} {:>12} {:>12} {:>11}\n", "topology", "rounds", "max deg", "rho (max)", "period rate",
+    print("{} agents, seed {}\n\n", opt->agents, opt->seed);
+    print("{:<34} {:>6} {:>7} {:>12} {:>12} {:>11}\n", "topology", "rounds", "max deg", "rho (max)", "period rate",
                "finite-time");
-    fmt::print("{:-<34} {:->6} {:->7} {:->12} {:->12} {:->11}\n", "", "", "", "", "", "");
+    print("{:-<34} {:->6} {:->7} {:->12} {:->12} {:->11}\n", "", "", "", "", "", "");
     for (const auto& spec : opt->specs) {
       std::map<std::string, std::string> params;
       std::string name = spec;
@@ -194,7 +201,7 @@ Command add_compare_command(CLI::App& app) {
       const auto r = topo::analyze(t);
       double rho_max = 0.0;
       for (const auto& rr : r.rounds) rho_max = std::max(rho_max, rr.rho);
-      fmt::print("{:<34} {:>6} {:>7} {:>12.6f} {:>12.3e} {:>11}\n", spec, r.period, r.max_degree, rho_max, r.period_rho,
+      print("{:<34} {:>6} {:>7} {:>12.6f} {:>12.3e} {:>11}\n", spec, r.period, r.max_degree, rho_max, r.period_rho,
                  yes_no(r.finite_time));
     }
     return 0;

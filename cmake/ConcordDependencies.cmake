@@ -20,6 +20,13 @@ if(CONCORD_KOKKOS_HAS_CUDA AND NOT CONCORD_ENABLE_CUDA)
   message(STATUS "Kokkos has CUDA enabled: building the CUDA flavour")
   set(CONCORD_ENABLE_CUDA ON CACHE BOOL "" FORCE)
 endif()
+if(CONCORD_ENABLE_CUDA)
+  # fmt 9 turns its constexpr off under nvcc but keeps one constexpr function that needs it, which
+  # g++ (nvcc's host compiler) rejects: keep constexpr on.
+  add_compile_definitions(FMT_USE_CONSTEXPR=1)
+  # Eigen's defaulted __host__ __device__ members: harmless, but thousands of lines of noise.
+  add_compile_options(-Xcudafe --diag_suppress=20012)
+endif()
 if(CONCORD_ENABLE_NCCL AND NOT CONCORD_ENABLE_CUDA)
   message(FATAL_ERROR "CONCORD_ENABLE_NCCL=ON needs the CUDA flavour (CONCORD_ENABLE_CUDA=ON).")
 endif()

@@ -76,7 +76,6 @@ struct NormalOperator {
   int n;
   mutable std::vector<double> mid;
   int rows() const { return n; }
-  int cols() const { return n; }
   void perform_op(const double* x, double* y) const {
     if (symmetric) return op.apply(x, y, false);
     mid.resize(static_cast<std::size_t>(n));

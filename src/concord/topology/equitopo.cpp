@@ -1,7 +1,6 @@
 #include "concord/topology/equitopo.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -9,17 +8,12 @@
 #include <utility>
 
 #include "concord/core/error.hpp"
+#include "concord/core/format.hpp"
 #include "concord/core/random.hpp"
 
 namespace concord::topology {
 
 namespace {
-
-/// Shortest decimal text that reads back as `x` (e.g. "0.5", not "0.500000").
-std::string format_double(double x) {
-  char buf[32];  // the shortest form of any double, "nan" and "inf" included, fits in 24 characters
-  return std::string(buf, std::to_chars(buf, buf + sizeof(buf), x).ptr);
-}
 
 /// "[3, 3, 5]", or "complete" for the empty list of the dynamic variants.
 std::string format_hops(const std::vector<int>& hops) {
@@ -52,7 +46,7 @@ void check_hops(const char* who, int n, const std::vector<int>& hops, bool allow
 void check_dynamic(const char* who, int n, const std::vector<int>& hops, double eta, int rounds) {
   check_hops(who, n, hops, /*allow_empty=*/true);
   if (!(eta > 0.0 && eta <= 1.0))  // also rejects NaN
-    throw InputError(std::string(who) + ": eta=" + format_double(eta) + " out of range: eta must be in (0, 1]");
+    throw InputError(std::string(who) + ": eta=" + shortest(eta) + " out of range: eta must be in (0, 1]");
   if (rounds < 1)
     throw InputError(std::string(who) + ": rounds=" + std::to_string(rounds) + " out of range: rounds must be >= 1");
 }
@@ -84,7 +78,7 @@ int draw_round_hop(RandomStream& rng, int n, const std::vector<int>& hops) {
 
 std::string dynamic_description(const char* name, int n, const std::vector<int>& hops, double eta, int rounds,
                                 std::uint64_t seed) {
-  return std::string(name) + "(n=" + std::to_string(n) + ", eta=" + format_double(eta) + ", hops=" + format_hops(hops) +
+  return std::string(name) + "(n=" + std::to_string(n) + ", eta=" + shortest(eta) + ", hops=" + format_hops(hops) +
          ", rounds=" + std::to_string(rounds) + ", seed=" + std::to_string(seed) + ")";
 }
 
@@ -112,14 +106,14 @@ std::vector<int> draw_equitopo_hops(int n, int M, std::uint64_t seed) {
 int default_equitopo_hop_count(int n, double p, double eps) {
   check_agents("default_equitopo_hop_count", n);
   if (!(p > 0.0 && p < 1.0))
-    throw InputError("default_equitopo_hop_count: p=" + format_double(p) +
+    throw InputError("default_equitopo_hop_count: p=" + shortest(p) +
                      " out of range: the failure probability p must be in (0, 1)");
   if (!(eps > 0.0))
-    throw InputError("default_equitopo_hop_count: eps=" + format_double(eps) +
+    throw InputError("default_equitopo_hop_count: eps=" + shortest(eps) +
                      " out of range: the target rate eps must be > 0");
   const double m = std::floor(8.0 * std::log(2.0 * n / p) / (3.0 * eps * eps));
   if (!(m <= std::numeric_limits<int>::max()))
-    throw InputError("default_equitopo_hop_count: eps=" + format_double(eps) + " too small: M = " + format_double(m) +
+    throw InputError("default_equitopo_hop_count: eps=" + shortest(eps) + " too small: M = " + shortest(m) +
                      " hops does not fit an int; choose a larger eps or give M explicitly");
   return std::max(1, static_cast<int>(m));
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "concord/core/error.hpp"
+#include "concord/core/format.hpp"
 #include "concord/core/random.hpp"
 
 namespace concord::topology {
@@ -18,13 +19,6 @@ Topology static_topology(std::string name, WeightMatrix w, std::string descripti
   std::vector<WeightMatrix> rounds;
   rounds.push_back(std::move(w));
   return Topology(std::move(name), std::move(rounds), std::move(description));
-}
-
-std::string fmt_real(double x) {
-  std::string s = std::to_string(x);
-  while (s.size() > 1 && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
 }
 
 Topology lattice(const char* name, int rows, int cols, bool wrap, WeightRule rule) {
@@ -80,7 +74,7 @@ Topology torus(int rows, int cols, WeightRule rule) { return lattice("torus", ro
 Topology erdos_renyi(int n, double p, std::uint64_t seed, WeightRule rule, int max_draws) {
   require_agents("erdos_renyi", n);
   if (!(p > 0.0 && p <= 1.0))
-    throw InputError("erdos_renyi: p=" + fmt_real(p) + " out of range: the edge probability p must be in (0, 1]");
+    throw InputError("erdos_renyi: p=" + shortest(p) + " out of range: the edge probability p must be in (0, 1]");
   for (int draw = 0; draw < max_draws; ++draw) {
     RandomStream rng(seed, stream_purpose::topology, 0x45520000ULL /* "ER" */, static_cast<std::uint64_t>(draw));
     Graph g(n);
@@ -89,19 +83,19 @@ Topology erdos_renyi(int n, double p, std::uint64_t seed, WeightRule rule, int m
         if (rng.uniform() < p) g.add_edge(i, j);
     if (g.connected())
       return static_topology("erdos_renyi", weight_matrix(g, rule),
-                             "erdos_renyi(n=" + std::to_string(n) + ", p=" + fmt_real(p) +
+                             "erdos_renyi(n=" + std::to_string(n) + ", p=" + shortest(p) +
                                  ", seed=" + std::to_string(seed) + ", weights=" + to_string(rule) +
                                  ", draws=" + std::to_string(draw + 1) + ")");
   }
   throw InputError("erdos_renyi: no connected graph in " + std::to_string(max_draws) + " draws with n=" +
-                   std::to_string(n) + ", p=" + fmt_real(p) + "; raise p (connectivity needs p above about ln(n)/n = " +
-                   fmt_real(std::log(static_cast<double>(n)) / n) + ")");
+                   std::to_string(n) + ", p=" + shortest(p) + "; raise p (connectivity needs p above about ln(n)/n = " +
+                   shortest(std::log(static_cast<double>(n)) / n) + ")");
 }
 
 Topology geometric(int n, double radius, std::uint64_t seed, WeightRule rule, int max_draws) {
   require_agents("geometric", n);
   if (!(radius > 0.0 && radius <= std::sqrt(2.0)))
-    throw InputError("geometric: radius=" + fmt_real(radius) + " out of range: radius must be in (0, sqrt(2)]");
+    throw InputError("geometric: radius=" + shortest(radius) + " out of range: radius must be in (0, sqrt(2)]");
   for (int draw = 0; draw < max_draws; ++draw) {
     RandomStream rng(seed, stream_purpose::topology, 0x47450000ULL /* "GE" */, static_cast<std::uint64_t>(draw));
     std::vector<double> x(n), y(n);
@@ -117,12 +111,12 @@ Topology geometric(int n, double radius, std::uint64_t seed, WeightRule rule, in
       }
     if (g.connected())
       return static_topology("geometric", weight_matrix(g, rule),
-                             "geometric(n=" + std::to_string(n) + ", radius=" + fmt_real(radius) +
+                             "geometric(n=" + std::to_string(n) + ", radius=" + shortest(radius) +
                                  ", seed=" + std::to_string(seed) + ", weights=" + to_string(rule) +
                                  ", draws=" + std::to_string(draw + 1) + ")");
   }
   throw InputError("geometric: no connected graph in " + std::to_string(max_draws) + " draws with n=" +
-                   std::to_string(n) + ", radius=" + fmt_real(radius) + "; raise radius");
+                   std::to_string(n) + ", radius=" + shortest(radius) + "; raise radius");
 }
 
 Topology exponential(int n, int base) {

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "concord/core/error.hpp"
+#include "concord/core/format.hpp"
 #include "concord/topology/base_graphs.hpp"
 #include "concord/topology/equitopo.hpp"
 #include "concord/topology/generators.hpp"
@@ -59,7 +60,7 @@ class Parameters {
     }
     if (used != v.size() || v.empty() || !std::isfinite(x)) fail(key, v, "expected a real number");
     if ((lo_open ? x <= lo : x < lo) || x > hi)
-      fail(key, v, "out of range: allowed " + std::string(lo_open ? "(" : "[") + trim(lo) + ", " + trim(hi) + "]");
+      fail(key, v, "out of range: allowed " + std::string(lo_open ? "(" : "[") + shortest(lo) + ", " + shortest(hi) + "]");
     return x;
   }
 
@@ -91,12 +92,6 @@ class Parameters {
   }
 
  private:
-  static std::string trim(double x) {
-    std::string s = std::to_string(x);
-    while (s.size() > 1 && s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-    return s;
-  }
   static std::string range(long long lo, long long hi) {
     return hi == std::numeric_limits<int>::max() ? ">= " + std::to_string(lo)
                                                  : std::to_string(lo) + ".." + std::to_string(hi);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "concord/core/error.hpp"
+#include "concord/core/format.hpp"
 #include "concord/topology/graph.hpp"
 
 namespace concord::topology {
@@ -166,18 +167,18 @@ void validate_mixing_matrix(const WeightMatrix& w, const std::string& source, do
     for (std::size_t k = 0; k < cols.size(); ++k) {
       if (vals[k] < 0.0)
         throw InputError(source + ": W(" + std::to_string(i) + ", " + std::to_string(cols[k]) + ") = " +
-                         std::to_string(vals[k]) + " is negative; mixing weights must be >= 0");
+                         shortest(vals[k]) + " is negative; mixing weights must be >= 0");
       rowsum += vals[k];
       colsum[cols[k]] += vals[k];
     }
     if (std::abs(rowsum - 1.0) > tolerance)
-      throw InputError(source + ": row " + std::to_string(i) + " sums to " + std::to_string(rowsum) +
-                       "; every row must sum to 1 (doubly stochastic) within tolerance " + std::to_string(tolerance));
+      throw InputError(source + ": row " + std::to_string(i) + " sums to " + shortest(rowsum) +
+                       "; every row must sum to 1 (doubly stochastic) within tolerance " + shortest(tolerance));
   }
   for (int j = 0; j < n; ++j)
     if (std::abs(colsum[j] - 1.0) > tolerance)
-      throw InputError(source + ": column " + std::to_string(j) + " sums to " + std::to_string(colsum[j]) +
-                       "; every column must sum to 1 (doubly stochastic) within tolerance " + std::to_string(tolerance));
+      throw InputError(source + ": column " + std::to_string(j) + " sums to " + shortest(colsum[j]) +
+                       "; every column must sum to 1 (doubly stochastic) within tolerance " + shortest(tolerance));
   if (!pattern_connected({w}))
     throw InputError(source + ": the graph of W is not connected; agents in different components never reach consensus");
 }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the CUDA flavour of Concord into build-cuda/: Kokkos 5.0.2 with CUDA (Hopper, sm_90) from
+# scripts/setup-deps.sh --cuda, every translation unit through Kokkos' nvcc_wrapper. On a machine
+# without a GPU this checks that everything compiles and links (against the CUDA stub libraries);
+# run the tests on a GPU machine with:  ctest --test-dir build-cuda
+#   scripts/build-cuda.sh [extra CMake arguments, e.g. -DCONCORD_ENABLE_NCCL=ON]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
+export PATH=$CUDA_HOME/bin:$PATH
+BUILD_DIR=${BUILD_DIR:-build-cuda}
+scripts/setup-deps.sh --cuda >/dev/null
+CACHE=${CONCORD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/concord}
+KOKKOS_CUDA=${Kokkos_CUDA_ROOT:-$CACHE/install/kokkos-5.0.2-cuda}
+# The other dependencies as for the host build, with the CUDA Kokkos instead.
+DEPS=$(Kokkos_ROOT=$KOKKOS_CUDA scripts/setup-deps.sh --print-cmake-args)
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" \
+  -DCMAKE_CXX_COMPILER="$KOKKOS_CUDA/bin/nvcc_wrapper" -DCONCORD_ENABLE_CUDA=ON $DEPS "$@"
+cmake --build "$BUILD_DIR" -j "$(nproc)"
+echo "[build-cuda] built $BUILD_DIR (CUDA flavour)"

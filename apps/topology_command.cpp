@@ -51,7 +51,8 @@ void print_summary(const topo::TopologyReport& r, std::uint64_t seed, bool seede
     for (const auto& rr : r.rounds) mean += rr.rho;
     print("mean rho per round {:.12f}\n", mean / r.period);
   }
-  print("finite-time        {}   (max |product - J| = {:.3e})\n", yes_no(r.finite_time), r.period_deviation);
+  print("finite-time        {}   ({} = {:.3e})\n", yes_no(r.finite_time),
+        r.method == "dense" ? "max |product - J|" : "||product - J||_2", r.period_deviation);
   print("analysis           {}\n", r.method);
   const std::size_t shown = std::min<std::size_t>(r.rounds.size(), 64);
   print("\n{:>6} {:>16} {:>10} {:>12}\n", "round", "rho", "max deg", "nonzeros");

@@ -18,7 +18,7 @@
 namespace concord::topology {
 
 struct AnalysisOptions {
-  int dense_limit = 2048;             ///< largest n analysed densely
+  int dense_limit = 512;              ///< largest n analysed densely (Lanczos beyond: see perf/RESULTS.md)
   double finite_time_tolerance = 1e-12;  ///< max |P - J| entry (or estimate) counted as exact
   double lanczos_tolerance = 1e-12;   ///< relative tolerance of iterative norms
 };

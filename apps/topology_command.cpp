@@ -155,9 +155,7 @@ Command add_topology_command(CLI::App& app) {
     }
     const auto t = topo::make_topology(opt->name, opt->agents, params, opt->seed);
     if (opt->dot) {
-      bool symmetric = true;
-      for (const auto& w : t.rounds()) symmetric = symmetric && w.asymmetry() <= 1e-15;
-      print_dot(t, symmetric);
+      print_dot(t, std::all_of(t.rounds().begin(), t.rounds().end(), [](const auto& w) { return w.is_symmetric(); }));
       return 0;
     }
     const auto report = topo::analyze(t);

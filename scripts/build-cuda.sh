@@ -9,13 +9,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 export PATH=$CUDA_HOME/bin:$PATH
 BUILD_DIR=${BUILD_DIR:-build-cuda}
-scripts/setup-deps.sh --cuda >/dev/null
-CACHE=${CONCORD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/concord}
-KOKKOS_CUDA=${Kokkos_CUDA_ROOT:-$CACHE/install/kokkos-5.0.2-cuda}
-# The other dependencies as for the host build, with the CUDA Kokkos instead.
-DEPS=$(Kokkos_ROOT=$KOKKOS_CUDA scripts/setup-deps.sh --print-cmake-args)
+# The last line of setup-deps is the CMake arguments of the CUDA flavour (Kokkos, nvcc_wrapper).
+DEPS=$(scripts/setup-deps.sh --cuda | tail -n 1)
 # shellcheck disable=SC2086
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" \
-  -DCMAKE_CXX_COMPILER="$KOKKOS_CUDA/bin/nvcc_wrapper" -DCONCORD_ENABLE_CUDA=ON $DEPS "$@"
+  $DEPS "$@"
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 echo "[build-cuda] built $BUILD_DIR (CUDA flavour)"

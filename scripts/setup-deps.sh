@@ -4,8 +4,8 @@
 #      nlohmann-json, fmt, Eigen, Spectra, ccache, ninja (needs root; skipped when all present);
 #   2. Kokkos 5.0.2 (Serial + OpenMP) from Debian's source tarball, sha256 pinned;
 #   3. Teuchos ParameterList (no MPI, no Kokkos) from bookworm's `trilinos` source package;
-#   4. with --cuda: Kokkos 5.0.2 with CUDA (+ Serial) through nvcc_wrapper (compiles here; runs
-#      only on a machine with a GPU).
+#   with --cuda, step 2 builds Kokkos 5.0.2 with CUDA (+ Serial, Hopper) through nvcc_wrapper instead
+#   (compiles here; runs only on a machine with a GPU).
 # Everything is built into a cache outside the clone, reused when complete:
 #   ${CONCORD_CACHE:-$HOME/.cache/concord}/install/{kokkos-5.0.2-openmp,kokkos-5.0.2-cuda,teuchos-13.2}
 # Kokkos_ROOT / TeuchosParameterList_ROOT set in the environment win: nothing is built for them.
@@ -16,7 +16,8 @@ set -euo pipefail
 usage() {
   cat <<USAGE
 usage: scripts/setup-deps.sh [--cuda] [--no-apt] [--print-cmake-args] [--help]
-  --cuda              also build the CUDA flavour of Kokkos (needs nvcc >= 12.2 in /usr/local/cuda)
+  --cuda              the CUDA flavour: Kokkos with CUDA (needs nvcc >= 12.2 in CUDA_HOME), and CMake
+                      arguments that build Concord with it (nvcc_wrapper, CONCORD_ENABLE_CUDA=ON)
   --no-apt            do not install Debian packages (report missing ones and stop)
   --print-cmake-args  print only the CMake arguments for an existing set-up (builds nothing)
 environment: CONCORD_CACHE (cache folder), Kokkos_ROOT, TeuchosParameterList_ROOT,
@@ -54,9 +55,13 @@ trap 'echo "setup-deps: error: command failed (exit $?) at line $LINENO: $BASH_C
 # The MPICH tools, selected explicitly (OpenMPI registers the plain names at a higher priority).
 MPICH_ARGS="-DMPI_C_COMPILER=mpicc.mpich -DMPI_CXX_COMPILER=mpicxx.mpich -DMPIEXEC_EXECUTABLE=/usr/bin/mpiexec.mpich -DHDF5_C_COMPILER_EXECUTABLE=/usr/bin/h5pcc.mpich"
 
+# The Kokkos of the requested flavour: Kokkos_ROOT if given, else the cached build.
+if [ "$WANT_CUDA" = 1 ]; then KOKKOS=${Kokkos_ROOT:-$KOKKOS_CUDA_PREFIX}; else KOKKOS=${Kokkos_ROOT:-$KOKKOS_PREFIX}; fi
+
 cmake_args() {
-  local k=${Kokkos_ROOT:-$KOKKOS_PREFIX} t=${TeuchosParameterList_ROOT:-$TEUCHOS_PREFIX}
-  echo "-DKokkos_ROOT=$k -DTeuchosParameterList_ROOT=$t $MPICH_ARGS"
+  local args="-DKokkos_ROOT=$KOKKOS -DTeuchosParameterList_ROOT=${TeuchosParameterList_ROOT:-$TEUCHOS_PREFIX} $MPICH_ARGS"
+  [ "$WANT_CUDA" = 0 ] || args="$args -DCMAKE_CXX_COMPILER=$KOKKOS/bin/nvcc_wrapper -DCONCORD_ENABLE_CUDA=ON"
+  echo "$args"
 }
 if [ "$PRINT_ONLY" = 1 ]; then cmake_args; exit 0; fi
 
@@ -146,19 +151,14 @@ build_kokkos() {
 if [ -n "${Kokkos_ROOT:-}" ]; then
   [ -d "$Kokkos_ROOT" ] || die "Kokkos_ROOT=$Kokkos_ROOT does not exist"
   log "using Kokkos from Kokkos_ROOT=$Kokkos_ROOT"
+elif [ "$WANT_CUDA" = 1 ]; then
+  [ -x "$CUDA_HOME/bin/nvcc" ] || die "--cuda needs nvcc: none at $CUDA_HOME/bin/nvcc (set CUDA_HOME)"
+  # nvcc_wrapper comes with the Kokkos source that build_kokkos unpacks before configuring.
+  PATH=$CUDA_HOME/bin:$PATH build_kokkos "$KOKKOS_CUDA_PREFIX" cuda \
+    -DCMAKE_CXX_COMPILER="$CACHE/build/kokkos-$KOKKOS_VERSION-src/bin/nvcc_wrapper" \
+    -DKokkos_ENABLE_CUDA=ON -DKokkos_ARCH_HOPPER90=ON
 else
   build_kokkos "$KOKKOS_PREFIX" openmp -DCMAKE_CXX_COMPILER=g++ -DKokkos_ENABLE_OPENMP=ON
-fi
-
-if [ "$WANT_CUDA" = 1 ]; then
-  [ -x "$CUDA_HOME/bin/nvcc" ] || die "--cuda needs nvcc: none at $CUDA_HOME/bin/nvcc (set CUDA_HOME)"
-  src=$CACHE/build/kokkos-$KOKKOS_VERSION-src
-  build_kokkos_cuda() {
-    PATH=$CUDA_HOME/bin:$PATH build_kokkos "$KOKKOS_CUDA_PREFIX" cuda \
-      -DCMAKE_CXX_COMPILER="$src/bin/nvcc_wrapper" -DKokkos_ENABLE_CUDA=ON -DKokkos_ARCH_HOPPER90=ON
-  }
-  [ -f "$src/bin/nvcc_wrapper" ] || { tar -xzf "$(fetch_kokkos_tarball)" -C "$(mkdir -p "$src" && echo "$src")" --strip-components=1; }
-  build_kokkos_cuda
 fi
 
 # ---------------------------------------------------------------------------------------------

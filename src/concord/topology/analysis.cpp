@@ -123,7 +123,7 @@ std::vector<double> period_product(const Topology& t) {
 
 double consensus_rate(const WeightMatrix& w, const AnalysisOptions& opt) {
   const int n = w.size();
-  const bool symmetric = w.asymmetry() == 0.0;
+  const bool symmetric = w.is_symmetric();
   if (n <= opt.dense_limit) {
     DenseMatrix a = DenseMatrix::Constant(n, n, -1.0 / n);
     for (int i = 0; i < n; ++i) {
@@ -157,7 +157,7 @@ TopologyReport analyze(const Topology& t, const AnalysisOptions& opt) {
     rr.nonzeros = w.nonzeros();
     rr.stochasticity_error = w.stochasticity_error();
     rr.min_weight = w.min_weight();
-    rr.symmetric = w.asymmetry() <= 1e-15;
+    rr.symmetric = w.is_symmetric();
     r.max_degree = std::max(r.max_degree, rr.max_degree);
     r.doubly_stochastic = r.doubly_stochastic && rr.stochasticity_error <= 1e-12 && rr.min_weight >= 0.0;
     r.symmetric = r.symmetric && rr.symmetric;

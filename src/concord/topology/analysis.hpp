@@ -29,7 +29,7 @@ struct RoundReport {
   std::size_t nonzeros = 0;         ///< stored entries, diagonal included
   double stochasticity_error = 0.0; ///< max |row or column sum - 1|
   double min_weight = 0.0;
-  bool symmetric = false;
+  bool symmetric = false;           ///< W == W^T exactly
 };
 
 struct TopologyReport {

@@ -31,9 +31,9 @@ Topology lattice(const char* name, int rows, int cols, bool wrap, WeightRule rul
     for (int c = 0; c < cols; ++c) {
       const int i = r * cols + c;
       if (c + 1 < cols) g.add_edge(i, i + 1);
-      else if (wrap && cols > 1 && c != 0) g.add_edge(i, r * cols);
+      else if (wrap && cols > 1) g.add_edge(i, r * cols);
       if (r + 1 < rows) g.add_edge(i, i + cols);
-      else if (wrap && rows > 1 && r != 0) g.add_edge(i, c);
+      else if (wrap && rows > 1) g.add_edge(i, c);
     }
   return static_topology(name, weight_matrix(g, rule),
                          std::string(name) + "(rows=" + std::to_string(rows) + ", cols=" + std::to_string(cols) +

@@ -257,6 +257,15 @@ const std::vector<Entry>& entries() {
   return table;
 }
 
+/// The entry named `name`; InputError listing the valid names otherwise.
+const Entry& find_entry(std::string_view name) {
+  for (const auto& e : entries())
+    if (e.info.name == name) return e;
+  std::string names;
+  for (const auto& e : entries()) names += (names.empty() ? "" : ", ") + e.info.name;
+  throw InputError("unknown topology '" + std::string(name) + "'; allowed: " + names);
+}
+
 }  // namespace
 
 const std::vector<TopologyInfo>& topology_catalog() {
@@ -268,24 +277,13 @@ const std::vector<TopologyInfo>& topology_catalog() {
   return infos;
 }
 
-const TopologyInfo& topology_info(std::string_view name) {
-  for (const auto& e : entries())
-    if (e.info.name == name) return e.info;
-  std::string names;
-  for (const auto& e : entries()) names += (names.empty() ? "" : ", ") + e.info.name;
-  throw InputError("unknown topology '" + std::string(name) + "'; allowed: " + names);
-}
+const TopologyInfo& topology_info(std::string_view name) { return find_entry(name).info; }
 
 Topology make_topology(std::string_view name, int agents, const std::map<std::string, std::string>& params,
                        std::uint64_t seed) {
-  const TopologyInfo& info = topology_info(name);
-  if (agents < 1) throw InputError(info.name + ": agents must be >= 1, got " + std::to_string(agents));
-  for (const auto& e : entries())
-    if (e.info.name == info.name) {
-      Parameters p(e.info, agents, params);
-      return e.make(p, seed);
-    }
-  throw std::logic_error("unreachable");
+  const Entry& entry = find_entry(name);
+  if (agents < 1) throw InputError(entry.info.name + ": agents must be >= 1, got " + std::to_string(agents));
+  return entry.make(Parameters(entry.info, agents, params), seed);
 }
 
 }  // namespace concord::topology

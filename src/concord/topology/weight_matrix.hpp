@@ -64,6 +64,8 @@ class WeightMatrix {
   double min_weight() const;
   /// Largest |W(i, j) - W(j, i)|.
   double asymmetry() const;
+  /// W == W^T exactly (every construction that promises symmetry delivers it bit for bit).
+  bool is_symmetric() const { return asymmetry() == 0.0; }
 
   bool operator==(const WeightMatrix&) const = default;
 

@@ -2,6 +2,10 @@
 /// \file random.hpp
 /// Counter-based random streams keyed by integers, never by MPI rank.
 ///
+/// Usable in host code and inside Kokkos kernels (every member is a KOKKOS_INLINE_FUNCTION): a
+/// kernel builds the stream of (seed, purpose, agent, iteration) on the fly, so the draws of an
+/// agent do not depend on which rank or thread holds it.
+///
 /// A `RandomStream` is identified by a seed and up to three keys (for instance agent, iteration
 /// and purpose); two streams with the same identity produce the same numbers on every rank,
 /// platform and compiler. The distributions are Concord's own (not <random>'s, whose
@@ -11,7 +15,12 @@
 ///   concord::RandomStream rng(seed, /*purpose=*/concord::stream_purpose::topology);
 ///   int hop = rng.uniform_int(1, n - 1);  // inclusive bounds
 ///   double u = rng.uniform();             // in [0, 1)
+///
+///   // Inside a kernel: the stream of agent a at iteration k.
+///   auto s = concord::agent_stream(seed, concord::stream_purpose::sampling, a, k);
+///   std::int64_t sample = s.uniform_int(0, samples - 1);
 /// \endcode
+#include <Kokkos_Macros.hpp>
 #include <cstdint>
 
 namespace concord {
@@ -25,7 +34,7 @@ inline constexpr std::uint64_t initial = 4;
 }  // namespace stream_purpose
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.
-constexpr std::uint64_t mix64(std::uint64_t z) {
+KOKKOS_INLINE_FUNCTION constexpr std::uint64_t mix64(std::uint64_t z) {
   z += 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -34,18 +43,18 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
 
 class RandomStream {
  public:
-  constexpr explicit RandomStream(std::uint64_t seed, std::uint64_t k1 = 0, std::uint64_t k2 = 0,
+  KOKKOS_INLINE_FUNCTION constexpr explicit RandomStream(std::uint64_t seed, std::uint64_t k1 = 0, std::uint64_t k2 = 0,
                                   std::uint64_t k3 = 0)
       : key_(mix64(mix64(mix64(mix64(seed) ^ k1) ^ k2) ^ k3)) {}
 
   /// Next raw 64-bit value (the stream is the sequence mix64(key + c * golden), c = 0, 1, ...).
-  constexpr std::uint64_t next() { return mix64(key_ + 0x632be59bd9b4e019ULL * counter_++); }
+  KOKKOS_INLINE_FUNCTION constexpr std::uint64_t next() { return mix64(key_ + 0x632be59bd9b4e019ULL * counter_++); }
 
   /// Uniform double in [0, 1) with 53 random bits.
-  constexpr double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  KOKKOS_INLINE_FUNCTION constexpr double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
   /// Uniform integer in [lo, hi] (inclusive), unbiased (rejection sampling).
-  constexpr std::int64_t uniform_int(std::int64_t lo, std::int64_t hi) {
+  KOKKOS_INLINE_FUNCTION constexpr std::int64_t uniform_int(std::int64_t lo, std::int64_t hi) {
     const std::uint64_t range = static_cast<std::uint64_t>(hi - lo) + 1;  // 0 means 2^64
     if (range == 0) return static_cast<std::int64_t>(next());
     const std::uint64_t limit = (~std::uint64_t{0}) - ((~std::uint64_t{0}) % range);
@@ -56,11 +65,19 @@ class RandomStream {
     return lo + static_cast<std::int64_t>(r % range);
   }
 
-  constexpr std::uint64_t draws() const { return counter_; }
+  KOKKOS_INLINE_FUNCTION constexpr std::uint64_t draws() const { return counter_; }
 
  private:
   std::uint64_t key_;
   std::uint64_t counter_ = 0;
 };
+
+/// The stream of one agent at one iteration for one purpose: the facility every later layer uses
+/// for per-agent randomness (minibatch sampling, noise, initial models). Keyed by global agent id,
+/// never by rank, so a run is the same for any number of ranks.
+KOKKOS_INLINE_FUNCTION constexpr RandomStream agent_stream(std::uint64_t seed, std::uint64_t purpose,
+                                                           std::uint64_t agent, std::uint64_t iteration) {
+  return RandomStream(seed, purpose, agent, iteration);
+}
 
 }  // namespace concord

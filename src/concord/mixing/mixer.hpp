@@ -1,0 +1,93 @@
+#pragma once
+/// \file mixer.hpp
+/// The distributed mixing operator X <- W(k) X over the agents of every rank.
+///
+/// A `Mixer` holds one persistent `MixingPlan` per topology round (built once), exchange buffers
+/// sized for the largest round and `max_vectors` fused vectors (allocated once), and a
+/// transport. Iteration k uses the plan of round k mod period: switching between rounds of a
+/// time-varying topology allocates nothing, creates no communicator and adds no fence.
+///
+/// One step, on each rank:
+///   start(exec, k, in, out): post receives, pack the rows peers need, send (MPI fences exec
+///                            once here), mix the interior rows (those with no halo entry)
+///   finish(exec):            wait for the halo rows, mix the boundary rows
+///   apply = start + finish
+/// Between start and finish the caller may launch other work on exec (e.g. gradients) while
+/// messages are in flight. All kernels are asynchronous on exec; nothing else fences.
+///
+/// Several vectors (e.g. x and y of gradient tracking) share one exchange: pass them together.
+///
+/// Determinism: every output row sums its entries in ascending global agent id, so for a given
+/// backend the result is bit-identical for any number of ranks.
+///
+/// \code
+///   auto transport = concord::comm::make_transport(MPI_COMM_WORLD);
+///   concord::AgentLayout layout = concord::AgentLayout::over(n, MPI_COMM_WORLD);
+///   concord::mixing::Mixer mixer(topology, layout, transport, /*dimension=*/d);
+///   concord::AgentMatrix x(..., layout.local_count(), d), y(..., layout.local_count(), d);
+///   mixer.apply(exec, k, x, y);                       // y = W(k) x
+///   mixer.apply(exec, k, {{x, g}}, {{x2, g2}});       // x2 = W(k) x, g2 = W(k) g, one exchange
+/// \endcode
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "concord/comm/transport.hpp"
+#include "concord/core/agent_layout.hpp"
+#include "concord/core/spaces.hpp"
+#include "concord/mixing/plan.hpp"
+#include "concord/topology/topology.hpp"
+
+namespace concord::mixing {
+
+class Mixer {
+ public:
+  /// Builds the plans of every round of `topology` for this rank. Throws `InputError` when the
+  /// topology's agent count differs from the layout's, or dimension / max_vectors < 1, or the
+  /// transport's rank count differs from the layout's.
+  Mixer(const topology::Topology& topology, const AgentLayout& layout, std::shared_ptr<comm::Transport> transport,
+        int dimension, int max_vectors = 2);
+
+  int dimension() const { return dimension_; }
+  int max_vectors() const { return max_vectors_; }
+  int period() const { return static_cast<int>(plans_.size()); }
+  const AgentLayout& layout() const { return layout_; }
+  const MixingPlan& plan(std::int64_t k) const { return plans_[static_cast<std::size_t>(k % period())]; }
+  comm::Transport& transport() const { return *transport_; }
+
+  /// out = W(k) in. `in` and `out` are (local agents x dimension) and must not alias.
+  void apply(const ExecutionSpace& exec, std::int64_t k, const AgentMatrix& in, const AgentMatrix& out);
+  /// out[v] = W(k) in[v] for up to max_vectors vectors, one exchange.
+  void apply(const ExecutionSpace& exec, std::int64_t k, std::span<const AgentMatrix> in,
+             std::span<const AgentMatrix> out);
+  void apply(std::int64_t k, const AgentMatrix& in, const AgentMatrix& out) { apply(ExecutionSpace(), k, in, out); }
+
+  /// Split phase (see the file comment). One step may be in flight per Mixer; `in` and `out`
+  /// must stay alive and unmodified until `finish`.
+  void start(const ExecutionSpace& exec, std::int64_t k, std::span<const AgentMatrix> in,
+             std::span<const AgentMatrix> out);
+  void finish(const ExecutionSpace& exec);
+  bool in_flight() const { return active_ != nullptr; }
+
+ private:
+  void check(std::span<const AgentMatrix> in, std::span<const AgentMatrix> out) const;
+
+  AgentLayout layout_;
+  std::shared_ptr<comm::Transport> transport_;
+  int dimension_;
+  int max_vectors_;
+  std::vector<MixingPlan> plans_;
+  Kokkos::View<double*, MemorySpace> send_buffer_, recv_buffer_;
+  // The step in flight.
+  const MixingPlan* active_ = nullptr;
+  int vectors_ = 0;
+  std::vector<AgentMatrix> in_, out_;
+};
+
+/// mean(c) = (1/n) sum over all n agents of x(a, c): local sums in ascending agent order, then
+/// the transport's allreduce. The same on every rank.
+void average(const ExecutionSpace& exec, comm::Transport& transport, const AgentLayout& layout, const AgentMatrix& x,
+             const CoordinateVector& mean);
+
+}  // namespace concord::mixing

@@ -14,15 +14,20 @@ namespace {
 class RankFailurePrinter : public testing::EmptyTestEventListener {
  public:
   explicit RankFailurePrinter(int rank) : rank_(rank) {}
+  // GoogleTest calls OnTestPartResult while holding UnitTest's mutex, so it must not call
+  // UnitTest::current_test_info() (which takes that mutex again and deadlocks): the test is
+  // remembered here instead.
+  void OnTestStart(const testing::TestInfo& info) override { info_ = &info; }
+  void OnTestEnd(const testing::TestInfo&) override { info_ = nullptr; }
   void OnTestPartResult(const testing::TestPartResult& r) override {
     if (!r.failed()) return;
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    std::fprintf(stderr, "[rank %d] FAILED %s.%s at %s:%d\n%s\n", rank_, info ? info->test_suite_name() : "?",
-                 info ? info->name() : "?", r.file_name() ? r.file_name() : "?", r.line_number(), r.message());
+    std::fprintf(stderr, "[rank %d] FAILED %s.%s at %s:%d\n%s\n", rank_, info_ ? info_->test_suite_name() : "?",
+                 info_ ? info_->name() : "?", r.file_name() ? r.file_name() : "?", r.line_number(), r.message());
   }
 
  private:
   int rank_;
+  const testing::TestInfo* info_ = nullptr;
 };
 
 }  // namespace

@@ -1,0 +1,187 @@
+// Distributed mixing against independent references, for every topology of the catalogue:
+//  - a dense host computation of W(k)...W(0) X built from WeightMatrix::operator() (1e-13);
+//  - the same Mixer run on one rank with every agent and the in_process transport, which must be
+//    bit-identical to the distributed result (hence P = 1, 2, 4 all agree bit for bit);
+//  - consensus: the error decays at least as fast as rho^k, the mean is preserved, and
+//    finite-time topologies reach the exact average after one period.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "concord/mixing/mixer.hpp"
+#include "concord/topology/analysis.hpp"
+#include "mixing_support.hpp"
+
+using namespace concord_test;
+using concord::AgentLayout;
+using concord::AgentMatrix;
+
+namespace {
+
+constexpr double kTolerance = 1e-13;
+
+/// Runs `steps` steps from k0 on the distributed layout and on the single-process reference and
+/// checks both against the dense reference and against each other (bit for bit).
+void check_steps(const TopologyCase& tc, concord::mixing::Mixer& mixer, SelfMixer& self, int d, std::uint64_t seed,
+                 std::int64_t k0, int steps) {
+  const auto& layout = mixer.layout();
+  const AgentMatrix x = initial_state(layout, d, seed);
+  const AgentMatrix x_self = initial_state(self.layout, d, seed);
+
+  const std::vector<double> dist = gather_rows(layout, run_steps(mixer, x, k0, steps));
+  const std::vector<double> single = local_rows(run_steps(self.mixer, x_self, k0, steps));
+  const std::vector<double> expected = dense_reference(tc.topology, initial_rows(tc.n, d, seed), d, k0, steps);
+
+  EXPECT_LE(max_abs_diff(dist, expected), kTolerance)
+      << tc.label() << " d=" << d << " k0=" << k0 << " steps=" << steps << ": distributed vs dense";
+  EXPECT_LE(max_abs_diff(single, expected), kTolerance)
+      << tc.label() << " d=" << d << " k0=" << k0 << " steps=" << steps << ": single process vs dense";
+  EXPECT_TRUE(bit_identical(dist, single))
+      << tc.label() << " d=" << d << " k0=" << k0 << " steps=" << steps
+      << ": distributed result differs from the single-process result (max diff " << max_abs_diff(dist, single)
+      << ")";
+}
+
+/// The consensus error ||X - 1 mean(X)||_F of row-major rows (n x d), and the mean.
+double consensus_error(const std::vector<double>& rows, int n, int d, std::vector<double>* mean_out = nullptr) {
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+  for (int a = 0; a < n; ++a)
+    for (int c = 0; c < d; ++c) mean[static_cast<std::size_t>(c)] += rows[static_cast<std::size_t>(a) * d + c];
+  for (double& m : mean) m /= n;
+  double s = 0.0;
+  for (int a = 0; a < n; ++a)
+    for (int c = 0; c < d; ++c) {
+      const double e = rows[static_cast<std::size_t>(a) * d + c] - mean[static_cast<std::size_t>(c)];
+      s += e * e;
+    }
+  if (mean_out) *mean_out = mean;
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+TEST(Mixing, InitialStateIsAFunctionOfGlobalIdsOnly) {
+  for (int n : {12, 13}) {
+    const auto layout = AgentLayout::over(n, MPI_COMM_WORLD);
+    const auto rows = gather_rows(layout, initial_state(layout, 3, 11));
+    EXPECT_TRUE(bit_identical(rows, initial_rows(n, 3, 11))) << "n=" << n;
+  }
+}
+
+// Every catalogue topology, n = 16 (power of two), 12 and 13 where valid, d = 3 and d = 1: one
+// step (from k = 0 and from a later round) and 2 full periods + 1, against the dense product and
+// bit for bit against one process.
+TEST(Mixing, EveryCatalogueTopologyMatchesDenseReferenceAndSingleProcessBits) {
+  std::vector<std::string> uncovered;
+  const auto cases = catalogue_cases({16, 12, 13}, &uncovered);
+  std::string missing;
+  for (const auto& u : uncovered) missing += " " + u;
+  EXPECT_TRUE(uncovered.empty()) << "catalogue entries valid for none of n = 16, 12, 13 (add a case):" << missing;
+  std::set<std::string> names;
+  for (const auto& c : cases) names.insert(c.name);
+  for (const char* expected :
+       {"ring", "grid", "torus", "erdos_renyi", "geometric", "exponential", "one_peer_exponential",
+        "one_peer_hypercube", "hyper_hypercube", "simple_base", "base", "equi_static", "u_equi_static", "od_equi_dyn",
+        "ou_equi_dyn", "star", "complete"})
+    EXPECT_TRUE(names.count(expected)) << expected << " is not swept";
+
+  auto transport = concord::comm::make_transport(MPI_COMM_WORLD);
+  for (const auto& tc : cases) {
+    const auto layout = AgentLayout::over(tc.n, MPI_COMM_WORLD);
+    const int p = tc.topology.period();
+    EXPECT_EQ(p > 1, concord::topology::topology_info(tc.name).time_varying) << tc.label();
+    for (int d : {3, 1}) {
+      concord::mixing::Mixer mixer(tc.topology, layout, transport, d);
+      SelfMixer self(tc.topology, d);
+      ASSERT_EQ(mixer.period(), p);
+      const std::uint64_t seed = 100 + static_cast<std::uint64_t>(d);
+      check_steps(tc, mixer, self, d, seed, 0, 1);
+      check_steps(tc, mixer, self, d, seed, p + 1, 1);  // round 1 mod p, reached through k >= p
+      check_steps(tc, mixer, self, d, seed, 0, std::max(2 * p + 1, 5));
+    }
+  }
+}
+
+// The consensus error of a static topology decays at least like rho^k with rho = ||W - J||_2,
+// and the mean is preserved (doubly stochastic W).
+TEST(Mixing, StaticTopologiesConvergeAtLeastAtTheirConsensusRate) {
+  struct Case {
+    const char* name;
+    int n;
+    std::map<std::string, std::string> params;
+  };
+  const Case cases[] = {{"ring", 16, {}},
+                        {"exponential", 16, {}},
+                        {"torus", 16, {}},
+                        {"u_equi_static", 16, {{"M", "2"}}},
+                        {"erdos_renyi", 13, {{"p", "0.3"}}}};
+  auto transport = concord::comm::make_transport(MPI_COMM_WORLD);
+  constexpr int d = 4, iterations = 30;
+  for (const auto& c : cases) {
+    const auto t = concord::topology::make_topology(c.name, c.n, c.params, 5);
+    ASSERT_TRUE(t.is_static());
+    const double rho = concord::topology::consensus_rate(t.round(0));
+    EXPECT_NEAR(rho, concord::topology::analyze(t).rounds.at(0).rho, 1e-14) << c.name;
+    ASSERT_LT(rho, 1.0) << c.name;
+    ASSERT_GT(rho, 0.0) << c.name;
+
+    const auto layout = AgentLayout::over(c.n, MPI_COMM_WORLD);
+    concord::mixing::Mixer mixer(t, layout, transport, d);
+    AgentMatrix x = initial_state(layout, d, 21);
+    AgentMatrix y("y", x.extent(0), x.extent(1));
+    concord::CoordinateVector mean_dev("mean", d);
+
+    std::vector<double> mean0;
+    const double error0 = consensus_error(gather_rows(layout, x), c.n, d, &mean0);
+    ASSERT_GT(error0, 0.1);
+    for (int k = 1; k <= iterations; ++k) {
+      mixer.apply(k - 1, x, y);
+      std::swap(x, y);
+      std::vector<double> mean;
+      const double error = consensus_error(gather_rows(layout, x), c.n, d, &mean);
+      EXPECT_LE(error / error0, std::pow(rho, k) * (1 + 1e-9) + 1e-14)
+          << c.name << " k=" << k << " rho=" << rho << " error ratio " << error / error0;
+      EXPECT_LE(max_abs_diff(mean, mean0), kTolerance) << c.name << " k=" << k << ": mean not preserved";
+
+      concord::mixing::average(concord::ExecutionSpace(), *transport, layout, x, mean_dev);
+      auto mean_host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mean_dev);
+      for (int j = 0; j < d; ++j)
+        EXPECT_NEAR(mean_host(j), mean[static_cast<std::size_t>(j)], kTolerance) << c.name << " k=" << k;
+    }
+  }
+}
+
+// Finite-time topologies: after exactly one period every agent holds the exact average.
+TEST(Mixing, FiniteTimeTopologiesReachTheExactAverageAfterOnePeriod) {
+  std::vector<TopologyCase> cases = catalogue_cases({16, 12, 13}, nullptr);
+  cases.erase(std::remove_if(cases.begin(), cases.end(),
+                             [](const TopologyCase& c) { return !concord::topology::analyze(c.topology).finite_time; }),
+              cases.end());
+  std::set<std::string> found;
+  for (const auto& c : cases) found.insert(c.label());
+  for (const char* expected : {"one_peer_exponential(n=16)", "one_peer_hypercube(n=16)", "base(n=12)",
+                               "base(n=12, k=2)", "simple_base(n=13)", "hyper_hypercube(n=12, k=2)",
+                               "complete(n=13)"})
+    EXPECT_TRUE(found.count(expected)) << expected << " is not finite-time according to analyze()";
+
+  auto transport = concord::comm::make_transport(MPI_COMM_WORLD);
+  constexpr int d = 3;
+  for (const auto& tc : cases) {
+    const auto layout = AgentLayout::over(tc.n, MPI_COMM_WORLD);
+    concord::mixing::Mixer mixer(tc.topology, layout, transport, d);
+    const auto x0 = initial_rows(tc.n, d, 77);
+    std::vector<double> mean;
+    consensus_error(x0, tc.n, d, &mean);
+    const auto rows = gather_rows(layout, run_steps(mixer, initial_state(layout, d, 77), 0, tc.topology.period()));
+    double worst = 0.0;
+    for (int a = 0; a < tc.n; ++a)
+      for (int c = 0; c < d; ++c) {
+        const double value = rows[static_cast<std::size_t>(a) * d + c];
+        worst = std::max(worst, std::abs(value - mean[static_cast<std::size_t>(c)]));
+      }
+    EXPECT_LE(worst, kTolerance) << tc.label() << " period " << tc.topology.period();
+  }
+}

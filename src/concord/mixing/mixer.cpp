@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <map>
 #include <stdexcept>
 
 #include "concord/core/error.hpp"
@@ -12,51 +15,192 @@ namespace {
 
 using Buffer = Kokkos::View<double*, MemorySpace>;
 using Policy = Kokkos::RangePolicy<ExecutionSpace>;
+/// Kernel arguments: unmanaged views (the Mixer and its plans own the memory for the whole
+/// step), so launching a kernel copies no reference counts.
+template <class T>
+using Raw = Kokkos::View<T, MemorySpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using RawMatrix = Kokkos::View<double**, Kokkos::LayoutLeft, MemorySpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using RawConstMatrix =
+    Kokkos::View<const double**, Kokkos::LayoutLeft, MemorySpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 /// Packs vector v of `in` into the send buffer (see plan.hpp for the buffer layout).
 struct Pack {
-  AgentMatrix::const_type in;
-  Buffer send;
-  Kokkos::View<int*, MemorySpace> local_row, position;
-  Kokkos::View<std::int64_t*, MemorySpace> block_first, block_rows;
+  RawConstMatrix in;
+  Raw<double*> send;
+  Raw<const int*> local_row, position;
+  Raw<const std::int64_t*> block_first, block_rows;
   std::int64_t rows, vd, vc;  // rows sent, V*d, v*d
 
-  /// Host order: one coordinate at a time, all sent rows (contiguous reads of that column).
-  KOKKOS_INLINE_FUNCTION void column(std::int64_t c) const {
-    for (std::int64_t s = 0; s < rows; ++s) value(s, c);
+  /// Host order: a chunk of coordinates [c0, c1) one sent row at a time (index arithmetic once
+  /// per row and chunk, not per value).
+  KOKKOS_INLINE_FUNCTION void chunk(std::int64_t c0, std::int64_t c1) const {
+    const std::int64_t in_stride = static_cast<std::int64_t>(in.stride(1));
+    for (std::int64_t s = 0; s < rows; ++s) {
+      const double* x = in.data() + local_row(s);
+      double* dst = send.data() + block_first(s) * vd + vc * block_rows(s) + position(s);
+      const std::int64_t dst_stride = block_rows(s);
+      for (std::int64_t c = c0; c < c1; ++c) dst[c * dst_stride] = x[c * in_stride];
+    }
   }
   KOKKOS_INLINE_FUNCTION void value(std::int64_t s, std::int64_t c) const {
     send(block_first(s) * vd + (vc + c) * block_rows(s) + position(s)) = in(local_row(s), c);
   }
 };
 
+#if defined(__clang__)
+#define CONCORD_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__) && !defined(__CUDACC__) && !defined(__INTEL_COMPILER)
+#define CONCORD_IVDEP _Pragma("GCC ivdep")
+#else
+#define CONCORD_IVDEP
+#endif
+
+/// Host kernels work on row blocks: a maximal range of consecutive output rows [row, row +
+/// length), all with `entries` entries, whose k-th entries (ascending global column) read
+/// consecutive rows of one source, for every k. For one coordinate the block computes
+///   y[t] = w_0[t] s_0[t] + w_1[t] s_1[t] + ... + w_{E-1}[t] s_{E-1}[t]   (left to right)
+/// with the partial sum in a register: exactly the additions of the plan's runs (y = w_0 s_0,
+/// y += w_1 s_1, ...) in the same order, hence the same bits, but one store per output value
+/// instead of one load and store per entry. Blocks are applied to a chunk of coordinates at a
+/// time, so their bookkeeping is paid once per chunk rather than once per coordinate.
+struct BlockSource {
+  int source = -1;  ///< -1: the rank's own rows of X_in; q >= 0: the q-th receive block
+  int row = 0;      ///< source row of the block's first output row
+};
+struct RowBlock {
+  int row = 0, length = 0, entries = 0;
+  int source = 0;  ///< the block's sources: [source, source + entries) in HostBlocks::sources
+  int weight = 0;  ///< weights, entry-major: weight + k * length + t
+  int uniform = 0;  ///< 1 when every row of the block has the same weights (entry by entry)
+};
+
+/// Host kernels run over chunks of coordinates holding about this many values of the rows a pass
+/// writes (8 KiB): the chunks of x and y stay in L1 while every block passes over them. Measured
+/// at n = 64 (perf/RESULTS.md): 256-1024 alike, 2048 up to 1.5x slower, 128 slower in cache.
+constexpr std::int64_t kChunkValues = 1024;
+/// Entries summed in registers per pass; rows with more entries take several passes (the later
+/// ones re-load the partial sum, which keeps the order of the additions).
+constexpr int kGroup = 8;
+
+std::int64_t chunk_size(std::int64_t rows) {
+  return std::max<std::int64_t>(1, kChunkValues / std::max<std::int64_t>(rows, 1));
+}
+
+/// Entries [0, G) of one block over coordinates [c0, c1). s[k] / ss[k]: source k's pointer at
+/// coordinate 0 (first row of the block) and its coordinate stride; w[k]: its weights, one per
+/// row, or (Uniform: the same for every row of the block) w[k][0].
+template <int G, bool First, bool Uniform>
+KOKKOS_INLINE_FUNCTION void block_pass(double* y, std::int64_t ys, const double* const* s, const std::int64_t* ss,
+                                       const double* const* w, int length, std::int64_t c0, std::int64_t c1) {
+  double wk[G];
+  for (int k = 0; k < G; ++k) wk[k] = w[k][0];
+  if (length == 1) {  // one row: walk the coordinates
+    bool contiguous = ys == 1;  // the rank owns one row and every halo block is one row
+    for (int k = 0; k < G; ++k) contiguous &= ss[k] == 1;
+    if (contiguous) {
+      CONCORD_IVDEP
+      for (std::int64_t c = c0; c < c1; ++c) {
+        double a = First ? wk[0] * s[0][c] : y[c] + wk[0] * s[0][c];
+        for (int k = 1; k < G; ++k) a += wk[k] * s[k][c];
+        y[c] = a;
+      }
+    } else {
+      for (std::int64_t c = c0; c < c1; ++c) {
+        double a = First ? wk[0] * s[0][c * ss[0]] : y[c * ys] + wk[0] * s[0][c * ss[0]];
+        for (int k = 1; k < G; ++k) a += wk[k] * s[k][c * ss[k]];
+        y[c * ys] = a;
+      }
+    }
+    return;
+  }
+  for (std::int64_t c = c0; c < c1; ++c) {
+    double* yc = y + c * ys;
+    const double* sc[G];
+    for (int k = 0; k < G; ++k) sc[k] = s[k] + c * ss[k];
+    if constexpr (Uniform) {
+      CONCORD_IVDEP
+      for (int t = 0; t < length; ++t) {
+        double a = First ? wk[0] * sc[0][t] : yc[t] + wk[0] * sc[0][t];
+        for (int k = 1; k < G; ++k) a += wk[k] * sc[k][t];
+        yc[t] = a;
+      }
+    } else {
+      CONCORD_IVDEP
+      for (int t = 0; t < length; ++t) {
+        double a = First ? w[0][t] * sc[0][t] : yc[t] + w[0][t] * sc[0][t];
+        for (int k = 1; k < G; ++k) a += w[k][t] * sc[k][t];
+        yc[t] = a;
+      }
+    }
+  }
+}
+
+template <bool First, bool Uniform>
+KOKKOS_INLINE_FUNCTION void block_pass(int g, double* y, std::int64_t ys, const double* const* s,
+                                       const std::int64_t* ss, const double* const* w, int length, std::int64_t c0,
+                                       std::int64_t c1) {
+  switch (g) {
+    case 1: block_pass<1, First, Uniform>(y, ys, s, ss, w, length, c0, c1); break;
+    case 2: block_pass<2, First, Uniform>(y, ys, s, ss, w, length, c0, c1); break;
+    case 3: block_pass<3, First, Uniform>(y, ys, s, ss, w, length, c0, c1); break;
+    case 4: block_pass<4, First, Uniform>(y, ys, s, ss, w, length, c0, c1); break;
+    case 5: block_pass<5, First, Uniform>(y, ys, s, ss, w, length, c0, c1); break;
+    case 6: block_pass<6, First, Uniform>(y, ys, s, ss, w, length, c0, c1); break;
+    case 7: block_pass<7, First, Uniform>(y, ys, s, ss, w, length, c0, c1); break;
+    default: block_pass<kGroup, First, Uniform>(y, ys, s, ss, w, length, c0, c1); break;
+  }
+}
+
 /// out = W in for a subset of rows (interior or boundary), vector v.
 struct Mix {
-  AgentMatrix::const_type in;
-  AgentMatrix out;
-  Buffer::const_type recv;
-  PlanViews plan;
-  Kokkos::View<const int*, MemorySpace> rows;  // device kernel: the subset's rows
-  Kokkos::View<const Run*, MemorySpace> runs;  // host kernel: the subset's runs
-  std::int64_t owned, vd, vc;                  // owned rows, V*d, v*d
+  RawConstMatrix in;
+  RawMatrix out;
+  Raw<const double*> recv;
+  // Device kernel: the plan's local CSR and halo positions (plan.hpp), the subset's rows.
+  Raw<const std::int64_t*> row_offsets;
+  Raw<const int*> columns;
+  Raw<const double*> weights;
+  Raw<const std::int64_t*> halo_block_first, halo_block_rows;
+  Raw<const int*> halo_position;
+  Raw<const int*> rows;
+  // Host kernel: the subset's row blocks; receive blocks (first row, rows) by source index.
+  Raw<const RowBlock*> blocks;
+  Raw<const BlockSource*> sources;
+  Raw<const double*> block_weights;
+  Raw<const std::int64_t*> recv_block_first, recv_block_rows;
+  std::int64_t owned, vd, vc;  // owned rows, V*d, v*d
 
-  /// Host kernel, one coordinate: each run is a contiguous (multiply-)add over agent rows.
-  KOKKOS_INLINE_FUNCTION void column(std::int64_t c) const {
-    const double* x = &in(0, c);
-    double* y = &out(0, c);
-    const double* w = plan.run_weights.data();
-    for (std::size_t r = 0; r < runs.extent(0); ++r) {
-      const Run run = runs(r);
-      const double* src =
-          run.source < 0 ? x
-                         : recv.data() + plan.recv_block_first(run.source) * vd + (vc + c) * plan.recv_block_rows(run.source);
-      src += run.source_row;
-      double* dst = y + run.row;
-      const double* wr = w + run.weight;
-      if (run.assign) {
-        for (int t = 0; t < run.length; ++t) dst[t] = wr[t] * src[t];
-      } else {
-        for (int t = 0; t < run.length; ++t) dst[t] += wr[t] * src[t];
+  /// Host kernel, coordinates [c0, c1): every block of the subset in turn.
+  KOKKOS_INLINE_FUNCTION void chunk(std::int64_t c0, std::int64_t c1) const {
+    const std::int64_t in_stride = static_cast<std::int64_t>(in.stride(1));
+    const std::int64_t out_stride = static_cast<std::int64_t>(out.stride(1));
+    for (std::size_t b = 0; b < blocks.extent(0); ++b) {
+      const RowBlock blk = blocks(b);
+      for (int k0 = 0; k0 < blk.entries; k0 += kGroup) {
+        const int g = blk.entries - k0 < kGroup ? blk.entries - k0 : kGroup;
+        const double* s[kGroup];
+        const double* w[kGroup];
+        std::int64_t ss[kGroup];
+        for (int k = 0; k < g; ++k) {
+          const BlockSource src = sources(blk.source + k0 + k);
+          if (src.source < 0) {
+            s[k] = in.data() + src.row;
+            ss[k] = in_stride;
+          } else {
+            const std::int64_t m = recv_block_rows(src.source);
+            s[k] = recv.data() + recv_block_first(src.source) * vd + vc * m + src.row;
+            ss[k] = m;
+          }
+          w[k] = block_weights.data() + blk.weight + static_cast<std::int64_t>(k0 + k) * blk.length;
+        }
+        double* y = out.data() + blk.row;
+        if (blk.uniform) {
+          if (k0 == 0) block_pass<true, true>(g, y, out_stride, s, ss, w, blk.length, c0, c1);
+          else block_pass<false, true>(g, y, out_stride, s, ss, w, blk.length, c0, c1);
+        } else {
+          if (k0 == 0) block_pass<true, false>(g, y, out_stride, s, ss, w, blk.length, c0, c1);
+          else block_pass<false, false>(g, y, out_stride, s, ss, w, blk.length, c0, c1);
+        }
       }
     }
   }
@@ -64,20 +208,111 @@ struct Mix {
   /// Device kernel, one (row, coordinate): the row's entries in ascending global column order.
   KOKKOS_INLINE_FUNCTION void value(int i, std::int64_t c) const {
     double s = 0.0;
-    for (std::int64_t e = plan.row_offsets(i); e < plan.row_offsets(i + 1); ++e) {
-      const int col = plan.columns(e);
+    for (std::int64_t e = row_offsets(i); e < row_offsets(i + 1); ++e) {
+      const int col = columns(e);
       double v;
       if (col < owned) {
         v = in(col, c);
       } else {
         const int h = col - static_cast<int>(owned);
-        v = recv(plan.halo_block_first(h) * vd + (vc + c) * plan.halo_block_rows(h) + plan.halo_position(h));
+        v = recv(halo_block_first(h) * vd + (vc + c) * halo_block_rows(h) + halo_position(h));
       }
-      s += plan.weights(e) * v;
+      s += weights(e) * v;
     }
     out(i, c) = s;
   }
 };
+
+/// The row blocks of one plan (host kernels only).
+struct HostBlocks {
+  Kokkos::View<RowBlock*, MemorySpace> interior, boundary;
+  Kokkos::View<BlockSource*, MemorySpace> sources;
+  Kokkos::View<double*, MemorySpace> weights;
+};
+
+template <class T>
+Kokkos::View<T*, MemorySpace> to_view(const char* label, const std::vector<T>& v) {
+  Kokkos::View<T*, MemorySpace> out(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), v.size());
+  auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, out);
+  std::copy(v.begin(), v.end(), host.data());
+  Kokkos::deep_copy(out, host);
+  return out;
+}
+
+/// Regroups the plan's runs (ordered by entry slot, see plan.hpp) into row blocks.
+HostBlocks make_host_blocks(const MixingPlan& plan) {
+  const auto& p = plan.views();
+  auto runs_of = [](const Kokkos::View<Run*, MemorySpace>& v) {
+    return Kokkos::create_mirror_view_and_copy(HostSpace(), v);
+  };
+  const auto run_weights = Kokkos::create_mirror_view_and_copy(HostSpace(), p.run_weights);
+  std::vector<BlockSource> sources;
+  std::vector<double> weights;
+  struct Entry {
+    int source, row;
+    double weight;
+  };
+  auto build = [&](const auto& runs) {
+    // Each row's entries in slot order = ascending global column.
+    std::map<int, std::vector<Entry>> rows;
+    for (std::size_t r = 0; r < runs.extent(0); ++r) {
+      const Run run = runs(r);
+      for (int t = 0; t < run.length; ++t)
+        rows[run.row + t].push_back({run.source, run.source_row + t, run_weights(run.weight + t)});
+    }
+    std::vector<RowBlock> blocks;
+    std::vector<const std::vector<Entry>*> members;  // the rows of the open block
+    int first_row = 0;
+    auto close = [&] {
+      if (members.empty()) return;
+      const auto& head = *members.front();
+      const int length = static_cast<int>(members.size()), entries = static_cast<int>(head.size());
+      bool uniform = true;
+      for (const auto* m : members)
+        for (std::size_t k = 0; k < head.size(); ++k) uniform &= (*m)[k].weight == head[k].weight;
+      blocks.push_back({first_row, length, entries, static_cast<int>(sources.size()), static_cast<int>(weights.size()),
+                        uniform ? 1 : 0});
+      for (const Entry& e : head) sources.push_back({e.source, e.row});
+      for (int k = 0; k < entries; ++k)
+        for (const auto* m : members) weights.push_back((*m)[static_cast<std::size_t>(k)].weight);
+      members.clear();
+    };
+    for (const auto& [row, entries] : rows) {
+      const int t = static_cast<int>(members.size());
+      bool extend = t > 0 && row == first_row + t && entries.size() == members.front()->size();
+      for (std::size_t k = 0; extend && k < entries.size(); ++k) {
+        const Entry& h = (*members.front())[k];
+        extend = entries[k].source == h.source && entries[k].row == h.row + t;
+      }
+      if (!extend) {
+        close();
+        first_row = row;
+      }
+      members.push_back(&entries);
+    }
+    close();
+    // Longest first: the long blocks stream through the chunk's columns in address order, the
+    // short ones (single rows at wrap-arounds, strided) then find them in cache.
+    std::stable_sort(blocks.begin(), blocks.end(),
+                     [](const RowBlock& a, const RowBlock& b) { return a.length > b.length; });
+    return blocks;
+  };
+  const std::vector<RowBlock> interior = build(runs_of(p.interior_runs));
+  const std::vector<RowBlock> boundary = build(runs_of(p.boundary_runs));
+  return {to_view("concord::Mixer::interior_blocks", interior), to_view("concord::Mixer::boundary_blocks", boundary),
+          to_view("concord::Mixer::block_sources", sources), to_view("concord::Mixer::block_weights", weights)};
+}
+
+/// True when the plan sends every owned row, in order, to a single peer: then the send block of
+/// one vector is laid out exactly like a contiguous AgentMatrix and can be sent without packing.
+bool sends_whole_matrix(const MixingPlan& plan) {
+  const auto& sends = plan.pattern().sends;
+  if (sends.size() != 1 || sends.front().rows != plan.owned_rows()) return false;
+  const auto rows = Kokkos::create_mirror_view_and_copy(HostSpace(), plan.views().send_local_row);
+  for (std::size_t s = 0; s < rows.extent(0); ++s)
+    if (rows(s) != static_cast<int>(s)) return false;
+  return true;
+}
 
 void launch_pack(const ExecutionSpace& exec, const MixingPlan& plan, const AgentMatrix& in, const Buffer& send,
                  std::int64_t vd, std::int64_t vc) {
@@ -87,25 +322,47 @@ void launch_pack(const ExecutionSpace& exec, const MixingPlan& plan, const Agent
   const std::int64_t d = static_cast<std::int64_t>(in.extent(1));
   Pack pack{in, send, p.send_local_row, p.send_position, p.send_block_first, p.send_block_rows, rows, vd, vc};
   if constexpr (host_execution) {
-    Kokkos::parallel_for("concord::Mixer::pack", Policy(exec, 0, d),
-                         KOKKOS_LAMBDA(std::int64_t c) { pack.column(c); });
+    const std::int64_t chunk = chunk_size(rows);
+    Kokkos::parallel_for(
+        "concord::Mixer::pack", Policy(exec, 0, (d + chunk - 1) / chunk),
+        KOKKOS_LAMBDA(std::int64_t b) { pack.chunk(b * chunk, b * chunk + chunk < d ? b * chunk + chunk : d); });
   } else {
     Kokkos::parallel_for("concord::Mixer::pack", Policy(exec, 0, rows * d),
                          KOKKOS_LAMBDA(std::int64_t t) { pack.value(t % rows, t / rows); });
   }
 }
 
-void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interior, const AgentMatrix& in,
-                const AgentMatrix& out, const Buffer& recv, std::int64_t vd, std::int64_t vc) {
+void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, const HostBlocks& blocks, bool interior,
+                const AgentMatrix& in, const AgentMatrix& out, const Buffer& recv, std::int64_t vd, std::int64_t vc) {
   const auto& p = plan.views();
   const auto rows = interior ? p.interior_rows : p.boundary_rows;
   const std::int64_t n = static_cast<std::int64_t>(rows.extent(0));
   if (n == 0) return;
   const std::int64_t d = static_cast<std::int64_t>(in.extent(1));
-  Mix mix{in, out, recv, p, rows, interior ? p.interior_runs : p.boundary_runs, plan.owned_rows(), vd, vc};
+  Mix mix{in,
+          out,
+          recv,
+          p.row_offsets,
+          p.columns,
+          p.weights,
+          p.halo_block_first,
+          p.halo_block_rows,
+          p.halo_position,
+          rows,
+          interior ? blocks.interior : blocks.boundary,
+          blocks.sources,
+          blocks.weights,
+          p.recv_block_first,
+          p.recv_block_rows,
+          plan.owned_rows(),
+          vd,
+          vc};
   const char* label = interior ? "concord::Mixer::mix_interior" : "concord::Mixer::mix_boundary";
   if constexpr (host_execution) {
-    Kokkos::parallel_for(label, Policy(exec, 0, d), KOKKOS_LAMBDA(std::int64_t c) { mix.column(c); });
+    const std::int64_t chunk = chunk_size(n);  // n: the rows this pass writes
+    Kokkos::parallel_for(
+        label, Policy(exec, 0, (d + chunk - 1) / chunk),
+        KOKKOS_LAMBDA(std::int64_t b) { mix.chunk(b * chunk, b * chunk + chunk < d ? b * chunk + chunk : d); });
   } else {
     Kokkos::parallel_for(label, Policy(exec, 0, n * d),
                          KOKKOS_LAMBDA(std::int64_t t) { mix.value(mix.rows(t % n), t / n); });
@@ -113,6 +370,10 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interio
 }
 
 }  // namespace
+
+struct Mixer::RowBlocks : HostBlocks {
+  bool send_in_place = false;  ///< see sends_whole_matrix
+};
 
 Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std::shared_ptr<comm::Transport> transport,
              int dimension, int max_vectors)
@@ -132,6 +393,10 @@ Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std:
     plans_.emplace_back(w, layout);
     send_rows = std::max(send_rows, plans_.back().pattern().send_rows());
     recv_rows = std::max(recv_rows, plans_.back().pattern().recv_rows());
+    auto blocks = std::make_shared<RowBlocks>();
+    if constexpr (host_execution) static_cast<HostBlocks&>(*blocks) = make_host_blocks(plans_.back());
+    blocks->send_in_place = sends_whole_matrix(plans_.back());
+    blocks_.push_back(std::move(blocks));
   }
   const std::size_t values = static_cast<std::size_t>(max_vectors) * static_cast<std::size_t>(dimension);
   send_buffer_ = Buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "concord::Mixer::send_buffer"),
@@ -166,7 +431,9 @@ void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const Ag
   if (active_ != nullptr) throw std::logic_error("concord::Mixer::start: a step is already in flight");
   if (k < 0) throw std::invalid_argument("concord::Mixer::start: iteration k must be >= 0");
   check(in, out);
-  const MixingPlan& plan = plans_[static_cast<std::size_t>(k % period())];
+  const std::size_t round = static_cast<std::size_t>(k % period());
+  const MixingPlan& plan = plans_[round];
+  const RowBlocks& blocks = *blocks_[round];
   vectors_ = static_cast<int>(in.size());
   in_.assign(in.begin(), in.end());
   out_.assign(out.begin(), out.end());
@@ -174,19 +441,28 @@ void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const Ag
   const std::int64_t vd = vectors_ * d;
   const auto& pattern = plan.pattern();
   if (!pattern.empty()) transport_->post_receives(exec, pattern, static_cast<std::size_t>(vd), recv_buffer_.data());
-  for (int v = 0; v < vectors_; ++v) launch_pack(exec, plan, in_[v], send_buffer_, vd, v * d);
-  if (!pattern.empty()) transport_->post_sends(exec, pattern, static_cast<std::size_t>(vd), send_buffer_.data());
-  for (int v = 0; v < vectors_; ++v) launch_mix(exec, plan, true, in_[v], out_[v], recv_buffer_, vd, v * d);
+  // One vector whose every row goes to one peer: its storage is the send block, no packing.
+  const bool in_place = blocks.send_in_place && vectors_ == 1 && in_[0].span_is_contiguous() &&
+                        static_cast<std::int64_t>(in_[0].stride(1)) == plan.owned_rows();
+  if (!in_place)
+    for (int v = 0; v < vectors_; ++v) launch_pack(exec, plan, in_[v], send_buffer_, vd, v * d);
+  if (!pattern.empty())
+    transport_->post_sends(exec, pattern, static_cast<std::size_t>(vd), in_place ? in_[0].data() : send_buffer_.data());
+  for (int v = 0; v < vectors_; ++v) launch_mix(exec, plan, blocks, true, in_[v], out_[v], recv_buffer_, vd, v * d);
   active_ = &plan;
+  active_blocks_ = &blocks;
 }
 
 void Mixer::finish(const ExecutionSpace& exec) {
   if (active_ == nullptr) throw std::logic_error("concord::Mixer::finish: no step in flight");
   const MixingPlan& plan = *active_;
+  const RowBlocks& blocks = *active_blocks_;
   active_ = nullptr;
+  active_blocks_ = nullptr;
   if (!plan.pattern().empty()) transport_->wait(exec);
   const std::int64_t d = dimension_;
-  for (int v = 0; v < vectors_; ++v) launch_mix(exec, plan, false, in_[v], out_[v], recv_buffer_, vectors_ * d, v * d);
+  for (int v = 0; v < vectors_; ++v)
+    launch_mix(exec, plan, blocks, false, in_[v], out_[v], recv_buffer_, vectors_ * d, v * d);
 }
 
 void Mixer::apply(const ExecutionSpace& exec, std::int64_t k, std::span<const AgentMatrix> in,

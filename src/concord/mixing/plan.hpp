@@ -28,6 +28,8 @@ namespace concord::mixing {
 /// order) reads consecutive rows of one source with its own weights. For each coordinate the run
 /// is a contiguous multiply(-add) that vectorises. Runs are ordered by k, so each row sees its
 /// entries in ascending global column order; `assign` marks k = 0 (y = w x, then y += w x).
+/// The Mixer's host kernels regroup the runs into row blocks summed in registers, in the same
+/// order (mixer.cpp).
 struct Run {
   int row = 0;         ///< first output row (local)
   int length = 0;      ///< number of rows

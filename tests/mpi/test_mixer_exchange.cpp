@@ -40,16 +40,6 @@ struct Unrelated {
   }
 };
 
-template <class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
 }  // namespace
 
 // Fused vectors share one exchange and give exactly the bits of separate applies (and of the

@@ -17,16 +17,6 @@ using concord::comm::TransportKind;
 
 namespace {
 
-template <class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 using DeviceVector = Kokkos::View<double*, concord::MemorySpace>;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <stdexcept>
 
 #include "concord/core/error.hpp"
@@ -55,24 +54,6 @@ struct Pack {
 #define CONCORD_IVDEP
 #endif
 
-/// Host kernels work on row blocks: a maximal range of consecutive output rows [row, row +
-/// length), all with `entries` entries, whose k-th entries (ascending global column) read
-/// consecutive rows of one source, for every k. For one coordinate the block computes
-///   y[t] = w_0[t] s_0[t] + w_1[t] s_1[t] + ... + w_{E-1}[t] s_{E-1}[t]   (left to right)
-/// with the partial sum in a register: exactly the additions of the plan's runs (y = w_0 s_0,
-/// y += w_1 s_1, ...) in the same order, hence the same bits, but one store per output value
-/// instead of one load and store per entry. Blocks are applied to a chunk of coordinates at a
-/// time, so their bookkeeping is paid once per chunk rather than once per coordinate.
-struct BlockSource {
-  int source = -1;  ///< -1: the rank's own rows of X_in; q >= 0: the q-th receive block
-  int row = 0;      ///< source row of the block's first output row
-};
-struct RowBlock {
-  int row = 0, length = 0, entries = 0;
-  int source = 0;  ///< the block's sources: [source, source + entries) in HostBlocks::sources
-  int weight = 0;  ///< weights, entry-major: weight + k * length + t
-  int uniform = 0;  ///< 1 when every row of the block has the same weights (entry by entry)
-};
 
 /// Host kernels run over chunks of coordinates holding about this many values of the rows a pass
 /// writes (8 KiB): the chunks of x and y stay in L1 while every block passes over them. Measured
@@ -223,96 +204,6 @@ struct Mix {
   }
 };
 
-/// The row blocks of one plan (host kernels only).
-struct HostBlocks {
-  Kokkos::View<RowBlock*, MemorySpace> interior, boundary;
-  Kokkos::View<BlockSource*, MemorySpace> sources;
-  Kokkos::View<double*, MemorySpace> weights;
-};
-
-template <class T>
-Kokkos::View<T*, MemorySpace> to_view(const char* label, const std::vector<T>& v) {
-  Kokkos::View<T*, MemorySpace> out(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), v.size());
-  auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, out);
-  std::copy(v.begin(), v.end(), host.data());
-  Kokkos::deep_copy(out, host);
-  return out;
-}
-
-/// Regroups the plan's runs (ordered by entry slot, see plan.hpp) into row blocks.
-HostBlocks make_host_blocks(const MixingPlan& plan) {
-  const auto& p = plan.views();
-  auto runs_of = [](const Kokkos::View<Run*, MemorySpace>& v) {
-    return Kokkos::create_mirror_view_and_copy(HostSpace(), v);
-  };
-  const auto run_weights = Kokkos::create_mirror_view_and_copy(HostSpace(), p.run_weights);
-  std::vector<BlockSource> sources;
-  std::vector<double> weights;
-  struct Entry {
-    int source, row;
-    double weight;
-  };
-  auto build = [&](const auto& runs) {
-    // Each row's entries in slot order = ascending global column.
-    std::map<int, std::vector<Entry>> rows;
-    for (std::size_t r = 0; r < runs.extent(0); ++r) {
-      const Run run = runs(r);
-      for (int t = 0; t < run.length; ++t)
-        rows[run.row + t].push_back({run.source, run.source_row + t, run_weights(run.weight + t)});
-    }
-    std::vector<RowBlock> blocks;
-    std::vector<const std::vector<Entry>*> members;  // the rows of the open block
-    int first_row = 0;
-    auto close = [&] {
-      if (members.empty()) return;
-      const auto& head = *members.front();
-      const int length = static_cast<int>(members.size()), entries = static_cast<int>(head.size());
-      bool uniform = true;
-      for (const auto* m : members)
-        for (std::size_t k = 0; k < head.size(); ++k) uniform &= (*m)[k].weight == head[k].weight;
-      blocks.push_back({first_row, length, entries, static_cast<int>(sources.size()), static_cast<int>(weights.size()),
-                        uniform ? 1 : 0});
-      for (const Entry& e : head) sources.push_back({e.source, e.row});
-      for (int k = 0; k < entries; ++k)
-        for (const auto* m : members) weights.push_back((*m)[static_cast<std::size_t>(k)].weight);
-      members.clear();
-    };
-    for (const auto& [row, entries] : rows) {
-      const int t = static_cast<int>(members.size());
-      bool extend = t > 0 && row == first_row + t && entries.size() == members.front()->size();
-      for (std::size_t k = 0; extend && k < entries.size(); ++k) {
-        const Entry& h = (*members.front())[k];
-        extend = entries[k].source == h.source && entries[k].row == h.row + t;
-      }
-      if (!extend) {
-        close();
-        first_row = row;
-      }
-      members.push_back(&entries);
-    }
-    close();
-    // Longest first: the long blocks stream through the chunk's columns in address order, the
-    // short ones (single rows at wrap-arounds, strided) then find them in cache.
-    std::stable_sort(blocks.begin(), blocks.end(),
-                     [](const RowBlock& a, const RowBlock& b) { return a.length > b.length; });
-    return blocks;
-  };
-  const std::vector<RowBlock> interior = build(runs_of(p.interior_runs));
-  const std::vector<RowBlock> boundary = build(runs_of(p.boundary_runs));
-  return {to_view("concord::Mixer::interior_blocks", interior), to_view("concord::Mixer::boundary_blocks", boundary),
-          to_view("concord::Mixer::block_sources", sources), to_view("concord::Mixer::block_weights", weights)};
-}
-
-/// True when the plan sends every owned row, in order, to a single peer: then the send block of
-/// one vector is laid out exactly like a contiguous AgentMatrix and can be sent without packing.
-bool sends_whole_matrix(const MixingPlan& plan) {
-  const auto& sends = plan.pattern().sends;
-  if (sends.size() != 1 || sends.front().rows != plan.owned_rows()) return false;
-  const auto rows = Kokkos::create_mirror_view_and_copy(HostSpace(), plan.views().send_local_row);
-  for (std::size_t s = 0; s < rows.extent(0); ++s)
-    if (rows(s) != static_cast<int>(s)) return false;
-  return true;
-}
 
 void launch_pack(const ExecutionSpace& exec, const MixingPlan& plan, const AgentMatrix& in, const Buffer& send,
                  std::int64_t vd, std::int64_t vc) {
@@ -332,7 +223,7 @@ void launch_pack(const ExecutionSpace& exec, const MixingPlan& plan, const Agent
   }
 }
 
-void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, const HostBlocks& blocks, bool interior,
+void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interior,
                 const AgentMatrix& in, const AgentMatrix& out, const Buffer& recv, std::int64_t vd, std::int64_t vc) {
   const auto& p = plan.views();
   const auto rows = interior ? p.interior_rows : p.boundary_rows;
@@ -349,9 +240,9 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, const HostBl
           p.halo_block_rows,
           p.halo_position,
           rows,
-          interior ? blocks.interior : blocks.boundary,
-          blocks.sources,
-          blocks.weights,
+          interior ? p.interior_blocks : p.boundary_blocks,
+          p.block_sources,
+          p.block_weights,
           p.recv_block_first,
           p.recv_block_rows,
           plan.owned_rows(),
@@ -371,9 +262,6 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, const HostBl
 
 }  // namespace
 
-struct Mixer::RowBlocks : HostBlocks {
-  bool send_in_place = false;  ///< see sends_whole_matrix
-};
 
 Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std::shared_ptr<comm::Transport> transport,
              int dimension, int max_vectors)
@@ -393,10 +281,6 @@ Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std:
     plans_.emplace_back(w, layout);
     send_rows = std::max(send_rows, plans_.back().pattern().send_rows());
     recv_rows = std::max(recv_rows, plans_.back().pattern().recv_rows());
-    auto blocks = std::make_shared<RowBlocks>();
-    if constexpr (host_execution) static_cast<HostBlocks&>(*blocks) = make_host_blocks(plans_.back());
-    blocks->send_in_place = sends_whole_matrix(plans_.back());
-    blocks_.push_back(std::move(blocks));
   }
   const std::size_t values = static_cast<std::size_t>(max_vectors) * static_cast<std::size_t>(dimension);
   send_buffer_ = Buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "concord::Mixer::send_buffer"),
@@ -431,9 +315,7 @@ void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const Ag
   if (active_ != nullptr) throw std::logic_error("concord::Mixer::start: a step is already in flight");
   if (k < 0) throw std::invalid_argument("concord::Mixer::start: iteration k must be >= 0");
   check(in, out);
-  const std::size_t round = static_cast<std::size_t>(k % period());
-  const MixingPlan& plan = plans_[round];
-  const RowBlocks& blocks = *blocks_[round];
+  const MixingPlan& plan = plans_[static_cast<std::size_t>(k % period())];
   vectors_ = static_cast<int>(in.size());
   in_.assign(in.begin(), in.end());
   out_.assign(out.begin(), out.end());
@@ -442,27 +324,24 @@ void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const Ag
   const auto& pattern = plan.pattern();
   if (!pattern.empty()) transport_->post_receives(exec, pattern, static_cast<std::size_t>(vd), recv_buffer_.data());
   // One vector whose every row goes to one peer: its storage is the send block, no packing.
-  const bool in_place = blocks.send_in_place && vectors_ == 1 && in_[0].span_is_contiguous() &&
+  const bool in_place = plan.sends_all_rows_in_order() && vectors_ == 1 && in_[0].span_is_contiguous() &&
                         static_cast<std::int64_t>(in_[0].stride(1)) == plan.owned_rows();
   if (!in_place)
     for (int v = 0; v < vectors_; ++v) launch_pack(exec, plan, in_[v], send_buffer_, vd, v * d);
   if (!pattern.empty())
     transport_->post_sends(exec, pattern, static_cast<std::size_t>(vd), in_place ? in_[0].data() : send_buffer_.data());
-  for (int v = 0; v < vectors_; ++v) launch_mix(exec, plan, blocks, true, in_[v], out_[v], recv_buffer_, vd, v * d);
+  for (int v = 0; v < vectors_; ++v) launch_mix(exec, plan, true, in_[v], out_[v], recv_buffer_, vd, v * d);
   active_ = &plan;
-  active_blocks_ = &blocks;
 }
 
 void Mixer::finish(const ExecutionSpace& exec) {
   if (active_ == nullptr) throw std::logic_error("concord::Mixer::finish: no step in flight");
   const MixingPlan& plan = *active_;
-  const RowBlocks& blocks = *active_blocks_;
   active_ = nullptr;
-  active_blocks_ = nullptr;
   if (!plan.pattern().empty()) transport_->wait(exec);
   const std::int64_t d = dimension_;
   for (int v = 0; v < vectors_; ++v)
-    launch_mix(exec, plan, blocks, false, in_[v], out_[v], recv_buffer_, vectors_ * d, v * d);
+    launch_mix(exec, plan, false, in_[v], out_[v], recv_buffer_, vectors_ * d, v * d);
 }
 
 void Mixer::apply(const ExecutionSpace& exec, std::int64_t k, std::span<const AgentMatrix> in,

@@ -78,13 +78,9 @@ class Mixer {
   int dimension_;
   int max_vectors_;
   std::vector<MixingPlan> plans_;
-  // Host kernels (Serial, OpenMP): each plan's runs regrouped into row blocks (mixer.cpp).
-  struct RowBlocks;
-  std::vector<std::shared_ptr<const RowBlocks>> blocks_;
   Kokkos::View<double*, MemorySpace> send_buffer_, recv_buffer_;
   // The step in flight.
   const MixingPlan* active_ = nullptr;
-  const RowBlocks* active_blocks_ = nullptr;
   int vectors_ = 0;
   std::vector<AgentMatrix> in_, out_;
 };

@@ -90,37 +90,54 @@ MixingPlan::MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layou
     (touches_halo ? boundary : interior).push_back(il);
   }
 
-  // Runs for the host kernels, entry slot by entry slot.
-  std::vector<double> run_weights;
-  auto make_runs = [&](const std::vector<int>& rows) {
-    std::vector<Run> runs;
-    for (int k = 0; k < max_row_entries_; ++k) {
-      const std::size_t slot_begin = runs.size();
-      for (int il : rows) {
-        const std::int64_t e = offsets[il] + k;
-        if (e >= offsets[il + 1]) continue;
-        int source = -1, source_row = columns[e];
-        if (columns[e] >= owned_) {
-          const int h = columns[e] - owned_;
-          source = block_of(pattern_.recvs, h);
-          source_row = h - static_cast<int>(pattern_.recvs[source].first_row);
-        }
-        if (runs.size() > slot_begin) {
-          Run& last = runs.back();
-          if (last.row + last.length == il && last.source == source && last.source_row + last.length == source_row) {
-            ++last.length;
-            run_weights.push_back(weights[e]);
-            continue;
-          }
-        }
-        runs.push_back({il, 1, source, source_row, static_cast<int>(run_weights.size()), k == 0 ? 1 : 0});
-        run_weights.push_back(weights[e]);
-      }
-    }
-    return runs;
+  // Row blocks for the host kernels.
+  std::vector<BlockSource> block_sources;
+  std::vector<double> block_weights;
+  auto source_of = [&](int column) {
+    if (column < owned_) return BlockSource{-1, column};
+    const int h = column - owned_;
+    const int q = block_of(pattern_.recvs, h);
+    return BlockSource{q, h - static_cast<int>(pattern_.recvs[q].first_row)};
   };
-  const std::vector<Run> interior_runs = make_runs(interior);
-  const std::vector<Run> boundary_runs = make_runs(boundary);
+  auto make_blocks = [&](const std::vector<int>& rows) {
+    std::vector<RowBlock> blocks;
+    std::size_t open = 0;  // rows[open, i) form the open block
+    auto close = [&](std::size_t end) {
+      if (end == open) return;
+      const int head = rows[open], length = static_cast<int>(end - open);
+      const int entries = static_cast<int>(offsets[head + 1] - offsets[head]);
+      bool uniform = true;
+      for (std::size_t m = open; m < end; ++m)
+        for (int k = 0; k < entries; ++k) uniform &= weights[offsets[rows[m]] + k] == weights[offsets[head] + k];
+      blocks.push_back({head, length, entries, static_cast<int>(block_sources.size()),
+                        static_cast<int>(block_weights.size()), uniform ? 1 : 0});
+      for (int k = 0; k < entries; ++k) block_sources.push_back(source_of(columns[offsets[head] + k]));
+      for (int k = 0; k < entries; ++k)
+        for (std::size_t m = open; m < end; ++m) block_weights.push_back(weights[offsets[rows[m]] + k]);
+      open = end;
+    };
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const int head = rows[open], row = rows[i], t = static_cast<int>(i - open);
+      bool extend = t > 0 && row == head + t && offsets[row + 1] - offsets[row] == offsets[head + 1] - offsets[head];
+      for (std::int64_t k = 0; extend && k < offsets[row + 1] - offsets[row]; ++k) {
+        const BlockSource a = source_of(columns[offsets[row] + k]), h = source_of(columns[offsets[head] + k]);
+        extend = a.source == h.source && a.row == h.row + t;
+      }
+      if (!extend) close(i);
+    }
+    close(rows.size());
+    // Longest first: the long blocks stream through a chunk's columns in address order, the
+    // short ones (single rows at wrap-arounds, strided) then find them in cache.
+    std::stable_sort(blocks.begin(), blocks.end(),
+                     [](const RowBlock& x, const RowBlock& y) { return x.length > y.length; });
+    return blocks;
+  };
+  const std::vector<RowBlock> interior_blocks = make_blocks(interior);
+  const std::vector<RowBlock> boundary_blocks = make_blocks(boundary);
+
+  sends_all_rows_in_order_ = pattern_.sends.size() == 1 && pattern_.sends.front().rows == owned_;
+  for (std::size_t s = 0; sends_all_rows_in_order_ && s < send_rows.size(); ++s)
+    sends_all_rows_in_order_ = send_rows[s] == static_cast<int>(s);
 
   std::vector<std::int64_t> halo_first(halo_), halo_rows(halo_);
   std::vector<int> halo_position(halo_);
@@ -152,9 +169,10 @@ MixingPlan::MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layou
   views_.halo_position = to_device("halo_position", halo_position);
   views_.interior_rows = to_device("interior_rows", interior);
   views_.boundary_rows = to_device("boundary_rows", boundary);
-  views_.interior_runs = to_device("interior_runs", interior_runs);
-  views_.boundary_runs = to_device("boundary_runs", boundary_runs);
-  views_.run_weights = to_device("run_weights", run_weights);
+  views_.interior_blocks = to_device("interior_blocks", interior_blocks);
+  views_.boundary_blocks = to_device("boundary_blocks", boundary_blocks);
+  views_.block_sources = to_device("block_sources", block_sources);
+  views_.block_weights = to_device("block_weights", block_weights);
   views_.recv_block_first = to_device("recv_block_first", recv_first);
   views_.recv_block_rows = to_device("recv_block_rows", recv_rows);
   views_.send_local_row = to_device("send_local_row", send_rows);

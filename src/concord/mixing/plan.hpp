@@ -24,19 +24,21 @@
 
 namespace concord::mixing {
 
-/// Host kernels work on runs: consecutive output rows whose k-th entry (in ascending column
-/// order) reads consecutive rows of one source with its own weights. For each coordinate the run
-/// is a contiguous multiply(-add) that vectorises. Runs are ordered by k, so each row sees its
-/// entries in ascending global column order; `assign` marks k = 0 (y = w x, then y += w x).
-/// The Mixer's host kernels regroup the runs into row blocks summed in registers, in the same
-/// order (mixer.cpp).
-struct Run {
-  int row = 0;         ///< first output row (local)
-  int length = 0;      ///< number of rows
-  int source = -1;     ///< -1: the rank's own rows of X_in; q >= 0: the q-th receive block
-  int source_row = 0;  ///< first source row (in X_in, or within receive block q)
-  int weight = 0;      ///< offset of the run's weights in `run_weights`
-  int assign = 0;      ///< 1 for the first entry of each row
+/// Host kernels work on row blocks: a maximal range of consecutive output rows [row, row +
+/// length), all with `entries` entries, whose k-th entries (ascending global column) read
+/// consecutive rows of one source, for every k. For one coordinate a block computes
+///   y[t] = w_0[t] s_0[t] + w_1[t] s_1[t] + ... + w_{E-1}[t] s_{E-1}[t]   (left to right)
+/// with the partial sum in a register: each row's additions in ascending global column order,
+/// whatever the blocks look like on a given rank, hence the same bits for any number of ranks.
+struct BlockSource {
+  int source = -1;  ///< -1: the rank's own rows of X_in; q >= 0: the q-th receive block
+  int row = 0;      ///< source row (in X_in, or within receive block q) of the block's first row
+};
+struct RowBlock {
+  int row = 0, length = 0, entries = 0;
+  int source = 0;   ///< the block's sources: [source, source + entries) in `block_sources`
+  int weight = 0;   ///< weights in `block_weights`, entry-major: weight + k * length + t
+  int uniform = 0;  ///< 1 when every row of the block has the same weights (entry by entry)
 };
 
 /// Device views of one plan (copied into kernels by value).
@@ -53,10 +55,12 @@ struct PlanViews {
   View<int> halo_position;
   // Rows of the interior (no halo entry) and of the boundary, ascending.
   View<int> interior_rows, boundary_rows;
-  // Host kernels: runs of the interior and of the boundary rows, and their weights.
-  View<Run> interior_runs, boundary_runs;
-  View<double> run_weights;
-  // Receive blocks (first row, rows), indexed by Run::source.
+  // Host kernels: row blocks of the interior and of the boundary rows (longest first), their
+  // sources and weights.
+  View<RowBlock> interior_blocks, boundary_blocks;
+  View<BlockSource> block_sources;
+  View<double> block_weights;
+  // Receive blocks (first row, rows), indexed by BlockSource::source.
   View<std::int64_t> recv_block_first, recv_block_rows;
   // Packing: local row of each sent row, and its block's first row / row count / position.
   View<int> send_local_row;
@@ -79,11 +83,14 @@ class MixingPlan {
   int boundary_count() const { return static_cast<int>(views_.boundary_rows.extent(0)); }
   /// Largest number of entries in a row (self included).
   int max_row_entries() const { return max_row_entries_; }
-  std::size_t run_count() const { return views_.interior_runs.extent(0) + views_.boundary_runs.extent(0); }
+  /// True when every owned row goes, in order, to a single peer: the send block of one vector then
+  /// has exactly the layout of a contiguous AgentMatrix and can be sent without packing.
+  bool sends_all_rows_in_order() const { return sends_all_rows_in_order_; }
   const PlanViews& views() const { return views_; }
 
  private:
   int owned_ = 0, halo_ = 0, max_row_entries_ = 0;
+  bool sends_all_rows_in_order_ = false;
   std::vector<int> halo_agents_;
   comm::ExchangePattern pattern_;
   PlanViews views_;

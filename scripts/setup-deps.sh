@@ -71,7 +71,7 @@ if [ "$PRINT_ONLY" = 1 ]; then cmake_args; exit 0; fi
 PACKAGES=(build-essential cmake ninja-build ccache git curl ca-certificates xz-utils
   mpich libmpich-dev libhdf5-mpich-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-  libeigen3-dev libspectra-dev python3)
+  libeigen3-dev libspectra-dev zlib1g-dev dataset-fashion-mnist python3)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -64,8 +64,9 @@ class NcclTransport final : public Transport {
 
   void wait(const ExecutionSpace&) override { in_flight_ = false; }  // stream-ordered
 
-  void allreduce_sum(const ExecutionSpace& exec, double* data, std::size_t count) override {
-    CONCORD_NCCL(ncclAllReduce(data, data, count, ncclDouble, ncclSum, comm_, exec.cuda_stream()));
+  void allreduce(const ExecutionSpace& exec, double* data, std::size_t count, ReduceOp op) override {
+    CONCORD_NCCL(ncclAllReduce(data, data, count, ncclDouble, op == ReduceOp::sum ? ncclSum : ncclMax, comm_,
+                               exec.cuda_stream()));
   }
 
  private:

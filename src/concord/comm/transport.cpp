@@ -48,7 +48,7 @@ class InProcessTransport final : public Transport {
   }
   void post_sends(const ExecutionSpace&, const ExchangePattern&, std::size_t, const double*) override {}
   void wait(const ExecutionSpace&) override { in_flight_ = false; }
-  void allreduce_sum(const ExecutionSpace&, double*, std::size_t) override {}
+  void allreduce(const ExecutionSpace&, double*, std::size_t, ReduceOp) override {}
 };
 
 /// Point-to-point MPI on a duplicated communicator, host buffers or staged device buffers.
@@ -119,17 +119,18 @@ class MpiTransport final : public Transport {
                         Kokkos::subview(host_recv_, std::pair<std::size_t, std::size_t>(0, recv_values_)));
   }
 
-  void allreduce_sum(const ExecutionSpace& exec, double* data, std::size_t n) override {
-    exec.fence("concord::MpiTransport::allreduce_sum");
+  void allreduce(const ExecutionSpace& exec, double* data, std::size_t n, ReduceOp op) override {
+    const MPI_Op mpi_op = op == ReduceOp::sum ? MPI_SUM : MPI_MAX;
+    exec.fence("concord::MpiTransport::allreduce");
     if (!stage_) {
-      CONCORD_MPI(MPI_Allreduce(MPI_IN_PLACE, data, count(n), MPI_DOUBLE, MPI_SUM, comm_.get()));
+      CONCORD_MPI(MPI_Allreduce(MPI_IN_PLACE, data, count(n), MPI_DOUBLE, mpi_op, comm_.get()));
       return;
     }
     grow(host_reduce_, n, "concord::MpiTransport::host_reduce");  // no-op once reserved
     auto host = Kokkos::subview(host_reduce_, std::pair<std::size_t, std::size_t>(0, n));
     Kokkos::deep_copy(exec, host, Unmanaged(data, n));
-    exec.fence("concord::MpiTransport::allreduce_sum");
-    CONCORD_MPI(MPI_Allreduce(MPI_IN_PLACE, host.data(), count(n), MPI_DOUBLE, MPI_SUM, comm_.get()));
+    exec.fence("concord::MpiTransport::allreduce");
+    CONCORD_MPI(MPI_Allreduce(MPI_IN_PLACE, host.data(), count(n), MPI_DOUBLE, mpi_op, comm_.get()));
     Kokkos::deep_copy(exec, MutableUnmanaged(data, n), host);
   }
 

@@ -52,6 +52,9 @@ struct ExchangePattern {
 
 enum class TransportKind { automatic, in_process, mpi, nccl };
 
+/// Element-wise reductions the transports provide.
+enum class ReduceOp { sum, max };
+
 /// "automatic", "in_process", "mpi", "nccl".
 std::string_view to_string(TransportKind kind);
 /// Parses the names above; throws `InputError` naming the allowed values otherwise.
@@ -86,9 +89,17 @@ class Transport {
   virtual void wait(const ExecutionSpace& exec) = 0;
   bool in_flight() const { return in_flight_; }
 
-  /// In-place sum over ranks of `count` doubles at `data` (MemorySpace), ordered on `exec`.
-  /// The result is the same on every rank; for a fixed number of ranks it is deterministic.
-  virtual void allreduce_sum(const ExecutionSpace& exec, double* data, std::size_t count) = 0;
+  /// In-place reduction over ranks of `count` doubles at `data` (MemorySpace), ordered on `exec`.
+  /// The result is the same on every rank; for a fixed number of ranks it is deterministic, but
+  /// a sum is not bit-identical across rank counts (the reduction order differs): use
+  /// `mixing::ReproducibleSum` where it must be.
+  virtual void allreduce(const ExecutionSpace& exec, double* data, std::size_t count, ReduceOp op) = 0;
+  void allreduce_sum(const ExecutionSpace& exec, double* data, std::size_t count) {
+    allreduce(exec, data, count, ReduceOp::sum);
+  }
+  void allreduce_max(const ExecutionSpace& exec, double* data, std::size_t count) {
+    allreduce(exec, data, count, ReduceOp::max);
+  }
 
  protected:
   bool in_flight_ = false;

@@ -20,7 +20,7 @@
 ///   auto s = concord::agent_stream(seed, concord::stream_purpose::sampling, a, k);
 ///   std::int64_t sample = s.uniform_int(0, samples - 1);
 /// \endcode
-#include <Kokkos_Macros.hpp>
+#include <Kokkos_Core.hpp>
 #include <cstdint>
 
 namespace concord {
@@ -31,6 +31,7 @@ inline constexpr std::uint64_t topology = 1;
 inline constexpr std::uint64_t data = 2;
 inline constexpr std::uint64_t sampling = 3;
 inline constexpr std::uint64_t initial = 4;
+inline constexpr std::uint64_t partition = 5;
 }  // namespace stream_purpose
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.
@@ -63,6 +64,14 @@ class RandomStream {
       r = next();
     } while (r >= limit);
     return lo + static_cast<std::int64_t>(r % range);
+  }
+
+  /// Standard normal draw (Box-Muller from two uniforms; the second value is discarded so every
+  /// draw consumes exactly two counters). Host and device agree up to the last bits of log/cos.
+  KOKKOS_INLINE_FUNCTION double normal() {
+    const double u1 = 1.0 - uniform();  // in (0, 1]
+    const double u2 = uniform();
+    return Kokkos::sqrt(-2.0 * Kokkos::log(u1)) * Kokkos::cos(6.283185307179586 * u2);
   }
 
   KOKKOS_INLINE_FUNCTION constexpr std::uint64_t draws() const { return counter_; }

@@ -354,23 +354,4 @@ void Mixer::apply(const ExecutionSpace& exec, std::int64_t k, const AgentMatrix&
   apply(exec, k, std::span<const AgentMatrix>(&in, 1), std::span<const AgentMatrix>(&out, 1));
 }
 
-void average(const ExecutionSpace& exec, comm::Transport& transport, const AgentLayout& layout, const AgentMatrix& x,
-             const CoordinateVector& mean) {
-  const std::int64_t rows = static_cast<std::int64_t>(x.extent(0));
-  if (x.extent(1) != mean.extent(0) || rows != layout.local_count())
-    throw std::invalid_argument("concord::mixing::average: extents do not match the layout");
-  Kokkos::parallel_for(
-      "concord::mixing::average::local_sum", Policy(exec, 0, static_cast<std::int64_t>(x.extent(1))),
-      KOKKOS_LAMBDA(std::int64_t c) {
-        double s = 0.0;
-        for (std::int64_t a = 0; a < rows; ++a) s += x(a, c);
-        mean(c) = s;
-      });
-  transport.allreduce_sum(exec, mean.data(), mean.extent(0));
-  const double scale = 1.0 / layout.agents();
-  Kokkos::parallel_for(
-      "concord::mixing::average::scale", Policy(exec, 0, static_cast<std::int64_t>(mean.extent(0))),
-      KOKKOS_LAMBDA(std::int64_t c) { mean(c) *= scale; });
-}
-
 }  // namespace concord::mixing

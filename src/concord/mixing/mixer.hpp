@@ -85,9 +85,4 @@ class Mixer {
   std::vector<AgentMatrix> in_, out_;
 };
 
-/// mean(c) = (1/n) sum over all n agents of x(a, c): local sums in ascending agent order, then
-/// the transport's allreduce. The same on every rank.
-void average(const ExecutionSpace& exec, comm::Transport& transport, const AgentLayout& layout, const AgentMatrix& x,
-             const CoordinateVector& mean);
-
 }  // namespace concord::mixing

@@ -1,0 +1,110 @@
+#pragma once
+/// \file algorithm.hpp
+/// Decentralized and parallel optimizers as small state machines over per-agent Views.
+///
+/// Every algorithm holds its state (x, and y / previous gradients / previous iterates as it needs)
+/// in `AgentMatrix` Views allocated once, in its constructor; `initialize` sets the state from the
+/// initial models and `step(k)` advances from iteration k to k + 1. All communication goes
+/// through the `Mixer` (gossip) or the `ReproducibleSum` (global averages), so every algorithm's
+/// trajectory is bit-identical for any number of ranks. Definitions (docs/algorithms.md):
+///
+///   psgd              x <- x - gamma (1/n) sum_i g_i                 (all agents equal; allreduce)
+///   dsgd (atc)        x_i <- sum_j W_ij (x_j - gamma g_j)
+///   dsgd (cta)        x_i <- sum_j W_ij x_j - gamma g_i              (exchange overlaps gradients)
+///   gradient_tracking (atc, the lecture's form; two exchanges per iteration)
+///                     x <- W (x - gamma y);  y <- W (y + g(x_new) - g(x))
+///   gradient_tracking (cta, "DIGing"; x and y in one exchange)
+///                     x <- W x - gamma y;   y <- W y + g(x_new) - g(x)
+///   exact_diffusion   psi' = x - gamma g; phi = psi' + x - psi; x <- (I + W)/2 phi
+///   d2                x1 = W (x0 - gamma g0);  x' = W (2x - x_prev - gamma (g - g_prev))
+///   gossip_pga        dsgd (atc), and every H-th iteration an exact global average instead
+///   local_sgd         H local steps x_i <- x_i - gamma g_i, then a global average
+///
+/// g^k is the problem's stochastic gradient of iteration k (minibatch drawn from the agents'
+/// streams for iteration k).
+#include <Kokkos_Timer.hpp>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "concord/algorithms/schedule.hpp"
+#include "concord/core/spaces.hpp"
+#include "concord/mixing/mixer.hpp"
+#include "concord/mixing/reproducible_sum.hpp"
+#include "concord/problems/problem.hpp"
+
+namespace concord::algorithms {
+
+/// Wall time split into local computation and communication (seconds, this rank). Measured
+/// with a fence of the execution space at each phase boundary when enabled.
+struct StepTimes {
+  double compute = 0.0;
+  double communication = 0.0;
+};
+
+struct AlgorithmOptions {
+  std::string name = "dsgd";
+  std::string variant = "atc";  ///< dsgd and gradient_tracking: "atc" or "cta"
+  StepSchedule schedule;
+  int period = 10;              ///< H of gossip_pga and local_sgd
+  bool time_phases = true;      ///< fence at phase boundaries to split compute / communication
+};
+
+/// Names of the algorithms `make_algorithm` knows.
+const std::vector<std::string>& algorithm_names();
+
+/// Everything an algorithm works with (owned by the caller, alive while the algorithm is).
+struct Environment {
+  problems::Problem& problem;
+  mixing::Mixer& mixer;
+  mixing::ReproducibleSum& reducer;  ///< width >= problem dimension
+};
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  const std::string& name() const { return name_; }
+  std::string describe() const;
+
+  /// Sets the state from the initial models x0 (local agents x d) and evaluates what the
+  /// algorithm needs at iteration 0 (e.g. g^0 and y^0 = g^0 for gradient tracking).
+  virtual void initialize(const ExecutionSpace& exec, const AgentMatrix& x0) = 0;
+  /// Iteration k -> k + 1 (k counts from 0; call with k = 0, 1, 2, ...).
+  virtual void step(const ExecutionSpace& exec, std::int64_t k) = 0;
+  /// The models x^k of the local agents.
+  const AgentMatrix& models() const { return x_; }
+  /// The algorithm's full state, by name, for checkpoints: restoring every View and calling
+  /// step(k) continues bit-identically. x is always first.
+  virtual std::vector<std::pair<std::string, AgentMatrix>> state() const = 0;
+
+  const StepTimes& times() const { return times_; }
+  const AlgorithmOptions& options() const { return options_; }
+  /// Exchanges (neighbour messages or global averages) per iteration, for reports.
+  virtual double exchanges_per_iteration() const { return 1.0; }
+
+ protected:
+  Algorithm(std::string name, const AlgorithmOptions& options, Environment env);
+  AgentMatrix allocate(const std::string& what) const;
+
+  /// Phase timing: `begin()` then `end(bucket)` around a phase.
+  void begin(const ExecutionSpace& exec);
+  void end(const ExecutionSpace& exec, double& bucket);
+
+  std::string name_;
+  AlgorithmOptions options_;
+  problems::Problem& problem_;
+  mixing::Mixer& mixer_;
+  mixing::ReproducibleSum& reducer_;
+  int agents_ = 0;  // local
+  int dimension_ = 0;
+  AgentMatrix x_;
+  StepTimes times_;
+  Kokkos::Timer timer_;
+};
+
+/// Builds the algorithm `options.name`. Throws InputError for an unknown name (listing the known
+/// ones), an unknown variant, or a bad schedule / period.
+std::unique_ptr<Algorithm> make_algorithm(const AlgorithmOptions& options, Environment env);
+
+}  // namespace concord::algorithms

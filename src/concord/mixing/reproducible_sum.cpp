@@ -1,0 +1,105 @@
+#include "concord/mixing/reproducible_sum.hpp"
+
+#include <Kokkos_BitManipulation.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "concord/core/error.hpp"
+
+namespace concord::mixing {
+namespace {
+
+using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>;
+
+/// 2^k for k in [-1022, 1023], exactly.
+KOKKOS_INLINE_FUNCTION double pow2(int k) {
+  return Kokkos::bit_cast<double>(static_cast<std::uint64_t>(k + 1023) << 52);
+}
+
+/// v * 2^k for |k| <= 2044, as two exact power-of-two scalings.
+KOKKOS_INLINE_FUNCTION double scale2(double v, int k) {
+  const int half = k / 2;
+  return v * pow2(half) * pow2(k - half);
+}
+
+/// The smallest e with m < 2^e, for finite m > 0 (m = 0 gives -1022, harmless).
+KOKKOS_INLINE_FUNCTION int exponent_above(double m) {
+  const int biased = static_cast<int>((Kokkos::bit_cast<std::uint64_t>(m) >> 52) & 0x7ff);
+  return biased == 0 ? -1022 : biased - 1022;
+}
+
+}  // namespace
+
+ReproducibleSum::ReproducibleSum(std::shared_ptr<comm::Transport> transport, const AgentLayout& layout, int width)
+    : transport_(std::move(transport)), layout_(layout), width_(width) {
+  if (!transport_) throw std::invalid_argument("concord::mixing::ReproducibleSum: null transport");
+  if (width < 1) throw InputError("concord::mixing::ReproducibleSum: width must be >= 1, got " + std::to_string(width));
+  int log2n = 0;
+  while ((std::int64_t{1} << log2n) < layout.agents()) ++log2n;
+  bits_ = 52 - log2n;
+  bound_ = Kokkos::View<double*, MemorySpace>(Kokkos::view_alloc(std::string("concord::ReproducibleSum::bound")), width);
+  slices_ =
+      Kokkos::View<double*, MemorySpace>(Kokkos::view_alloc(std::string("concord::ReproducibleSum::slices")), 2 * width);
+  transport_->reserve(0, 0, static_cast<std::size_t>(2 * width));
+}
+
+void ReproducibleSum::sum(const ExecutionSpace& exec, const AgentMatrix& rows, const CoordinateVector& total) {
+  reduce(exec, rows, total, 1.0);
+}
+
+void ReproducibleSum::average(const ExecutionSpace& exec, const AgentMatrix& rows, const CoordinateVector& mean) {
+  reduce(exec, rows, mean, 1.0 / layout_.agents());
+}
+
+void ReproducibleSum::reduce(const ExecutionSpace& exec, const AgentMatrix& rows, const CoordinateVector& out,
+                             double factor) {
+  const std::int64_t agents = static_cast<std::int64_t>(rows.extent(0));
+  const std::int64_t columns = static_cast<std::int64_t>(rows.extent(1));
+  if (agents != layout_.local_count() || columns > width_ || static_cast<std::int64_t>(out.extent(0)) < columns)
+    throw std::invalid_argument("concord::mixing::ReproducibleSum: rows must be (local agents x <= width) and the "
+                                "output at least as long as a row");
+  auto bound = bound_;
+  auto slices = slices_;
+  const int bits = bits_;
+  Kokkos::parallel_for(
+      "concord::ReproducibleSum::bound", Policy(exec, 0, columns), KOKKOS_LAMBDA(std::int64_t c) {
+        double m = 0.0;
+        for (std::int64_t a = 0; a < agents; ++a) {
+          const double v = Kokkos::fabs(rows(a, c));
+          if (!(v <= Kokkos::Experimental::finite_max_v<double>)) m = Kokkos::Experimental::infinity_v<double>;
+          else if (v > m) m = v;
+        }
+        bound(c) = m;
+      });
+  transport_->allreduce_max(exec, bound.data(), static_cast<std::size_t>(columns));
+  Kokkos::parallel_for(
+      "concord::ReproducibleSum::slice", Policy(exec, 0, columns), KOKKOS_LAMBDA(std::int64_t c) {
+        double s1 = 0.0, s2 = 0.0;
+        const double m = bound(c);
+        if (m <= Kokkos::Experimental::finite_max_v<double>) {
+          const int e = exponent_above(m);
+          for (std::int64_t a = 0; a < agents; ++a) {
+            const double q = scale2(rows(a, c), bits - e);  // |q| < 2^B, exact
+            const double t1 = Kokkos::trunc(q);
+            const double t2 = Kokkos::trunc(scale2(q - t1, bits));  // q - t1 is exact
+            s1 += t1;  // integers below 2^52 in magnitude: exact in any order
+            s2 += t2;
+          }
+        }
+        slices(c) = s1;
+        slices(columns + c) = s2;
+      });
+  transport_->allreduce_sum(exec, slices.data(), static_cast<std::size_t>(2 * columns));
+  Kokkos::parallel_for(
+      "concord::ReproducibleSum::combine", Policy(exec, 0, columns), KOKKOS_LAMBDA(std::int64_t c) {
+        const double m = bound(c);
+        if (!(m <= Kokkos::Experimental::finite_max_v<double>)) {
+          out(c) = Kokkos::Experimental::quiet_NaN_v<double>;
+          return;
+        }
+        const int e = exponent_above(m);
+        out(c) = (scale2(slices(c), e - bits) + scale2(slices(columns + c), e - 2 * bits)) * factor;
+      });
+}
+
+}  // namespace concord::mixing

@@ -1,0 +1,110 @@
+#include "concord/problems/agent_data.hpp"
+
+#include <fmt/format.h>
+
+#include "concord/core/error.hpp"
+#include "concord/core/random.hpp"
+#include "concord/problems/problem.hpp"
+
+namespace concord::problems {
+
+AgentData::AgentData(const data::SampleSet& set, const std::vector<std::vector<std::int64_t>>& samples_of,
+                     const AgentLayout& layout, const std::string& label)
+    : local_agents(layout.local_count()),
+      first_agent(layout.local_first()),
+      features(set.features),
+      classes(set.classes) {
+  if (static_cast<int>(samples_of.size()) != layout.agents())
+    throw std::invalid_argument(fmt::format("concord::problems::AgentData: {} sample lists for {} agents",
+                                            samples_of.size(), layout.agents()));
+  host_offsets.assign(static_cast<std::size_t>(local_agents) + 1, 0);
+  for (int a = 0; a < local_agents; ++a) {
+    const auto& rows = samples_of[static_cast<std::size_t>(first_agent + a)];
+    if (rows.empty())
+      throw InputError(fmt::format("data '{}': agent {} holds no sample (every agent needs at least one)", set.name,
+                                   first_agent + a));
+    host_offsets[static_cast<std::size_t>(a) + 1] = host_offsets[static_cast<std::size_t>(a)] +
+                                                    static_cast<std::int64_t>(rows.size());
+  }
+  samples = host_offsets.back();
+
+  const std::string prefix = "concord::AgentData::" + label + "::";
+  x = decltype(x)(Kokkos::view_alloc(Kokkos::WithoutInitializing, prefix + "features"), samples, features);
+  offsets = IndexVector(Kokkos::view_alloc(Kokkos::WithoutInitializing, prefix + "offsets"), local_agents + 1);
+  auto hx = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, x);
+  auto ho = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, offsets);
+  const bool regression = set.task() == data::Task::regression;
+  Kokkos::View<double*, HostSpace> ht;
+  Kokkos::View<int*, HostSpace> hl;
+  if (regression) {
+    targets = decltype(targets)(Kokkos::view_alloc(Kokkos::WithoutInitializing, prefix + "targets"), samples);
+    ht = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, targets);
+  } else {
+    labels = decltype(labels)(Kokkos::view_alloc(Kokkos::WithoutInitializing, prefix + "labels"), samples);
+    hl = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, labels);
+  }
+  std::int64_t s = 0;
+  for (int a = 0; a < local_agents; ++a) {
+    ho(a) = host_offsets[static_cast<std::size_t>(a)];
+    for (std::int64_t row : samples_of[static_cast<std::size_t>(first_agent + a)]) {
+      if (row < 0 || row >= set.samples)
+        throw std::invalid_argument(fmt::format("concord::problems::AgentData: sample {} out of range", row));
+      const double* src = set.row(row);
+      for (int j = 0; j < features; ++j) hx(s, j) = src[j];
+      if (regression) ht(s) = set.targets[static_cast<std::size_t>(row)];
+      else hl(s) = set.labels[static_cast<std::size_t>(row)];
+      ++s;
+    }
+  }
+  ho(local_agents) = samples;
+  Kokkos::deep_copy(x, hx);
+  Kokkos::deep_copy(offsets, ho);
+  if (regression) Kokkos::deep_copy(targets, ht);
+  else Kokkos::deep_copy(labels, hl);
+}
+
+BatchSampler::BatchSampler(const AgentData& data, int batch, std::uint64_t seed)
+    : batch_(batch), seed_(seed), first_agent_(data.first_agent), data_offsets_(data.offsets) {
+  if (batch < 0) throw InputError(fmt::format("batch_size must be >= 0 (0 = full local gradient), got {}", batch));
+  const int agents = data.local_agents;
+  const std::int64_t slots = batch == 0 ? data.samples : static_cast<std::int64_t>(agents) * batch;
+  slot_offsets_ = IndexVector(Kokkos::view_alloc(std::string("concord::BatchSampler::slot_offsets")), agents + 1);
+  slot_sample_ = IndexVector(Kokkos::view_alloc(std::string("concord::BatchSampler::slot_sample")), slots);
+  slot_agent_ = Kokkos::View<int*, MemorySpace>(Kokkos::view_alloc(std::string("concord::BatchSampler::slot_agent")), slots);
+  auto so = Kokkos::create_mirror_view(slot_offsets_);
+  auto ss = Kokkos::create_mirror_view(slot_sample_);
+  auto sa = Kokkos::create_mirror_view(slot_agent_);
+  for (int a = 0; a <= agents; ++a)
+    so(a) = batch == 0 ? data.host_offsets[static_cast<std::size_t>(a)] : static_cast<std::int64_t>(a) * batch;
+  for (int a = 0; a < agents; ++a)
+    for (std::int64_t slot = so(a); slot < so(a + 1); ++slot) {
+      sa(slot) = a;
+      ss(slot) = batch == 0 ? slot : data.host_offsets[static_cast<std::size_t>(a)];
+    }
+  Kokkos::deep_copy(slot_offsets_, so);
+  Kokkos::deep_copy(slot_sample_, ss);
+  Kokkos::deep_copy(slot_agent_, sa);
+}
+
+void BatchSampler::draw(const ExecutionSpace& exec, std::int64_t iteration) {
+  if (batch_ == 0) return;
+  auto offsets = data_offsets_;
+  auto sample = slot_sample_;
+  const int batch = batch_;
+  const std::uint64_t seed = seed_;
+  const int first = first_agent_;
+  Kokkos::parallel_for(
+      "concord::BatchSampler::draw", Kokkos::RangePolicy<ExecutionSpace>(exec, 0, static_cast<int>(offsets.extent(0)) - 1),
+      KOKKOS_LAMBDA(int a) {
+        auto rng = agent_stream(seed, stream_purpose::sampling, static_cast<std::uint64_t>(first + a),
+                                static_cast<std::uint64_t>(iteration));
+        const std::int64_t lo = offsets(a), hi = offsets(a + 1) - 1;
+        for (int b = 0; b < batch; ++b) sample(static_cast<std::int64_t>(a) * batch + b) = rng.uniform_int(lo, hi);
+      });
+}
+
+void Problem::initial_point(const ExecutionSpace& exec, const AgentMatrix& x) const {
+  Kokkos::deep_copy(exec, x, 0.0);
+}
+
+}  // namespace concord::problems

@@ -1,0 +1,82 @@
+#pragma once
+/// \file linear_model.hpp
+/// Least squares and logistic regression (binary and multinomial): linear models with one loss.
+///
+/// Parameters of one agent, with F features and D = F + 1 if `bias` else F:
+///   x[k D + j]  weight of output k on feature j;  x[k D + F]  bias of output k (if `bias`)
+/// Outputs: 1 for least squares and binary logistic regression, c for multinomial (softmax).
+///
+///   least_squares   f_i(x) = (1/(2 m_i)) ||A_i x - b_i||^2
+///   logistic        f_i(x) = (1/m_i) sum_s log(1 + exp(-y_s a_s.x)) + (l2/2) ||w||^2,  y_s = +-1
+///                   (class 1 is +1, class 0 is -1)
+///   softmax         f_i(x) = (1/m_i) sum_s -log softmax(W a_s + b)_{y_s} + (l2/2) ||W||^2
+/// The L2 term never includes the biases. Every local agent is handled in the same kernels:
+/// one pass over the minibatch slots computes the outputs and residuals, a second forms the
+/// gradient (1/|batch|) sum_s r_s a_s with samples in a fixed order (deterministic).
+#include <memory>
+#include <optional>
+
+#include "concord/comm/transport.hpp"
+#include "concord/problems/agent_data.hpp"
+#include "concord/problems/problem.hpp"
+
+namespace concord::problems {
+
+enum class Loss { squared, logistic, softmax };
+
+struct LinearModelOptions {
+  Loss loss = Loss::squared;
+  double l2 = 0.0;
+  bool bias = false;
+  int batch = 0;            ///< minibatch per agent, 0 = full local gradient
+  std::uint64_t seed = 0;   ///< sampling seed
+};
+
+class LinearModel final : public Problem {
+ public:
+  /// `test`, when given, is a held-out set spread over the agents (evaluate(..., Split::test)).
+  /// Throws InputError when the data does not fit the loss (regression data for a classifier,
+  /// logistic with more than 2 classes, ...).
+  LinearModel(const AgentLayout& layout, AgentData train, std::optional<AgentData> test, const LinearModelOptions& options,
+              const std::string& name);
+
+  std::string name() const override { return name_; }
+  std::string describe() const override;
+  int dimension() const override { return outputs_ * row_; }
+  bool classification() const override { return options_.loss != Loss::squared; }
+  bool has_test_set() const override { return test_.has_value(); }
+
+  void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) override;
+  void evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) override;
+  std::optional<std::vector<double>> solution() const override { return solution_; }
+
+  /// Least squares only: x* from the normal equations (1/n) sum_i (1/m_i) A_i^T A_i x =
+  /// (1/n) sum_i (1/m_i) A_i^T b_i (+ l2), summed over all agents with a ReproducibleSum (the same
+  /// x* for every P) and solved on the host. Collective. Throws InputError when the system is
+  /// singular (fewer independent samples than parameters).
+  void compute_solution(const ExecutionSpace& exec, std::shared_ptr<comm::Transport> transport);
+
+  const AgentData& train_data() const { return train_; }
+  const LinearModelOptions& options() const { return options_; }
+
+ private:
+  /// Residuals (and, with `with_loss`, per-slot loss and correctness) of params(a, .) on `slots`.
+  void forward(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
+               bool with_loss);
+  void accumulate_gradient(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
+                           const AgentMatrix& params, const AgentMatrix& g, int first_column);
+
+  std::string name_;
+  LinearModelOptions options_;
+  AgentData train_;
+  std::optional<AgentData> test_;
+  int outputs_ = 1;
+  int row_ = 0;  // D
+  BatchSampler batches_, train_all_, test_all_;
+  Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> residual_;  // slots x outputs
+  Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
+  AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
+  std::optional<std::vector<double>> solution_;
+};
+
+}  // namespace concord::problems

@@ -1,0 +1,63 @@
+#pragma once
+/// \file problem.hpp
+/// A local objective f_i per agent, batched over the agents of one rank.
+///
+/// Every problem works on one flat parameter vector per agent (an `AgentMatrix` row), so mixing
+/// and the algorithms treat least squares, logistic regression and the MLP alike. All kernels of
+/// a call are enqueued on `exec`; no call fences unless documented.
+///
+///   gradient(exec, x, g, k)  g(a, :) = stochastic gradient of f_a at x(a, :) on the minibatch of
+///                            iteration k (BatchSampler; batch 0 = the full local gradient)
+///   evaluate(exec, p, out, split)
+///                            per local agent a, at one common point p (e.g. the average model):
+///                            out(a, 0 .. d-1) = grad f_a(p)   (train split only; test leaves it)
+///                            out(a, d)        = f_a(p)        (mean loss over a's samples)
+///                            out(a, d + 1)    = correct predictions among a's samples
+///                            out(a, d + 2)    = a's number of samples
+///                            Summing these rows over agents (ReproducibleSum) gives f(p),
+///                            grad f(p) (both divided by n) and the accuracy (correct / samples).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "concord/core/agent_layout.hpp"
+#include "concord/core/spaces.hpp"
+
+namespace concord::problems {
+
+enum class Split { train, test };
+
+class Problem {
+ public:
+  virtual ~Problem() = default;
+
+  virtual std::string name() const = 0;
+  /// One line for logs, e.g. "least_squares: d = 10, 50 samples per agent".
+  virtual std::string describe() const = 0;
+  virtual int dimension() const = 0;
+  virtual bool classification() const = 0;
+  virtual bool has_test_set() const { return false; }
+  const AgentLayout& layout() const { return layout_; }
+
+  virtual void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g,
+                        std::int64_t iteration) = 0;
+  /// See the file comment; `out` has dimension() + 3 columns.
+  virtual void evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out,
+                        Split split) = 0;
+
+  /// Initial model of every local agent: zero unless the problem says otherwise (the MLP draws a
+  /// seeded initialisation, the same for every agent).
+  virtual void initial_point(const ExecutionSpace& exec, const AgentMatrix& x) const;
+
+  /// The minimiser x* of f when it is known (least squares), on the host.
+  virtual std::optional<std::vector<double>> solution() const { return std::nullopt; }
+
+  static constexpr int extra_columns = 3;
+
+ protected:
+  explicit Problem(const AgentLayout& layout) : layout_(layout) {}
+  AgentLayout layout_;
+};
+
+}  // namespace concord::problems

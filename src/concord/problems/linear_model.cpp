@@ -40,6 +40,9 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
     throw InputError(fmt::format("problem '{}': binary logistic regression needs 2 classes, the data has {} (use "
                                  "multinomial for more)",
                                  name, train_.classes));
+  if (options.loss == Loss::softmax && train_.classes < 2)
+    throw InputError(fmt::format("problem '{}': multinomial logistic regression needs >= 2 classes, the data has {}",
+                                 name, train_.classes));
   if (options.l2 < 0) throw InputError(fmt::format("problem '{}': l2 must be >= 0, got {}", name, options.l2));
   if (test_ && (test_->features != train_.features || test_->classes != train_.classes))
     throw InputError(fmt::format("problem '{}': the test set has {} features and {} classes, the training set {} and {}",

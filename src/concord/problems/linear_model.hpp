@@ -6,7 +6,7 @@
 ///   x[k D + j]  weight of output k on feature j;  x[k D + F]  bias of output k (if `bias`)
 /// Outputs: 1 for least squares and binary logistic regression, c for multinomial (softmax).
 ///
-///   least_squares   f_i(x) = (1/(2 m_i)) ||A_i x - b_i||^2
+///   least_squares   f_i(x) = (1/(2 m_i)) ||A_i x - b_i||^2 + (l2/2) ||w||^2
 ///   logistic        f_i(x) = (1/m_i) sum_s log(1 + exp(-y_s a_s.x)) + (l2/2) ||w||^2,  y_s = +-1
 ///                   (class 1 is +1, class 0 is -1)
 ///   softmax         f_i(x) = (1/m_i) sum_s -log softmax(W a_s + b)_{y_s} + (l2/2) ||W||^2
@@ -59,12 +59,14 @@ class LinearModel final : public Problem {
   const AgentData& train_data() const { return train_; }
   const LinearModelOptions& options() const { return options_; }
 
- private:
+  // Kernel launchers (public only because CUDA's extended lambdas may not live in private members).
   /// Residuals (and, with `with_loss`, per-slot loss and correctness) of params(a, .) on `slots`.
   void forward(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
                bool with_loss);
   void accumulate_gradient(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
                            const AgentMatrix& params, const AgentMatrix& g, int first_column);
+
+ private:
 
   std::string name_;
   LinearModelOptions options_;

@@ -1,0 +1,350 @@
+#include "concord/problems/mlp.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <stdexcept>
+
+#include "concord/core/error.hpp"
+#include "concord/core/random.hpp"
+
+// The kernels are free functions with external linkage (not lambdas in private members), as
+// CUDA's extended lambdas require.
+namespace concord::problems::mlp_kernels {
+
+using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>;
+using Units = Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace>;
+using Features = Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace>;
+using AgentOf = Kokkos::View<int*, MemorySpace>;
+
+/// One layer's geometry: fan_in -> fan_out, weights at `weights` in a parameter row, inputs from
+/// the features (in_units < 0) or from act(., in_units + i), outputs at column out_units.
+struct Layer {
+  int fan_in = 0, fan_out = 0;
+  std::int64_t weights = 0;
+  int in_units = -1, out_units = 0;
+};
+
+/// act(slot, out + o) = activation(b(o) + sum_i W(o, i) in(slot, i)); the output layer (last)
+/// keeps the logits.
+void forward_layer(const ExecutionSpace& exec, const AgentMatrix& W, const Features& X, const IndexVector& sample,
+                   const AgentOf& agent, const Units& act, std::int64_t slots, Layer layer, bool last,
+                   Activation activation) {
+  const int fan_in = layer.fan_in, fan_out = layer.fan_out, in = layer.in_units, out = layer.out_units;
+  const std::int64_t w = layer.weights, b = layer.weights + static_cast<std::int64_t>(fan_in) * fan_out;
+  Kokkos::parallel_for(
+      "concord::Mlp::forward", Policy(exec, 0, slots * fan_out), KOKKOS_LAMBDA(std::int64_t t) {
+        const std::int64_t slot = t / fan_out;
+        const int o = static_cast<int>(t % fan_out);
+        const int a = agent(slot);
+        const std::int64_t row = w + static_cast<std::int64_t>(o) * fan_in;
+        double z = W(a, b + o);
+        if (in < 0) {
+          const std::int64_t s = sample(slot);
+          for (int i = 0; i < fan_in; ++i) z += W(a, row + i) * X(s, i);
+        } else {
+          for (int i = 0; i < fan_in; ++i) z += W(a, row + i) * act(slot, in + i);
+        }
+        if (!last) z = activation == Activation::relu ? (z > 0.0 ? z : 0.0) : Kokkos::tanh(z);
+        act(slot, out + o) = z;
+      });
+}
+
+/// Softmax cross-entropy at the output: delta(slot, out + k) = softmax(z)_k - [k == y], and the
+/// per-slot loss and correctness when `with_loss`.
+void softmax_output(const ExecutionSpace& exec, const Kokkos::View<int*, MemorySpace>& labels, const IndexVector& sample,
+                    const Units& act, const Units& delta, const Kokkos::View<double*, MemorySpace>& loss,
+                    const Kokkos::View<double*, MemorySpace>& correct, std::int64_t slots, int classes, int out,
+                    bool with_loss) {
+  const int K = classes;
+  Kokkos::parallel_for(
+      "concord::Mlp::softmax", Policy(exec, 0, slots), KOKKOS_LAMBDA(std::int64_t slot) {
+        const int y = labels(sample(slot));
+        int best = 0;
+        double zmax = act(slot, out);
+        for (int k = 1; k < K; ++k)
+          if (act(slot, out + k) > zmax) zmax = act(slot, out + k), best = k;
+        double total = 0.0;
+        for (int k = 0; k < K; ++k) total += Kokkos::exp(act(slot, out + k) - zmax);
+        const double log_total = Kokkos::log(total);
+        for (int k = 0; k < K; ++k)
+          delta(slot, out + k) = Kokkos::exp(act(slot, out + k) - zmax - log_total) - (k == y ? 1.0 : 0.0);
+        if (with_loss) {
+          loss(slot) = -(act(slot, out + y) - zmax - log_total);
+          correct(slot) = best == y ? 1.0 : 0.0;
+        }
+      });
+}
+
+/// Deltas of a hidden layer (its outputs at column `units`, `width` of them) from the deltas of the
+/// next layer `next` (whose fan_in is `width`): delta = act'(z) * W_next^T delta_next.
+void backward_layer(const ExecutionSpace& exec, const AgentMatrix& W, const AgentOf& agent, const Units& act,
+                    const Units& delta, std::int64_t slots, int units, int width, Layer next, Activation activation) {
+  const int fan_out = next.fan_out, next_units = next.out_units;
+  const std::int64_t w = next.weights;
+  Kokkos::parallel_for(
+      "concord::Mlp::backward", Policy(exec, 0, slots * width), KOKKOS_LAMBDA(std::int64_t t) {
+        const std::int64_t slot = t / width;
+        const int j = static_cast<int>(t % width);
+        const int a = agent(slot);
+        double sum = 0.0;
+        for (int o = 0; o < fan_out; ++o)
+          sum += W(a, w + static_cast<std::int64_t>(o) * width + j) * delta(slot, next_units + o);
+        const double h = act(slot, units + j);
+        const double derivative = activation == Activation::relu ? (h > 0.0 ? 1.0 : 0.0) : 1.0 - h * h;
+        delta(slot, units + j) = derivative * sum;
+      });
+}
+
+/// g(a, .) of one layer: weights (1/|slots|) sum_slot delta(slot, o) in(slot, i) + l2 W(o, i),
+/// biases (1/|slots|) sum_slot delta(slot, o), slots of agent a in slot order.
+void layer_gradient(const ExecutionSpace& exec, const AgentMatrix& W, const Features& X, const IndexVector& sample,
+                    const IndexVector& offsets, const Units& act, const Units& delta, const AgentMatrix& g,
+                    std::int64_t agents, Layer layer, double l2) {
+  const int fan_in = layer.fan_in, in = layer.in_units, out = layer.out_units;
+  const std::int64_t w = layer.weights, weights = static_cast<std::int64_t>(fan_in) * layer.fan_out;
+  const std::int64_t count = weights + layer.fan_out;
+  Kokkos::parallel_for(
+      "concord::Mlp::gradient", Policy(exec, 0, agents * count), KOKKOS_LAMBDA(std::int64_t t) {
+        const std::int64_t q = t / agents;
+        const int a = static_cast<int>(t % agents);
+        const std::int64_t lo = offsets(a), hi = offsets(a + 1);
+        double sum = 0.0, value = 0.0;
+        if (q < weights) {
+          const int o = static_cast<int>(q / fan_in), i = static_cast<int>(q % fan_in);
+          if (in < 0)
+            for (std::int64_t slot = lo; slot < hi; ++slot) sum += delta(slot, out + o) * X(sample(slot), i);
+          else
+            for (std::int64_t slot = lo; slot < hi; ++slot) sum += delta(slot, out + o) * act(slot, in + i);
+          value = sum / static_cast<double>(hi - lo) + l2 * W(a, w + q);
+        } else {
+          const int o = static_cast<int>(q - weights);
+          for (std::int64_t slot = lo; slot < hi; ++slot) sum += delta(slot, out + o);
+          value = sum / static_cast<double>(hi - lo);
+        }
+        g(a, w + q) = value;
+      });
+}
+
+/// rows(a, c) = point(c) for every local agent.
+void broadcast(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& rows) {
+  const std::int64_t agents = static_cast<std::int64_t>(rows.extent(0));
+  const std::int64_t d = static_cast<std::int64_t>(rows.extent(1));
+  Kokkos::parallel_for(
+      "concord::Mlp::broadcast", Policy(exec, 0, agents * d),
+      KOKKOS_LAMBDA(std::int64_t t) { rows(t % agents, t / agents) = point(t / agents); });
+}
+
+/// out(a, d) = mean slot loss + (l2/2) ||weights of point||^2, out(a, d + 1) = correct slots,
+/// out(a, d + 2) = slots of agent a.
+void loss_rows(const ExecutionSpace& exec, const CoordinateVector& point, const IndexVector& offsets,
+               const Kokkos::View<double*, MemorySpace>& loss, const Kokkos::View<double*, MemorySpace>& correct,
+               const Kokkos::View<std::int64_t**, Kokkos::LayoutRight, MemorySpace>& weight_ranges,
+               const AgentMatrix& out, std::int64_t agents, int d, double l2) {
+  const int layers = static_cast<int>(weight_ranges.extent(0));
+  Kokkos::parallel_for(
+      "concord::Mlp::loss", Policy(exec, 0, agents), KOKKOS_LAMBDA(std::int64_t a) {
+        const std::int64_t lo = offsets(a), hi = offsets(a + 1);
+        double l = 0.0, ok = 0.0;
+        for (std::int64_t slot = lo; slot < hi; ++slot) l += loss(slot), ok += correct(slot);
+        double penalty = 0.0;
+        if (l2 > 0)
+          for (int layer = 0; layer < layers; ++layer)
+            for (std::int64_t p = weight_ranges(layer, 0); p < weight_ranges(layer, 1); ++p)
+              penalty += point(p) * point(p);
+        out(a, d) = l / static_cast<double>(hi - lo) + 0.5 * l2 * penalty;
+        out(a, d + 1) = ok;
+        out(a, d + 2) = static_cast<double>(hi - lo);
+      });
+}
+
+}  // namespace concord::problems::mlp_kernels
+
+namespace concord::problems {
+
+std::string to_string(Activation activation) {
+  return activation == Activation::relu ? "relu" : "tanh";
+}
+
+Activation parse_activation(const std::string& name) {
+  if (name == "relu") return Activation::relu;
+  if (name == "tanh") return Activation::tanh;
+  throw InputError(fmt::format("activation '{}' is not known (allowed: relu, tanh)", name));
+}
+
+Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> test, const MlpOptions& options,
+         const std::string& name)
+    : Problem(layout), name_(name), options_(options), train_(std::move(train)), test_(std::move(test)) {
+  if (train_.local_agents != layout.local_count())
+    throw std::invalid_argument("concord::problems::Mlp: data and layout disagree on the local agents");
+  if (train_.classes == 0)
+    throw InputError(fmt::format("problem '{}': the MLP is a classifier and needs class labels, but the data has "
+                                 "regression targets",
+                                 name));
+  if (train_.classes < 2)
+    throw InputError(fmt::format("problem '{}': the MLP needs at least 2 classes, the data has {}", name, train_.classes));
+  if (train_.features < 1)
+    throw InputError(fmt::format("problem '{}': the data has no feature", name));
+  for (std::size_t l = 0; l < options.hidden.size(); ++l)
+    if (options.hidden[l] < 1)
+      throw InputError(fmt::format("problem '{}': hidden layer {} has width {}; widths must be >= 1", name, l + 1,
+                                   options.hidden[l]));
+  if (!(options.l2 >= 0) || !std::isfinite(options.l2))
+    throw InputError(fmt::format("problem '{}': l2 must be >= 0, got {}", name, options.l2));
+  if (options.batch < 0)
+    throw InputError(fmt::format("problem '{}': batch_size must be >= 0 (0 = full local gradient), got {}", name,
+                                 options.batch));
+  if (test_ && (test_->features != train_.features || test_->classes != train_.classes))
+    throw InputError(fmt::format("problem '{}': the test set has {} features and {} classes, the training set {} and {}",
+                                 name, test_->features, test_->classes, train_.features, train_.classes));
+  if (test_ && test_->local_agents != train_.local_agents)
+    throw std::invalid_argument("concord::problems::Mlp: test and training data disagree on the local agents");
+
+  widths_.push_back(train_.features);
+  widths_.insert(widths_.end(), options.hidden.begin(), options.hidden.end());
+  widths_.push_back(train_.classes);
+  std::int64_t params = 0, units = 0;
+  for (int l = 0; l < layers(); ++l) {
+    const std::int64_t fan_in = widths_[static_cast<std::size_t>(l)], fan_out = widths_[static_cast<std::size_t>(l) + 1];
+    weight_offset_.push_back(params);
+    unit_offset_.push_back(units);
+    params += fan_out * (fan_in + 1);
+    units += fan_out;
+    if (params > INT_MAX || units > INT_MAX)
+      throw InputError(fmt::format("problem '{}': the network has more than {} parameters", name, INT_MAX));
+  }
+  dimension_ = static_cast<int>(params);
+  units_ = static_cast<int>(units);
+
+  batches_ = BatchSampler(train_, options.batch, options.seed);
+  train_all_ = BatchSampler(train_, 0, options.seed);
+  std::int64_t slots = std::max(batches_.slots(), train_all_.slots());
+  if (test_) {
+    test_all_ = BatchSampler(*test_, 0, options.seed);
+    slots = std::max(slots, test_all_.slots());
+  }
+  const auto alloc = [](const char* what) {
+    return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::Mlp::") + what);
+  };
+  act_ = decltype(act_)(alloc("activations"), slots, units_);
+  delta_ = decltype(delta_)(alloc("deltas"), slots, units_);
+  slot_loss_ = decltype(slot_loss_)(alloc("slot_loss"), slots);
+  slot_correct_ = decltype(slot_correct_)(alloc("slot_correct"), slots);
+  point_rows_ = AgentMatrix(alloc("point_rows"), train_.local_agents, dimension_);
+  weight_ranges_ = decltype(weight_ranges_)(alloc("weight_ranges"), layers(), 2);
+  auto ranges = Kokkos::create_mirror_view(weight_ranges_);
+  for (int l = 0; l < layers(); ++l) {
+    ranges(l, 0) = weight_offset(l);
+    ranges(l, 1) = bias_offset(l);
+  }
+  Kokkos::deep_copy(weight_ranges_, ranges);
+}
+
+std::string Mlp::describe() const {
+  std::string shape = std::to_string(widths_.front());
+  for (std::size_t l = 1; l < widths_.size(); ++l) {
+    shape += '-';
+    shape += std::to_string(widths_[l]);
+  }
+  const std::string kind = options_.hidden.empty() ? std::string("softmax regression") : to_string(options_.activation);
+  return fmt::format("{}: {} {}, dimension {}{}, batch {}", name_, shape, kind, dimension_,
+                     options_.l2 > 0 ? fmt::format(", l2 {}", options_.l2) : std::string(),
+                     options_.batch == 0 ? std::string("full") : std::to_string(options_.batch));
+}
+
+std::vector<double> Mlp::initial_parameters(int global_agent) const {
+  if (global_agent < 0 || global_agent >= layout_.agents())
+    throw std::invalid_argument(fmt::format("concord::problems::Mlp::initial_parameters: agent {} of {}", global_agent,
+                                            layout_.agents()));
+  std::vector<double> x(static_cast<std::size_t>(dimension_), 0.0);
+  const double gain = options_.activation == Activation::relu ? 2.0 : 1.0;
+  const std::uint64_t key = options_.same_init ? 0 : 1 + static_cast<std::uint64_t>(global_agent);
+  for (int l = 0; l < layers(); ++l) {
+    RandomStream rng(options_.init_seed, stream_purpose::initial, static_cast<std::uint64_t>(l), key);
+    const double sd = std::sqrt(gain / widths_[static_cast<std::size_t>(l)]);
+    for (std::int64_t p = weight_offset(l); p < bias_offset(l); ++p) x[static_cast<std::size_t>(p)] = sd * rng.normal();
+  }
+  return x;
+}
+
+void Mlp::initial_point(const ExecutionSpace& exec, const AgentMatrix& x) const {
+  if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_)
+    throw std::invalid_argument("concord::problems::Mlp::initial_point: x is not (local agents x dimension)");
+  auto host = Kokkos::create_mirror(Kokkos::WithoutInitializing, HostSpace(), x);
+  std::vector<double> row;
+  for (int a = 0; a < train_.local_agents; ++a) {
+    if (a == 0 || !options_.same_init) row = initial_parameters(layout_.local_first() + a);
+    for (int c = 0; c < dimension_; ++c) host(a, c) = row[static_cast<std::size_t>(c)];
+  }
+  Kokkos::deep_copy(exec, x, host);
+  exec.fence("concord::Mlp::initial_point");
+}
+
+void Mlp::forward(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
+                  bool with_loss) {
+  const int L = layers();
+  for (int l = 0; l < L; ++l) {
+    const mlp_kernels::Layer layer{widths_[static_cast<std::size_t>(l)], widths_[static_cast<std::size_t>(l) + 1],
+                                   weight_offset(l), l == 0 ? -1 : static_cast<int>(unit_offset_[static_cast<std::size_t>(l) - 1]),
+                                   static_cast<int>(unit_offset_[static_cast<std::size_t>(l)])};
+    mlp_kernels::forward_layer(exec, params, data.x, slots.slot_sample(), slots.slot_agent(), act_, slots.slots(), layer,
+                               l == L - 1, options_.activation);
+  }
+  mlp_kernels::softmax_output(exec, data.labels, slots.slot_sample(), act_, delta_, slot_loss_, slot_correct_,
+                              slots.slots(), data.classes, static_cast<int>(unit_offset_.back()), with_loss);
+}
+
+void Mlp::backward(const ExecutionSpace& exec, const BatchSampler& slots, const AgentMatrix& params) {
+  for (int l = layers() - 2; l >= 0; --l) {
+    // Hidden layer l's outputs (width n_{l+1}) feed layer l + 1.
+    const mlp_kernels::Layer next{widths_[static_cast<std::size_t>(l) + 1], widths_[static_cast<std::size_t>(l) + 2],
+                                  weight_offset(l + 1), static_cast<int>(unit_offset_[static_cast<std::size_t>(l)]),
+                                  static_cast<int>(unit_offset_[static_cast<std::size_t>(l) + 1])};
+    mlp_kernels::backward_layer(exec, params, slots.slot_agent(), act_, delta_, slots.slots(),
+                                static_cast<int>(unit_offset_[static_cast<std::size_t>(l)]),
+                                widths_[static_cast<std::size_t>(l) + 1], next, options_.activation);
+  }
+}
+
+void Mlp::accumulate_gradient(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
+                              const AgentMatrix& params, const AgentMatrix& g) {
+  for (int l = 0; l < layers(); ++l) {
+    const mlp_kernels::Layer layer{widths_[static_cast<std::size_t>(l)], widths_[static_cast<std::size_t>(l) + 1],
+                                   weight_offset(l), l == 0 ? -1 : static_cast<int>(unit_offset_[static_cast<std::size_t>(l) - 1]),
+                                   static_cast<int>(unit_offset_[static_cast<std::size_t>(l)])};
+    mlp_kernels::layer_gradient(exec, params, data.x, slots.slot_sample(), slots.slot_offsets(), act_, delta_, g,
+                                data.local_agents, layer, options_.l2);
+  }
+}
+
+void Mlp::gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) {
+  if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_ ||
+      g.extent(0) != x.extent(0) || g.extent(1) != x.extent(1))
+    throw std::invalid_argument("concord::problems::Mlp::gradient: x and g must be (local agents x dimension)");
+  batches_.draw(exec, iteration);
+  forward(exec, train_, batches_, x, false);
+  backward(exec, batches_, x);
+  accumulate_gradient(exec, train_, batches_, x, g);
+}
+
+void Mlp::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) {
+  if (split == Split::test && !test_) throw std::logic_error("concord::problems::Mlp::evaluate: no test set");
+  if (static_cast<int>(point.extent(0)) != dimension_ || static_cast<int>(out.extent(0)) != train_.local_agents ||
+      static_cast<int>(out.extent(1)) != dimension_ + extra_columns)
+    throw std::invalid_argument("concord::problems::Mlp::evaluate: point must have dimension() entries and out be "
+                                "(local agents x dimension() + 3)");
+  const AgentData& data = split == Split::train ? train_ : *test_;
+  const BatchSampler& slots = split == Split::train ? train_all_ : test_all_;
+  mlp_kernels::broadcast(exec, point, point_rows_);
+  forward(exec, data, slots, point_rows_, true);
+  if (split == Split::train) {
+    backward(exec, slots, point_rows_);
+    accumulate_gradient(exec, data, slots, point_rows_, out);
+  }
+  mlp_kernels::loss_rows(exec, point, slots.slot_offsets(), slot_loss_, slot_correct_, weight_ranges_, out,
+                         train_.local_agents, dimension_, options_.l2);
+}
+
+}  // namespace concord::problems

@@ -1,0 +1,120 @@
+#pragma once
+/// \file mlp.hpp
+/// A multilayer perceptron for classification: F inputs, hidden layers of the given widths with a
+/// relu or tanh activation, and c softmax outputs trained with the cross-entropy loss:
+///   f_i(x) = (1/m_i) sum_s -log softmax(net_x(a_s))_{y_s} + (l2/2) sum_l ||W_l||^2
+/// (the L2 term never includes the biases). No hidden layer (`hidden` empty) is multinomial
+/// logistic regression with a bias.
+///
+/// Parameters of one agent: one flat vector, layer after layer. With widths n_0 = F, n_1 .. n_H
+/// (hidden) and n_{H+1} = c, layer l = 0 .. H maps fan_in = n_l to fan_out = n_{l+1} and stores
+///   x[w_l + o * fan_in + i]          weight W_l(o, i) (row-major: one output's weights contiguous)
+///   x[w_l + fan_out * fan_in + o]    bias b_l(o)
+/// where w_0 = 0 and w_{l+1} = w_l + fan_out * (fan_in + 1) (see weight_offset / bias_offset).
+/// dimension() = sum_l n_{l+1} (n_l + 1).
+///
+/// Initialisation (initial_point): biases 0, weights W_l(o, i) ~ N(0, gain / fan_in) with gain 2
+/// for relu (He) and 1 for tanh, drawn on the host in the order of the flat vector from
+/// RandomStream(init_seed, stream_purpose::initial, l, 0) when same_init (every agent the same
+/// model), else from RandomStream(init_seed, stream_purpose::initial, l, 1 + global agent id).
+/// The draws depend on no rank, so the initial models are the same for any number of ranks.
+///
+/// Every local agent is handled in the same kernels, layer by layer, over the minibatch slots of
+/// the BatchSampler: forward activations per (slot, unit), the softmax residual at the output,
+/// backward deltas per (slot, unit), then each gradient entry per (agent, parameter) as a sum
+/// over that agent's slots in slot order: deterministic (no atomics), so the gradient of agent i
+/// is bit-identical for any number of ranks. Scratch buffers are allocated once in the
+/// constructor; gradient() and evaluate() allocate nothing.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "concord/problems/agent_data.hpp"
+#include "concord/problems/problem.hpp"
+
+namespace concord::problems {
+
+enum class Activation { relu, tanh };
+
+/// "relu" or "tanh".
+std::string to_string(Activation activation);
+/// Parses "relu" or "tanh"; InputError naming both otherwise.
+Activation parse_activation(const std::string& name);
+
+struct MlpOptions {
+  std::vector<int> hidden = {32};  ///< hidden layer widths (empty: softmax regression)
+  Activation activation = Activation::relu;
+  double l2 = 0.0;                 ///< on the weights, not the biases
+  int batch = 0;                   ///< minibatch per agent, 0 = full local gradient
+  std::uint64_t seed = 0;          ///< sampling seed
+  std::uint64_t init_seed = 0;     ///< initialisation seed
+  bool same_init = true;           ///< every agent starts from the same model
+};
+
+class Mlp final : public Problem {
+ public:
+  /// `test`, when given, is a held-out set spread over the agents (evaluate(..., Split::test)).
+  /// Throws InputError for regression data, fewer than 2 classes, a non-positive hidden width,
+  /// l2 < 0, a negative batch, a test set that does not match the training set, or a dimension
+  /// beyond the range of int.
+  Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> test, const MlpOptions& options,
+      const std::string& name);
+
+  std::string name() const override { return name_; }
+  /// e.g. "mnist: 784-32-10 relu, dimension 25450, batch 32".
+  std::string describe() const override;
+  int dimension() const override { return dimension_; }
+  bool classification() const override { return true; }
+  bool has_test_set() const override { return test_.has_value(); }
+
+  void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) override;
+  void evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) override;
+  /// Writes the seeded initialisation of the file comment into every local row; fences `exec`.
+  void initial_point(const ExecutionSpace& exec, const AgentMatrix& x) const override;
+
+  /// The initial parameters of one global agent (on the host): the row initial_point writes.
+  std::vector<double> initial_parameters(int global_agent) const;
+
+  /// Layer widths n_0 = F, hidden widths, n_{H+1} = classes.
+  const std::vector<int>& widths() const { return widths_; }
+  /// Number of weight layers (hidden layers + 1).
+  int layers() const { return static_cast<int>(widths_.size()) - 1; }
+  /// Offset of W_l(0, 0) and of b_l(0) in the flat parameter vector.
+  std::int64_t weight_offset(int layer) const { return weight_offset_[static_cast<std::size_t>(layer)]; }
+  std::int64_t bias_offset(int layer) const {
+    return weight_offset(layer) + static_cast<std::int64_t>(widths_[static_cast<std::size_t>(layer) + 1]) *
+                                      widths_[static_cast<std::size_t>(layer)];
+  }
+
+  const AgentData& train_data() const { return train_; }
+  const MlpOptions& options() const { return options_; }
+
+ private:
+  /// Activations (output logits last) of params(a, .) on `slots`, the softmax residual in the
+  /// output deltas and, with `with_loss`, per-slot loss and correctness.
+  void forward(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
+               bool with_loss);
+  /// Hidden deltas, last hidden layer first (after forward).
+  void backward(const ExecutionSpace& exec, const BatchSampler& slots, const AgentMatrix& params);
+  /// g(a, p) = mean over a's slots of the per-sample gradient + l2 * weight (after backward).
+  void accumulate_gradient(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
+                           const AgentMatrix& params, const AgentMatrix& g);
+
+  std::string name_;
+  MlpOptions options_;
+  AgentData train_;
+  std::optional<AgentData> test_;
+  std::vector<int> widths_;
+  std::vector<std::int64_t> weight_offset_;  // per layer
+  std::vector<std::int64_t> unit_offset_;    // per layer: first column of its outputs in act_/delta_
+  int units_ = 0;                            // hidden units + classes
+  int dimension_ = 0;
+  BatchSampler batches_, train_all_, test_all_;
+  Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> act_, delta_;  // slots x units
+  Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
+  Kokkos::View<std::int64_t**, Kokkos::LayoutRight, MemorySpace> weight_ranges_;  // layers x [begin, end)
+  AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
+};
+
+}  // namespace concord::problems

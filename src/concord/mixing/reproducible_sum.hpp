@@ -44,8 +44,10 @@ class ReproducibleSum {
   /// mean = sum / n.
   void average(const ExecutionSpace& exec, const AgentMatrix& rows, const CoordinateVector& mean);
 
- private:
+  /// out = factor * sum (public only because CUDA's extended lambdas may not live in private members).
   void reduce(const ExecutionSpace& exec, const AgentMatrix& rows, const CoordinateVector& out, double factor);
+
+ private:
 
   std::shared_ptr<comm::Transport> transport_;
   AgentLayout layout_;

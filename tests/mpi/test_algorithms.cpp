@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "algorithm_support.hpp"
 #include "concord/topology/analysis.hpp"
@@ -67,6 +68,9 @@ TEST(Algorithms, DsgdBiasShrinksWithTheStepAndWithRho) {
   const double exponential = final_distance(spec, 500);
   spec.topology = "complete";
   const double complete = final_distance(spec, 500);
+  if (world_rank() == 0)
+    std::printf("  DSGD bias ||xbar - x*||: ring %.4g (gamma/2: %.4g), exponential %.4g, complete %.3g\n", ring, ring_half,
+                exponential, complete);
   // The bias is O(gamma b / (1 - rho)): halving the step about halves it.
   EXPECT_GT(ring, 1e-3);
   EXPECT_NEAR(ring_half / ring, 0.5, 0.1) << ring << " vs " << ring_half;
@@ -126,6 +130,9 @@ TEST(Algorithms, LinearSpeedupWithIidData) {
   for (const std::string name : {"psgd", "dsgd"}) {
     const double e4 = error(4, name, "exponential"), e16 = error(16, name, "exponential"),
                  e64 = error(64, name, "exponential");
+    if (world_rank() == 0)
+      std::printf("  %s: mean ||xbar - x*||^2 at n = 4, 16, 64: %.4g %.4g %.4g (ratios %.3f %.3f)\n", name.c_str(), e4,
+                  e16, e64, e16 / e4, e64 / e4);
     // Ideal ratios 1/4 and 1/16; DSGD has left its transient stage at this step size.
     EXPECT_LT(e16 / e4, 0.45) << name << ": " << e4 << " " << e16;
     EXPECT_LT(e64 / e4, 0.15) << name << ": " << e4 << " " << e64;

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.hpp"
@@ -18,9 +19,15 @@ struct Runtime {
   Runtime(int& argc, char**& argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+  }
+  /// With several ranks an error on one rank ends them all (exit status `code`).
+  void abort_others(int code) const {
+    if (size > 1) MPI_Abort(MPI_COMM_WORLD, code);
   }
   ~Runtime() { MPI_Finalize(); }
   int rank = 0;
+  int size = 1;
 };
 
 }  // namespace
@@ -29,6 +36,9 @@ int main(int argc, char** argv) {
   Runtime runtime(argc, argv);
   int rc = 0;
   {
+    // Unpinned OpenMP threads unless the user pins them (several ranks per node would otherwise
+    // bind their threads to the same cores); Kokkos warns when the variable is unset.
+    setenv("OMP_PROC_BIND", "false", /*overwrite=*/0);
     // Kokkos reads and removes its own --kokkos-* arguments first.
     Kokkos::ScopeGuard kokkos(argc, argv);
     CLI::App app{"Concord: decentralized optimization (DSGD, gradient tracking) on Kokkos and MPI", "concord"};
@@ -43,14 +53,23 @@ int main(int argc, char** argv) {
     };
     auto topology_cmd = concord::app::add_topology_command(app);
     auto compare_cmd = concord::app::add_compare_command(app);
+    auto run_cmd = concord::app::add_run_command(app);
+    auto deck_cmd = concord::app::add_deck_command(app);
+    auto summary_cmd = concord::app::add_summary_command(app);
 
     try {
       app.parse(argc, argv);
-      concord::app::Command run;
-      if (info->parsed()) run = info_cmd;
-      else if (app.got_subcommand("topology")) run = topology_cmd;
-      else run = compare_cmd;
-      rc = runtime.rank == 0 ? run() : 0;
+      if (app.got_subcommand("run")) {
+        rc = run_cmd();  // collective: every rank runs
+      } else {
+        concord::app::Command command;
+        if (info->parsed()) command = info_cmd;
+        else if (app.got_subcommand("topology")) command = topology_cmd;
+        else if (app.got_subcommand("deck")) command = deck_cmd;
+        else if (app.got_subcommand("summary")) command = summary_cmd;
+        else command = compare_cmd;
+        rc = runtime.rank == 0 ? command() : 0;
+      }
     } catch (const CLI::CallForHelp& e) {
       rc = runtime.rank == 0 ? app.exit(e) : 0;
     } catch (const CLI::CallForAllHelp& e) {
@@ -63,8 +82,14 @@ int main(int argc, char** argv) {
     } catch (const concord::InputError& e) {
       if (runtime.rank == 0) std::cerr << "concord: error: " << e.what() << "\n";
       rc = 2;
+    } catch (const concord::RuntimeError& e) {
+      // I/O or MPI failures may hit one rank only: the others could be waiting in a collective.
+      std::cerr << "concord: error on rank " << runtime.rank << ": " << e.what() << "\n";
+      runtime.abort_others(1);
+      rc = 1;
     } catch (const std::exception& e) {
       std::cerr << "concord: internal error on rank " << runtime.rank << ": " << e.what() << "\n";
+      runtime.abort_others(1);
       rc = 1;
     }
   }

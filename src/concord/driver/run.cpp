@@ -1,0 +1,526 @@
+#include "concord/driver/run.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <Eigen/Dense>
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "concord/algorithms/algorithm.hpp"
+#include "concord/algorithms/metrics.hpp"
+#include "concord/comm/transport.hpp"
+#include "concord/config.hpp"
+#include "concord/core/agent_layout.hpp"
+#include "concord/core/error.hpp"
+#include "concord/core/format.hpp"
+#include "concord/driver/build_info.hpp"
+#include "concord/git_revision.hpp"
+#include "concord/io/checkpoint.hpp"
+#include "concord/io/deck.hpp"
+#include "concord/io/trajectory.hpp"
+#include "concord/mixing/mixer.hpp"
+#include "concord/mixing/reproducible_sum.hpp"
+#include "concord/problems/setup.hpp"
+#include "concord/topology/analysis.hpp"
+#include "concord/topology/registry.hpp"
+
+namespace concord::driver {
+namespace {
+
+/// fmt with a run-time format string: nvcc (the CUDA flavour compiles every file with it) cannot
+/// evaluate fmt 9's consteval format-string checks.
+template <class... Args>
+std::string str(fmt::string_view format, const Args&... args) {
+  return fmt::vformat(format, fmt::make_format_args(args...));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals: the handler only records the signal; the run loop agrees on it collectively.
+// ---------------------------------------------------------------------------------------------
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void record_signal(int signo) { g_signal = signo; }
+
+class SignalGuard {
+ public:
+  SignalGuard() {
+    g_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = record_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, &old_term_);
+    sigaction(SIGINT, &action, &old_int_);
+  }
+  ~SignalGuard() {
+    sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGINT, &old_int_, nullptr);
+  }
+
+ private:
+  struct sigaction old_term_ {}, old_int_ {};
+};
+
+// ---------------------------------------------------------------------------------------------
+// Small collective helpers
+// ---------------------------------------------------------------------------------------------
+int comm_rank(MPI_Comm comm) {
+  int r = 0;
+  MPI_Comm_rank(comm, &r);
+  return r;
+}
+int comm_size(MPI_Comm comm) {
+  int p = 1;
+  MPI_Comm_size(comm, &p);
+  return p;
+}
+
+/// Rank 0 reads the file; every rank gets the text, or the same InputError.
+std::string broadcast_file(const std::string& path, MPI_Comm comm) {
+  std::string text;
+  long long size = -1;
+  if (comm_rank(comm) == 0) {
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      std::stringstream s;
+      s << in.rdbuf();
+      text = s.str();
+      size = static_cast<long long>(text.size());
+    }
+  }
+  MPI_Bcast(&size, 1, MPI_LONG_LONG, 0, comm);
+  if (size < 0) throw InputError("deck " + path + ": cannot be read (missing file or no permission)");
+  text.resize(static_cast<std::size_t>(size));
+  MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, comm);
+  return text;
+}
+
+bool exists_on_root(const std::string& path, MPI_Comm comm) {
+  int found = 0;
+  if (comm_rank(comm) == 0) {
+    struct stat st {};
+    found = ::stat(path.c_str(), &st) == 0 ? 1 : 0;
+  }
+  MPI_Bcast(&found, 1, MPI_INT, 0, comm);
+  return found != 0;
+}
+
+std::string duration(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e8) return "--:--";
+  const auto s = static_cast<long long>(seconds + 0.5);
+  return s >= 3600 ? str("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) : str("{}:{:02}", s / 60, s % 60);
+}
+
+std::string default_checkpoint(const std::string& output) {
+  const std::string ext = ".h5";
+  if (output.size() > ext.size() && output.compare(output.size() - ext.size(), ext.size(), ext) == 0)
+    return output.substr(0, output.size() - ext.size()) + ".checkpoint.h5";
+  return output + ".checkpoint.h5";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deck -> objects
+// ---------------------------------------------------------------------------------------------
+std::map<std::string, std::string> topology_parameters(const io::Tree& list) {
+  std::map<std::string, std::string> params;
+  for (const auto& [key, value] : list.items()) {
+    if (key == "name") continue;
+    if (value.is_string()) params[key] = value.get<std::string>();
+    else if (value.is_number_float()) params[key] = shortest(value.get<double>());
+    else if (value.is_array()) {
+      std::string s;
+      for (const auto& x : value) {
+        if (!s.empty()) s += ',';
+        s += x.dump();
+      }
+      params[key] = s;
+    } else params[key] = value.dump();
+  }
+  return params;
+}
+
+problems::ProblemSpec problem_spec(const io::Deck& deck) {
+  problems::ProblemSpec spec;
+  spec.name = deck.text("problem/name");
+  spec.l2 = deck.real("problem/l2");
+  if (deck.has("problem/bias")) spec.bias = deck.boolean("problem/bias");
+  if (deck.has("problem/hidden")) spec.hidden = deck.at("problem/hidden").get<std::vector<int>>();
+  if (deck.has("problem/activation")) spec.activation = deck.text("problem/activation");
+  spec.batch = static_cast<int>(deck.integer("algorithm/batch_size"));
+  auto& d = spec.data;
+  d.source = deck.text("problem/data/source");
+  if (deck.has("problem/data/samples_per_agent")) {
+    d.least_squares.samples_per_agent = static_cast<int>(deck.integer("problem/data/samples_per_agent"));
+    d.least_squares.dimension = static_cast<int>(deck.integer("problem/data/dimension"));
+    d.least_squares.heterogeneity = deck.real("problem/data/heterogeneity");
+    d.least_squares.noise = deck.real("problem/data/noise");
+  }
+  if (deck.has("problem/data/samples")) {
+    d.classification.samples = static_cast<int>(deck.integer("problem/data/samples"));
+    d.classification.features = static_cast<int>(deck.integer("problem/data/features"));
+    d.classification.classes = static_cast<int>(deck.integer("problem/data/classes"));
+    d.classification.separation = deck.real("problem/data/separation");
+  }
+  if (deck.has("problem/data/file")) d.file = deck.text("problem/data/file");
+  if (deck.has("problem/data/test_file")) d.test_file = deck.text("problem/data/test_file");
+  if (deck.has("problem/data/directory")) d.directory = deck.text("problem/data/directory");
+  if (deck.has("problem/data/max_samples")) d.max_samples = deck.integer("problem/data/max_samples");
+  if (deck.has("problem/data/partition")) d.partition.kind = data::parse_partition_kind(deck.text("problem/data/partition"));
+  if (deck.has("problem/data/alpha")) d.partition.alpha = deck.real("problem/data/alpha");
+  return spec;
+}
+
+algorithms::AlgorithmOptions algorithm_options(const io::Deck& deck) {
+  algorithms::AlgorithmOptions o;
+  o.name = deck.text("algorithm/name");
+  if (deck.has("algorithm/variant")) o.variant = deck.text("algorithm/variant");
+  o.schedule.kind = algorithms::parse_schedule_kind(deck.text("algorithm/schedule"));
+  o.schedule.gamma = deck.real("algorithm/step_size");
+  if (deck.has("algorithm/decay_every")) o.schedule.every = deck.integer("algorithm/decay_every");
+  if (deck.has("algorithm/decay_factor")) o.schedule.factor = deck.real("algorithm/decay_factor");
+  o.schedule.warmup = deck.integer("algorithm/warmup");
+  if (deck.has("algorithm/period")) o.period = static_cast<int>(deck.integer("algorithm/period"));
+  o.time_phases = deck.boolean("output/time_phases");
+  return o;
+}
+
+comm::TransportOptions transport_options(const io::Deck& deck) {
+  comm::TransportOptions o;
+  const auto kind = deck.text("parallel/transport");
+  o.kind = kind == "mpi" ? comm::TransportKind::mpi : kind == "nccl" ? comm::TransportKind::nccl : comm::TransportKind::automatic;
+  o.gpu_aware = deck.boolean("parallel/gpu_aware");
+  return o;
+}
+
+/// D2 converges only for symmetric W with eigenvalues > -1/3 (docs/algorithms.md).
+void check_d2(const topology::Topology& t) {
+  const int n = t.agents();
+  for (int r = 0; r < t.period(); ++r) {
+    const auto& w = t.round(r);
+    if (!w.is_symmetric())
+      throw InputError("concord/algorithm/name: d2 needs a symmetric W, but topology '" + t.name() +
+                       "' is not symmetric (round " + std::to_string(r) +
+                       "); use gradient_tracking or exact_diffusion, or a symmetric topology");
+    if (n > 4096) continue;  // dense eigenvalues only for moderate n
+    Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(n, n);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) dense(i, j) = w(i, j);
+    const double lambda_min = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(dense, Eigen::EigenvaluesOnly).eigenvalues().minCoeff();
+    if (lambda_min <= -1.0 / 3.0)
+      throw InputError(str("concord/algorithm/name: d2 needs the eigenvalues of W above -1/3, but topology '{}' "
+                                   "has lambda_min = {:.4f}; use weights with a larger self-weight, or exact_diffusion",
+                                   t.name(), lambda_min));
+  }
+}
+
+std::vector<std::string> metric_columns(const problems::Problem& problem) {
+  std::vector<std::string> c = {"consensus_error", "loss", "grad_norm_sq"};
+  if (problem.solution()) c.push_back("distance_to_solution");
+  if (problem.classification()) c.push_back("accuracy");
+  if (problem.has_test_set()) {
+    c.push_back("test_loss");
+    if (problem.classification()) c.push_back("test_accuracy");
+  }
+  c.push_back("time_compute");
+  c.push_back("time_comm");
+  return c;
+}
+
+double metric_value(const algorithms::MetricValues& m, const std::string& column) {
+  if (column == "consensus_error") return m.consensus_error;
+  if (column == "loss") return m.loss;
+  if (column == "grad_norm_sq") return m.grad_norm_sq;
+  if (column == "distance_to_solution") return m.distance_to_solution;
+  if (column == "accuracy") return m.accuracy;
+  if (column == "test_loss") return m.test_loss;
+  if (column == "test_accuracy") return m.test_accuracy;
+  return algorithms::MetricValues::none;
+}
+
+/// Smallest global id of an agent whose model has a NaN or Inf (INT_MAX: none). Collective.
+int first_nonfinite_agent(const ExecutionSpace& exec, const AgentMatrix& x, const AgentLayout& layout, MPI_Comm comm) {
+  const std::int64_t rows = x.extent(0), size = x.extent(0) * x.extent(1);
+  int local = INT_MAX;
+  if (size > 0) {
+    const auto* data = x.data();  // LayoutLeft: entry (a, j) at a + rows * j
+    Kokkos::parallel_reduce(
+        "concord::driver::first_nonfinite_agent", Kokkos::RangePolicy<ExecutionSpace>(exec, 0, size),
+        KOKKOS_LAMBDA(std::int64_t i, int& first) {
+          if (!Kokkos::isfinite(data[i])) first = Kokkos::min(first, static_cast<int>(i % rows));
+        },
+        Kokkos::Min<int>(local));
+  }
+  int global_local = local == INT_MAX ? INT_MAX : layout.local_first() + local;
+  int result = INT_MAX;
+  MPI_Allreduce(&global_local, &result, 1, MPI_INT, MPI_MIN, comm);
+  return result;
+}
+
+/// Rank 0 prints; lines are flushed so batch logs show progress as it happens.
+class Console {
+ public:
+  explicit Console(bool active) : active_(active) {}
+  template <class... Args>
+  void operator()(fmt::string_view f, const Args&... args) const {
+    if (!active_) return;
+    std::fputs(str(f, args...).c_str(), stdout);
+    std::fflush(stdout);
+  }
+  bool active() const { return active_; }
+
+ private:
+  bool active_;
+};
+
+}  // namespace
+
+int run(const RunOptions& options, MPI_Comm comm) {
+  const int rank = comm_rank(comm), ranks = comm_size(comm);
+  const Console out(rank == 0);
+
+  // ---- 1. The deck, validated before anything else -------------------------------------------
+  io::Tree raw = io::parse_deck(broadcast_file(options.deck, comm), options.deck, io::deck_format_of(options.deck));
+  for (const auto& assignment : options.overrides) io::apply_override(raw, assignment);
+  const io::Deck deck = io::validate_deck(raw);
+  const int agents = static_cast<int>(deck.integer("agents"));
+  const auto seed = static_cast<std::uint64_t>(deck.integer("seed"));
+  const std::int64_t iterations = deck.integer("algorithm/iterations");
+  const std::string output_file = deck.text("output/file");
+  const std::string checkpoint_file =
+      deck.text("output/checkpoint_file").empty() ? default_checkpoint(output_file) : deck.text("output/checkpoint_file");
+  const std::int64_t log_every = deck.integer("output/log_every");
+  const std::int64_t checkpoint_every = deck.integer("output/checkpoint_every");
+  const std::int64_t snapshot_every = deck.integer("output/snapshot_every");
+  const std::int64_t finite_every = deck.integer("output/check_finite_every");
+  if (agents < ranks)
+    throw InputError(str("concord/agents: {} agents on {} ranks; every rank needs at least one agent "
+                                 "(run with at most {} ranks or raise concord/agents)",
+                                 agents, ranks, agents));
+  if (checkpoint_file == output_file)
+    throw InputError("concord/output/checkpoint_file: must differ from concord/output/file (" + output_file + ")");
+
+  // ---- 2. The topology (its parameters are checked against n here) ---------------------------
+  topology::Topology topo;
+  try {
+    topo = topology::make_topology(deck.text("topology/name"), agents, topology_parameters(deck.at("topology")), seed);
+  } catch (const InputError& e) {
+    throw InputError(std::string("concord/topology: ") + e.what());
+  }
+  const auto algorithm_opts = algorithm_options(deck);
+  if (algorithm_opts.name == "d2") check_d2(topo);
+  algorithm_opts.schedule.validate();
+
+  // ---- 3. Outputs and the checkpoint to resume from ------------------------------------------
+  std::int64_t start = 0;
+  io::CheckpointHeader resume_from;
+  if (!options.restart.empty()) {
+    resume_from = io::read_checkpoint_header(options.restart);
+    const auto it = resume_from.attributes.text.find("deck");
+    if (it == resume_from.attributes.text.end())
+      throw InputError("checkpoint " + options.restart + ": has no deck attribute (not written by concord run)");
+    const io::Deck saved = io::validate_deck(io::parse_deck(it->second, options.restart + " (its deck)", io::DeckFormat::yaml));
+    const auto differences = io::restart_differences(saved.tree(), deck.tree());
+    if (!differences.empty()) {
+      std::string msg = "checkpoint " + options.restart + " does not match the deck (only concord/algorithm/iterations, "
+                        "concord/output/* and concord/parallel/* may change on a restart):";
+      for (const auto& d : differences) msg += "\n  " + d;
+      throw InputError(msg);
+    }
+    start = resume_from.iteration;
+    if (start > iterations)
+      throw InputError(str("concord/algorithm/iterations: {} is below the checkpoint's iteration {} ({})",
+                                   iterations, start, options.restart));
+  } else if (!deck.boolean("output/overwrite")) {
+    for (const auto& file : {output_file, checkpoint_file})
+      if (exists_on_root(file, comm))
+        throw InputError("output " + file + " exists; choose another concord/output/file, set "
+                         "concord/output/overwrite: true to replace it, or continue a run with --restart CHECKPOINT");
+  }
+  if (options.check_only) {
+    out("{}", deck.yaml());
+    out("deck {}: valid\n", options.deck);
+    return completed;
+  }
+
+  // ---- 4. Everything the iteration works with --------------------------------------------------
+  const ExecutionSpace exec;
+  const AgentLayout layout = AgentLayout::over(agents, comm);
+  auto transport = comm::make_transport(comm, transport_options(deck));
+  auto problem = problems::make_problem(problem_spec(deck), layout, transport, seed);
+  const int dimension = problem->dimension();
+  if (!options.restart.empty() && (resume_from.agents != agents || resume_from.dimension != dimension))
+    throw InputError(str("checkpoint {} holds {} agents x {} coordinates; the deck gives {} x {}", options.restart,
+                                 resume_from.agents, resume_from.dimension, agents, dimension));
+  mixing::Mixer mixer(topo, layout, transport, dimension);
+  mixing::ReproducibleSum reducer(transport, layout, dimension + problems::Problem::extra_columns);
+  auto algorithm = algorithms::make_algorithm(algorithm_opts, {*problem, mixer, reducer});
+  algorithms::Metrics metrics(*problem, reducer);
+  const auto columns = metric_columns(*problem);
+
+  // ---- 5. Header ------------------------------------------------------------------------------
+  out("concord {} (git {}) — {}{}\n", CONCORD_VERSION, CONCORD_GIT_REVISION, options.deck,
+      options.restart.empty() ? "" : ", restarting from " + options.restart);
+  for (const auto& [label, value] : build_info())
+    if (label != "concord") out("  {:<16} {}\n", label + ":", value);
+  out("  {:<16} {}\n", "ranks:", ranks);
+  out("  {:<16} {} ({} to {} per rank), transport {}\n", "agents:", agents, layout.count(ranks - 1), layout.count(0),
+      transport->describe());
+  out("--- validated deck ---\n{}----------------------\n", deck.yaml());
+  if (out.active()) {
+    const auto report = topology::analyze(topo);
+    double rho = 0.0;
+    for (const auto& r : report.rounds) rho = std::max(rho, r.rho);
+    out("topology:  {} — {} round(s), max degree {}, rho {:.6f}{}{}\n", topo.description().empty() ? topo.name() : topo.description(),
+        report.period, report.max_degree, rho, report.period > 1 ? str(", period rate {:.3e}", report.period_rho) : "",
+        report.finite_time ? ", exact average after one period" : "");
+  }
+  out("problem:   {}\n", problem->describe());
+  out("algorithm: {}\n", algorithm->describe());
+  out("output:    {} (a record every {} iterations{}), checkpoints {} ({})\n", output_file, log_every,
+      snapshot_every > 0 ? str(", snapshots every {}", snapshot_every) : "", checkpoint_file,
+      checkpoint_every > 0 ? str("every {} iterations", checkpoint_every) : "at the end");
+
+  // ---- 6. Initial state: fresh, or the checkpoint's -------------------------------------------
+  if (options.restart.empty()) {
+    AgentMatrix x0(Kokkos::view_alloc(std::string("concord::driver::x0"), exec), layout.local_count(), dimension);
+    problem->initial_point(exec, x0);
+    algorithm->initialize(exec, x0);
+  } else {
+    const auto state = algorithm->state();
+    for (const auto& [name, view] : state)
+      if (std::find(resume_from.state.begin(), resume_from.state.end(), name) == resume_from.state.end())
+        throw InputError("checkpoint " + options.restart + " has no state '" + name + "' needed by " + algorithm->name());
+    io::read_checkpoint_state(options.restart, comm, layout, state);
+  }
+
+  io::FileAttributes attributes;
+  attributes.text = {{"deck", deck.yaml()},
+                     {"version", CONCORD_VERSION},
+                     {"git_revision", CONCORD_GIT_REVISION},
+                     {"algorithm", algorithm->describe()},
+                     {"problem", problem->describe()},
+                     {"topology", topo.name()}};
+  attributes.integers = {{"ranks", ranks}, {"agents", agents}, {"dimension", dimension}};
+
+  const bool snapshots = snapshot_every > 0;
+  auto trajectory = [&] {
+    if (!options.restart.empty() && exists_on_root(output_file, comm))
+      return io::TrajectoryWriter::resume(output_file, comm, start, columns, attributes, layout, dimension, snapshots);
+    if (!options.restart.empty())
+      out("note: {} is missing; a new trajectory starts at iteration {}\n", output_file, start);
+    return io::TrajectoryWriter::create(output_file, comm, columns, attributes, layout, dimension, snapshots,
+                                        /*overwrite=*/deck.boolean("output/overwrite") || !options.restart.empty());
+  }();
+
+  io::CheckpointHeader header;
+  header.agents = agents;
+  header.dimension = dimension;
+  header.attributes = attributes;
+  std::int64_t last_checkpoint = options.restart.empty() ? -1 : start;
+  auto write_checkpoint = [&](std::int64_t k) {
+    header.iteration = k;
+    header.state.clear();
+    const auto state = algorithm->state();
+    for (const auto& [name, view] : state) header.state.push_back(name);
+    io::write_checkpoint(checkpoint_file, comm, layout, header, state);
+    trajectory.flush();
+    last_checkpoint = k;
+  };
+  auto diverged_at = [&](std::int64_t k) {
+    const int agent = first_nonfinite_agent(exec, algorithm->models(), layout, comm);
+    if (agent == INT_MAX) return false;
+    trajectory.flush();
+    if (rank == 0)
+      std::fprintf(stderr,
+                   "concord: diverged: agent %d's model is not finite (NaN or Inf) at iteration %lld; %s\n", agent,
+                   static_cast<long long>(k),
+                   last_checkpoint >= 0
+                       ? str("the last good checkpoint is {} (iteration {})", checkpoint_file, last_checkpoint).c_str()
+                       : "no checkpoint was written (set concord/output/checkpoint_every)");
+    return true;
+  };
+
+  // ---- 7. The iteration loop -------------------------------------------------------------------
+  std::int64_t progress_every = deck.integer("output/progress_every");
+  if (progress_every == 0) progress_every = std::max<std::int64_t>(log_every, (iterations / 20 + log_every - 1) / log_every * log_every);
+  algorithms::StepTimes last_times = algorithm->times();
+  std::int64_t last_record = start;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto record = [&](std::int64_t k) {
+    const auto m = metrics.compute(exec, k, algorithm->models());
+    const auto& times = algorithm->times();
+    double per_iteration[2] = {0.0, 0.0};
+    if (k > last_record) {
+      per_iteration[0] = (times.compute - last_times.compute) / static_cast<double>(k - last_record);
+      per_iteration[1] = (times.communication - last_times.communication) / static_cast<double>(k - last_record);
+    }
+    MPI_Allreduce(MPI_IN_PLACE, per_iteration, 2, MPI_DOUBLE, MPI_MAX, comm);
+    last_times = times;
+    last_record = k;
+    std::vector<double> values;
+    for (const auto& c : columns)
+      values.push_back(c == "time_compute" ? per_iteration[0] : c == "time_comm" ? per_iteration[1] : metric_value(m, c));
+    trajectory.append(k, values);
+    if (k % progress_every == 0 || k == iterations || k == start) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double rate = k > start && elapsed > 0 ? static_cast<double>(k - start) / elapsed : 0.0;
+      std::string line = str("iter {:>{}}/{}  consensus {:.3e}  loss {:.6e}  |grad|^2 {:.3e}", k,
+                                     std::to_string(iterations).size(), iterations, m.consensus_error, m.loss, m.grad_norm_sq);
+      if (!std::isnan(m.distance_to_solution)) line += str("  dist {:.3e}", m.distance_to_solution);
+      if (!std::isnan(m.accuracy)) line += str("  acc {:.4f}", m.accuracy);
+      if (!std::isnan(m.test_accuracy)) line += str("  test acc {:.4f}", m.test_accuracy);
+      if (rate > 0)
+        line += str("  | {:.0f} it/s  ETA {}", rate, duration(static_cast<double>(iterations - k) / rate));
+      out("{}\n", line);
+    }
+  };
+
+  if (options.restart.empty()) {
+    if (diverged_at(0)) return diverged;
+    record(0);
+    if (snapshots) trajectory.snapshot(0, algorithm->models());
+  }
+  const SignalGuard signals;
+  const bool several = ranks > 1;
+  for (std::int64_t k = start; k < iterations; ++k) {
+    algorithm->step(exec, k);
+    const std::int64_t done = k + 1;
+    int stop = g_signal;
+    if (several) MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm);
+    if (stop != 0) {
+      if (diverged_at(done)) return diverged;
+      write_checkpoint(done);
+      if (rank == 0)
+        std::fprintf(stderr,
+                     "concord: interrupted by %s after iteration %lld; checkpoint written to %s. Continue with: "
+                     "concord run %s --restart %s\n",
+                     stop == SIGINT ? "SIGINT" : stop == SIGTERM ? "SIGTERM" : "a signal", static_cast<long long>(done),
+                     checkpoint_file.c_str(), options.deck.c_str(), checkpoint_file.c_str());
+      return interrupted;
+    }
+    const bool log = done % log_every == 0 || done == iterations;
+    const bool checkpoint = checkpoint_every > 0 && done % checkpoint_every == 0 && done != iterations;
+    const bool check = log || checkpoint || (finite_every > 0 && done % finite_every == 0);
+    if (check && diverged_at(done)) return diverged;
+    if (log) record(done);
+    if (snapshots && done % snapshot_every == 0) trajectory.snapshot(done, algorithm->models());
+    if (checkpoint) write_checkpoint(done);
+  }
+  if (start == iterations && !options.restart.empty())
+    out("nothing to do: the checkpoint is already at iteration {}\n", iterations);
+  else
+    write_checkpoint(iterations);
+  trajectory.close();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out("done: {} iterations in {} ({:.1f} s); trajectory {}, checkpoint {}\n", iterations - start, duration(elapsed),
+      elapsed, output_file, checkpoint_file);
+  return completed;
+}
+
+}  // namespace concord::driver

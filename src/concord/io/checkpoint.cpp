@@ -1,0 +1,231 @@
+#include "concord/io/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "concord/core/error.hpp"
+#include "concord/io/hdf5_support.hpp"
+
+namespace concord::io {
+namespace {
+
+using detail::check_id;
+using detail::check_status;
+using detail::H5Id;
+
+constexpr const char* checkpoint_format = "concord-checkpoint 1";
+/// Root attributes set from the header's own fields; entries of header.attributes with these
+/// names are ignored on write and not returned by read_checkpoint_header.
+const std::set<std::string> reserved_attributes = {"format", "iteration", "agents", "dimension"};
+
+std::string where(const std::string& path) { return fmt::format("checkpoint file '{}'", path); }
+
+void validate_state_names(const std::vector<std::pair<std::string, AgentMatrix>>& state, const char* function) {
+  std::set<std::string> seen;
+  for (const auto& [name, x] : state) {
+    if (name.empty() || name == "." || name.find('/') != std::string::npos)
+      throw std::logic_error(fmt::format("concord::io::{}: invalid state name '{}' (non-empty, without '/')", function, name));
+    if (!seen.insert(name).second)
+      throw std::logic_error(fmt::format("concord::io::{}: state '{}' is given twice", function, name));
+  }
+}
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+/// Rank 0: makes `tmp` durable and renames it over `path`, then makes the rename durable.
+void commit(const std::string& tmp, const std::string& path) {
+  const int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd < 0)
+    throw RuntimeError(fmt::format("{}: cannot reopen '{}' to sync it: {}", where(path), tmp, errno_text(errno)));
+  if (::fsync(fd) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw RuntimeError(fmt::format("{}: cannot sync '{}' to disk: {}", where(path), tmp, errno_text(error)));
+  }
+  ::close(fd);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw RuntimeError(fmt::format("{}: cannot rename '{}' over it: {}", where(path), tmp, errno_text(errno)));
+  // The rename lives in the directory: sync it too (best effort; not every file system allows it).
+  std::string directory = std::filesystem::path(path).parent_path().string();
+  if (directory.empty()) directory = ".";
+  const int dfd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+/// Collective: writes the whole checkpoint into `tmp` and closes it. Every id is closed on return
+/// or unwinding, on every rank alike (errors are agreed step by step).
+void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, const AgentLayout& layout,
+                const CheckpointHeader& header, int dimension, const std::vector<std::pair<std::string, AgentMatrix>>& state) {
+  const std::string place = where(path);
+  H5Id dxpl, file, group;
+  detail::on_every_rank(comm, [&] {
+    dxpl = detail::collective_dxpl();
+    H5Id fapl = detail::mpio_fapl(comm);
+    file = H5Id(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    if (!file.ok())
+      throw RuntimeError(fmt::format("{}: cannot create '{}' (does the directory exist, is it writable?){}", place, tmp,
+                                     detail::hdf5_detail()));
+    detail::write_text_attribute(file.get(), "format", checkpoint_format, place);
+    detail::write_integer_attribute(file.get(), "iteration", header.iteration, place);
+    detail::write_integer_attribute(file.get(), "agents", layout.agents(), place);
+    detail::write_integer_attribute(file.get(), "dimension", dimension, place);
+    detail::write_file_attributes(file.get(), header.attributes, reserved_attributes, place);
+    group = H5Id(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                          place + ": cannot create /state"),
+                 H5Gclose);
+    // The state names in the order given (HDF5 lists links by name).
+    std::vector<std::string> names;
+    for (const auto& entry : state) names.push_back(entry.first);
+    detail::write_text_list_attribute(group.get(), "order", names, place);
+  });
+  const hsize_t dims[2] = {static_cast<hsize_t>(layout.agents()), static_cast<hsize_t>(dimension)};
+  for (const auto& [name, x] : state) {
+    const std::string what = fmt::format("{}: cannot write state '{}'", place, name);
+    H5Id dataset;
+    detail::on_every_rank(comm, [&] {
+      H5Id space(check_id(H5Screate_simple(2, dims, nullptr), what), H5Sclose);
+      H5Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
+      check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
+      dataset = H5Id(check_id(H5Dcreate2(group.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                         H5P_DEFAULT),
+                              what),
+                     H5Dclose);
+    });
+    auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, x);
+    Kokkos::deep_copy(host, x);
+    detail::transfer_rows(true, comm, dataset.get(), dxpl.get(), -1, layout.local_first(), layout.local_count(),
+                          dimension, host, what);
+    detail::on_every_rank(comm, [&] {
+      if (!dataset.reset()) throw RuntimeError(what + detail::hdf5_detail());
+    });
+  }
+  detail::on_every_rank(comm, [&] {
+    bool fine = group.reset();
+    fine &= dxpl.reset();
+    fine &= file.reset();
+    if (!fine) throw RuntimeError(fmt::format("{}: closing '{}' failed{}", place, tmp, detail::hdf5_detail()));
+  });
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, MPI_Comm comm, const AgentLayout& layout, const CheckpointHeader& header,
+                      const std::vector<std::pair<std::string, AgentMatrix>>& state) {
+  validate_state_names(state, "write_checkpoint");
+  if (header.agents != 0 && header.agents != layout.agents())
+    throw std::logic_error(fmt::format("concord::io::write_checkpoint: header.agents is {} but the layout has {} agents",
+                                       header.agents, layout.agents()));
+  int dimension = header.dimension;
+  if (dimension == 0 && !state.empty()) dimension = static_cast<int>(state.front().second.extent(1));
+  if (dimension < 1) throw std::logic_error("concord::io::write_checkpoint: the dimension must be >= 1");
+  for (const auto& [name, x] : state)
+    if (static_cast<int>(x.extent(0)) != layout.local_count() || static_cast<int>(x.extent(1)) != dimension)
+      throw std::logic_error(fmt::format("concord::io::write_checkpoint: state '{}' is {} x {}, expected {} local agents "
+                                         "x {} coordinates",
+                                         name, x.extent(0), x.extent(1), layout.local_count(), dimension));
+
+  detail::QuietHdf5 quiet;
+  const std::string tmp = path + ".tmp";
+  const bool root = detail::comm_rank(comm) == 0;
+  const int kind = detail::path_kind_on_rank0(path, comm);
+  if (kind == 2) throw InputError(fmt::format("{} is a directory; choose a file name", where(path)));
+  try {
+    write_file(tmp, path, comm, layout, header, dimension, state);
+    detail::on_every_rank(comm, [&] {
+      if (root) commit(tmp, path);
+    });
+  } catch (...) {
+    // Every rank has closed the file (ids are closed while unwinding, collectively); the
+    // previous checkpoint at `path` was never touched. unlink() leaves a directory of that name.
+    if (root) ::unlink(tmp.c_str());
+    throw;
+  }
+  MPI_Barrier(comm);
+}
+
+CheckpointHeader read_checkpoint_header(const std::string& path) {
+  detail::QuietHdf5 quiet;
+  const std::string place = where(path);
+  H5Id file = detail::open_serial(path, "checkpoint");
+  detail::require_format(file.get(), path, "checkpoint", checkpoint_format);
+  CheckpointHeader header;
+  std::int64_t agents = 0, dimension = 0;
+  if (!detail::read_integer_attribute(file.get(), "iteration", header.iteration, place) ||
+      !detail::read_integer_attribute(file.get(), "agents", agents, place) ||
+      !detail::read_integer_attribute(file.get(), "dimension", dimension, place))
+    throw InputError(place + " lacks one of the integer root attributes 'iteration', 'agents', 'dimension'; it is damaged");
+  header.agents = static_cast<int>(agents);
+  header.dimension = static_cast<int>(dimension);
+  header.attributes = detail::read_attributes(file.get(), reserved_attributes, place);
+  if (H5Lexists(file.get(), "state", H5P_DEFAULT) <= 0) throw InputError(place + " has no /state group; it is damaged");
+  H5Id group(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
+  H5Id order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place + ": /state has no attribute 'order'"), H5Aclose);
+  header.state = detail::read_strings(order.get(), place + ": attribute /state order");
+  return header;
+}
+
+void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLayout& layout,
+                           const std::vector<std::pair<std::string, AgentMatrix>>& state) {
+  validate_state_names(state, "read_checkpoint_state");
+  for (const auto& [name, x] : state)
+    if (static_cast<int>(x.extent(0)) != layout.local_count())
+      throw std::logic_error(fmt::format("concord::io::read_checkpoint_state: state '{}' has {} rows, expected {} local "
+                                         "agents",
+                                         name, x.extent(0), layout.local_count()));
+  detail::QuietHdf5 quiet;
+  const std::string place = where(path);
+  H5Id file = detail::open_parallel(path, comm, H5F_ACC_RDONLY, "checkpoint");
+  H5Id dxpl, group;
+  std::vector<H5Id> datasets;
+  // Metadata reads: identical on every rank, so every rank reaches the same verdict.
+  detail::on_every_rank(comm, [&] {
+    detail::require_format(file.get(), path, "checkpoint", checkpoint_format);
+    dxpl = detail::collective_dxpl();
+    if (H5Lexists(file.get(), "state", H5P_DEFAULT) <= 0) throw InputError(place + " has no /state group; it is damaged");
+    group = H5Id(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
+    for (const auto& [name, x] : state) {
+      if (H5Lexists(group.get(), name.c_str(), H5P_DEFAULT) <= 0) {
+        std::vector<std::string> present;
+        if (H5Aexists(group.get(), "order") > 0) {
+          H5Id order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place), H5Aclose);
+          present = detail::read_strings(order.get(), place + ": attribute /state order");
+        }
+        std::string list;
+        for (const auto& p : present) list += (list.empty() ? "" : ", ") + p;
+        throw InputError(fmt::format("{} has no state '{}' (it holds: {}); was it written by another algorithm?", place,
+                                     name, list.empty() ? "nothing" : list));
+      }
+      datasets.emplace_back(check_id(H5Dopen2(group.get(), name.c_str(), H5P_DEFAULT),
+                                     fmt::format("{}: cannot open state '{}'", place, name)),
+                            H5Dclose);
+      const auto dims = detail::dataset_dims(datasets.back().get(), place);
+      if (dims.size() != 2 || dims[0] != static_cast<hsize_t>(layout.agents()) || dims[1] != x.extent(1))
+        throw InputError(fmt::format("{}: state '{}' has shape {} (agents x coordinates) but this run has {} agents x {} "
+                                     "coordinates",
+                                     place, name, detail::shape_text(dims), layout.agents(), x.extent(1)));
+    }
+  });
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    const auto& [name, x] = state[i];
+    auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, x);
+    detail::transfer_rows(false, comm, datasets[i].get(), dxpl.get(), -1, layout.local_first(), layout.local_count(),
+                          static_cast<int>(x.extent(1)), host, fmt::format("{}: cannot read state '{}'", place, name));
+    Kokkos::deep_copy(x, host);
+  }
+}
+
+}  // namespace concord::io

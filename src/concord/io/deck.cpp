@@ -1,0 +1,694 @@
+#include "concord/io/deck.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "concord/algorithms/algorithm.hpp"
+#include "concord/core/error.hpp"
+#include "concord/core/format.hpp"
+#include "concord/problems/setup.hpp"
+#include "concord/topology/registry.hpp"
+
+namespace concord::io {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Declaring parameters
+// ---------------------------------------------------------------------------------------------
+
+/// The validated value at `path` (relative to concord/), or null.
+const Tree& value_at(const Tree& validated, const std::string& path) {
+  static const Tree null;
+  const Tree* node = &validated["concord"];
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string key = path.substr(start, end - start);
+    if (!node->is_object() || !node->contains(key)) return null;
+    node = &(*node)[key];
+    start = end + 1;
+  }
+  return *node;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+/// Applies when concord/<path> is one of `values`.
+Condition when_in(const std::string& path, std::vector<std::string> values) {
+  const std::string description = "concord/" + path + (values.size() == 1 ? " is " : " is one of ") + join(values);
+  return {description, [path, values](const Tree& v) {
+            const Tree& x = value_at(v, path);
+            return x.is_string() && std::find(values.begin(), values.end(), x.get<std::string>()) != values.end();
+          }};
+}
+
+Condition both(Condition a, Condition b) {
+  return {a.description + " and " + b.description,
+          [a, b](const Tree& v) { return a.holds(v) && b.holds(v); }};
+}
+
+Param integer(std::string key, Tree def, std::string doc, double min, std::optional<double> max = std::nullopt) {
+  Param p;
+  p.key = std::move(key);
+  p.type = ParamType::integer;
+  p.default_value = std::move(def);
+  p.doc = std::move(doc);
+  p.min = min;
+  p.max = max;
+  return p;
+}
+
+Param real(std::string key, Tree def, std::string doc, double min, bool min_open,
+           std::optional<double> max = std::nullopt) {
+  Param p;
+  p.key = std::move(key);
+  p.type = ParamType::real;
+  p.default_value = std::move(def);
+  p.doc = std::move(doc);
+  p.min = min;
+  p.min_open = min_open;
+  p.max = max;
+  return p;
+}
+
+Param boolean(std::string key, bool def, std::string doc) {
+  Param p;
+  p.key = std::move(key);
+  p.type = ParamType::boolean;
+  p.default_value = def;
+  p.doc = std::move(doc);
+  return p;
+}
+
+Param word(std::string key, Tree def, std::vector<std::string> words, std::string doc) {
+  Param p;
+  p.key = std::move(key);
+  p.type = ParamType::word;
+  p.default_value = std::move(def);
+  p.words = std::move(words);
+  p.doc = std::move(doc);
+  return p;
+}
+
+Param text(std::string key, Tree def, std::string doc) {
+  Param p;
+  p.key = std::move(key);
+  p.type = ParamType::text;
+  p.default_value = std::move(def);
+  p.doc = std::move(doc);
+  return p;
+}
+
+Param with(Param p, Condition c) {
+  p.when = std::move(c);
+  return p;
+}
+
+std::vector<std::string> topology_names() {
+  std::vector<std::string> names;
+  for (const auto& t : topology::topology_catalog()) names.push_back(t.name);
+  return names;
+}
+
+Section topology_section() {
+  Section s;
+  s.key = "topology";
+  s.doc = "The communication graph and its weights W (docs/topologies.md). Its parameters depend on `name`; "
+          "ranges and validity for the number of agents are checked when the topology is built, before any "
+          "data is read. Random topologies use `concord/seed`.";
+  s.params.push_back(word("name", nullptr, topology_names(), "the topology"));
+  // One declaration per (key, topologies sharing that declaration).
+  struct Shared {
+    topology::ParameterInfo info;
+    std::vector<std::string> topologies;
+  };
+  std::vector<Shared> shared;
+  for (const auto& t : topology::topology_catalog())
+    for (const auto& p : t.parameters) {
+      auto same = std::find_if(shared.begin(), shared.end(), [&](const Shared& s) {
+        return s.info.key == p.key && s.info.type == p.type && s.info.default_value == p.default_value &&
+               s.info.help == p.help;
+      });
+      if (same == shared.end()) shared.push_back({p, {t.name}});
+      else same->topologies.push_back(t.name);
+    }
+  for (const auto& [info, topologies] : shared) {
+    Param p;
+    p.key = info.key;
+    p.type = ParamType::topology_value;
+    // The topology applies its own defaults (some depend on which keys are given, e.g. hops or M).
+    p.optional = true;
+    p.default_note = info.default_value.empty() ? "none" : info.default_value;
+    p.doc = info.help + " (" + info.type + ")";
+    p.when = when_in("topology/name", topologies);
+    s.params.push_back(std::move(p));
+  }
+  return s;
+}
+
+Section problem_section() {
+  Section s;
+  s.key = "problem";
+  s.doc = "The local objectives f_i and the data they are built from (docs/algorithms.md).";
+  s.params.push_back(word("name", nullptr, problems::problem_names(),
+                          "least_squares; logistic_regression (binary for 2 classes, multinomial otherwise); mlp"));
+  s.params.push_back(real("l2", 0.0, "L2 regularisation (lambda/2) ||x||^2 added to every f_i", 0.0, false));
+  s.params.push_back(with(boolean("bias", true, "fit an intercept (logistic regression)"),
+                          when_in("problem/name", {"logistic_regression"})));
+  {
+    Param hidden;
+    hidden.key = "hidden";
+    hidden.type = ParamType::integer_list;
+    hidden.default_value = Tree::array({32});
+    hidden.doc = "widths of the hidden layers, e.g. [64, 32]";
+    hidden.min = 1;
+    hidden.when = when_in("problem/name", {"mlp"});
+    s.params.push_back(hidden);
+  }
+  s.params.push_back(with(word("activation", "relu", {"relu", "tanh"}, "activation of the hidden layers"),
+                          when_in("problem/name", {"mlp"})));
+
+  Section d;
+  d.key = "data";
+  d.doc = "Where the samples come from and how they are spread over the agents.";
+  d.params.push_back(word("source", "synthetic", problems::data_sources(),
+                          "synthetic (generated from concord/seed), hdf5 (/features, /targets, optional /owner), "
+                          "libsvm (text), fashion_mnist (Debian's dataset-fashion-mnist)"));
+  const auto synthetic_ls = both(when_in("problem/data/source", {"synthetic"}), when_in("problem/name", {"least_squares"}));
+  const auto synthetic_cls =
+      both(when_in("problem/data/source", {"synthetic"}), when_in("problem/name", {"logistic_regression", "mlp"}));
+  d.params.push_back(with(integer("samples_per_agent", 50, "rows a_s held by every agent", 1), synthetic_ls));
+  d.params.push_back(with(integer("dimension", 10, "model dimension d", 1), synthetic_ls));
+  d.params.push_back(with(real("heterogeneity", 0.0,
+                               "delta: local minimisers x_i* = x* + delta u_i (0 = iid agents)", 0.0, false),
+                          synthetic_ls));
+  d.params.push_back(with(real("noise", 0.1, "standard deviation of the target noise", 0.0, false), synthetic_ls));
+  d.params.push_back(with(integer("samples", 1000, "samples over all agents", 1), synthetic_cls));
+  d.params.push_back(with(integer("features", 20, "features per sample", 1), synthetic_cls));
+  d.params.push_back(with(integer("classes", 2, "number of classes", 2), synthetic_cls));
+  d.params.push_back(with(real("separation", 3.0, "distance scale between class centres (noise units)", 0.0, true),
+                          synthetic_cls));
+  d.params.push_back(with(text("file", nullptr, "the training file"), when_in("problem/data/source", {"hdf5", "libsvm"})));
+  d.params.push_back(with(text("test_file", "", "held-out file of the same kind (\"\" = none)"),
+                          when_in("problem/data/source", {"hdf5", "libsvm"})));
+  d.params.push_back(with(text("directory", "", "directory of the IDX files (\"\" = Debian's location)"),
+                          when_in("problem/data/source", {"fashion_mnist"})));
+  d.params.push_back(with(integer("max_samples", 0, "use only the first max_samples training rows (0 = all)", 0),
+                          when_in("problem/data/source", {"hdf5", "libsvm", "fashion_mnist"})));
+  const Condition partitioned{
+      "the data is not synthetic least squares (which gives every agent its own block)", [](const Tree& v) {
+        return !(value_at(v, "problem/data/source") == "synthetic" && value_at(v, "problem/name") == "least_squares");
+      }};
+  d.params.push_back(with(word("partition", "iid", {"iid", "label_sorted", "dirichlet"},
+                               "how samples are spread over agents: iid shuffle, sorted by label (each agent sees "
+                               "few classes), or per-class Dirichlet(alpha) shares"),
+                          partitioned));
+  d.params.push_back(with(real("alpha", 0.5, "Dirichlet concentration (small: strong label skew)", 0.0, true),
+                          both(partitioned, when_in("problem/data/partition", {"dirichlet"}))));
+  s.sections.push_back(std::move(d));
+  return s;
+}
+
+Section algorithm_section() {
+  Section s;
+  s.key = "algorithm";
+  s.doc = "The optimizer and its step sizes (docs/algorithms.md).";
+  s.params.push_back(word("name", nullptr, algorithms::algorithm_names(), "the algorithm"));
+  s.params.push_back(with(word("variant", "atc", {"atc", "cta"},
+                               "adapt-then-combine (the lecture's form) or combine-then-adapt (overlaps the "
+                               "exchange with the gradient; gradient tracking: x and y in one exchange)"),
+                          when_in("algorithm/name", {"dsgd", "gradient_tracking"})));
+  s.params.push_back(real("step_size", nullptr, "gamma (the schedule's base step size)", 0.0, true));
+  s.params.push_back(word("schedule", "constant", {"constant", "inverse_sqrt", "step"},
+                          "gamma_k = gamma; gamma / sqrt(k + 1); gamma * decay_factor^floor(k / decay_every)"));
+  s.params.push_back(with(integer("decay_every", 1000, "iterations between decays", 1),
+                          when_in("algorithm/schedule", {"step"})));
+  s.params.push_back(with(real("decay_factor", 0.1, "multiplier per decay", 0.0, true, 1.0),
+                          when_in("algorithm/schedule", {"step"})));
+  s.params.push_back(integer("warmup", 0, "iterations of linear warm-up of gamma (0 = none)", 0));
+  s.params.push_back(integer("iterations", nullptr, "iterations to run (in total, counting those before a restart)", 0));
+  s.params.push_back(integer("batch_size", 0, "minibatch per agent and iteration (0 = full local gradient)", 0));
+  s.params.push_back(with(integer("period", 10, "H: iterations between global averages", 1),
+                          when_in("algorithm/name", {"gossip_pga", "local_sgd"})));
+  return s;
+}
+
+Section output_section() {
+  Section s;
+  s.key = "output";
+  s.doc = "The HDF5 trajectory, checkpoints and progress lines (docs/outputs.md).";
+  s.params.push_back(text("file", "concord.h5", "trajectory file (metrics every log_every iterations, snapshots)"));
+  s.params.push_back(boolean("overwrite", false, "replace an existing output file (otherwise the run refuses to start)"));
+  s.params.push_back(integer("log_every", 10, "iterations between trajectory records", 1));
+  s.params.push_back(integer("progress_every", 0,
+                             "iterations between progress lines on rank 0 (0 = about 20 lines per run, at log "
+                             "records)",
+                             0));
+  s.params.push_back(integer("checkpoint_every", 0,
+                             "iterations between checkpoints (0 = only at the end and when interrupted)", 0));
+  s.params.push_back(text("checkpoint_file", "",
+                          "checkpoint file (\"\" = the output file with .h5 replaced by .checkpoint.h5); replaced "
+                          "atomically"));
+  s.params.push_back(integer("snapshot_every", 0, "iterations between snapshots of every agent's model (0 = never)", 0));
+  s.params.push_back(integer("check_finite_every", 0,
+                             "iterations between NaN/Inf checks of the models (0 = at log records and checkpoints)", 0));
+  s.params.push_back(boolean("time_phases", true,
+                             "split each step's time into compute and communication (fences at phase boundaries)"));
+  return s;
+}
+
+Section parallel_section() {
+  Section s;
+  s.key = "parallel";
+  s.doc = "How the ranks talk. The number of ranks is the launcher's (mpiexec -n, srun); results do not depend on it.";
+  s.params.push_back(word("transport", "automatic", {"automatic", "mpi", "nccl"},
+                          "automatic: in-process for one rank, MPI otherwise; nccl: NCCL on the CUDA stream"));
+  s.params.push_back(boolean("gpu_aware", false, "MPI with device buffers: pass device pointers to MPI"));
+  return s;
+}
+
+Section make_schema() {
+  Section root;
+  root.key = "concord";
+  root.doc = "A Concord run.";
+  root.params.push_back(integer("seed", 1,
+                                "seed of every random stream (data, minibatches, random topologies, initial models)", 0));
+  root.params.push_back(integer("agents", nullptr, "number of agents n (at least the number of ranks)", 1));
+  root.sections = {topology_section(), problem_section(), algorithm_section(), output_section(), parallel_section()};
+  return root;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+/// " (did you mean 'x'?)" when a candidate is close enough to be a plausible typo.
+std::string closest(const std::string& given, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = std::string::npos;
+  for (const auto& c : candidates) {
+    const auto d = edit_distance(given, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  if (best.empty() || best_d > std::max<std::size_t>(2, given.size() / 3)) return "";
+  return " (did you mean '" + best + "'?)";
+}
+
+std::string type_name(const Tree& v) {
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a real number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "a list of values";
+  if (v.is_object()) return "a parameter list";
+  return "nothing";
+}
+
+std::string show(const Tree& v) {
+  if (v.is_string()) return "'" + v.get<std::string>() + "'";
+  if (v.is_number_float()) return shortest(v.get<double>());
+  return v.dump();
+}
+
+std::string range_text(const Param& p) {
+  std::string lo = p.min ? std::string(p.min_open ? "> " : ">= ") + shortest(*p.min) : "";
+  std::string hi = p.max ? "<= " + shortest(*p.max) : "";
+  return join([&] {
+    std::vector<std::string> v;
+    if (!lo.empty()) v.push_back(lo);
+    if (!hi.empty()) v.push_back(hi);
+    return v;
+  }());
+}
+
+void check_range(const Param& p, double x, const std::string& where, const Tree& shown) {
+  const bool low = p.min && (p.min_open ? x <= *p.min : x < *p.min);
+  const bool high = p.max && x > *p.max;
+  if (low || high) throw InputError(where + ": " + show(shown) + " is out of range; allowed: " + range_text(p));
+}
+
+bool is_integer(const Tree& v) { return v.is_number_integer() && !v.is_boolean(); }
+
+Tree check_value(const Param& p, const Tree& v, const std::string& where) {
+  auto wrong = [&](const std::string& expected) {
+    return InputError(where + ": expected " + expected + ", got " + type_name(v) + " " + show(v));
+  };
+  switch (p.type) {
+    case ParamType::integer:
+      if (!is_integer(v)) throw wrong("an integer");
+      check_range(p, static_cast<double>(v.get<std::int64_t>()), where, v);
+      return v;
+    case ParamType::real: {
+      if (!v.is_number() || v.is_boolean()) throw wrong("a real number");
+      const double x = v.get<double>();
+      if (!std::isfinite(x)) throw InputError(where + ": " + show(v) + " is not a finite number");
+      check_range(p, x, where, v);
+      return Tree(x);
+    }
+    case ParamType::boolean:
+      if (!v.is_boolean()) throw wrong("true or false");
+      return v;
+    case ParamType::word: {
+      if (!v.is_string()) throw wrong("one of " + join(p.words));
+      const auto s = v.get<std::string>();
+      if (std::find(p.words.begin(), p.words.end(), s) == p.words.end())
+        throw InputError(where + ": unknown value '" + s + "'" + closest(s, p.words) + "; allowed: " + join(p.words));
+      return v;
+    }
+    case ParamType::text:
+      if (!v.is_string()) throw wrong("a string");
+      return v;
+    case ParamType::integer_list: {
+      if (is_integer(v)) return check_value(p, Tree::array({v}), where);
+      if (!v.is_array() || v.empty()) throw wrong("a non-empty list of integers, e.g. [1, 2]");
+      for (const auto& x : v) {
+        if (!is_integer(x)) throw wrong("a list of integers");
+        check_range(p, static_cast<double>(x.get<std::int64_t>()), where, x);
+      }
+      return v;
+    }
+    case ParamType::topology_value:
+      // Checked by the topology itself (ranges depend on n): numbers, words ("auto") or lists.
+      if (v.is_array()) {
+        for (const auto& x : v)
+          if (!is_integer(x)) throw wrong("a list of integers");
+        return v;
+      }
+      if (!(v.is_string() || v.is_number()) || v.is_boolean()) throw wrong("a number or a word");
+      return v;
+  }
+  return v;
+}
+
+void validate_section(const Section& section, const Tree& raw, const std::string& path, Tree& out, Tree& root) {
+  if (!raw.is_object())
+    throw InputError(path + ": expected a parameter list (e.g. `" + section.key + ": { key: value }`), got " +
+                     type_name(raw) + " " + show(raw));
+  std::vector<std::string> keys;
+  for (const auto& p : section.params) keys.push_back(p.key);
+  for (const auto& s : section.sections) keys.push_back(s.key);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (const auto& [key, value] : raw.items())
+    if (!std::binary_search(keys.begin(), keys.end(), key))
+      throw InputError(path + "/" + key + ": unknown parameter" + closest(key, keys) + "; valid keys in " + path +
+                       ": " + join(keys));
+
+  std::set<std::string> used;
+  for (const auto& p : section.params) {
+    if (p.when && !p.when->holds(root)) continue;
+    const std::string where = path + "/" + p.key;
+    used.insert(p.key);
+    if (raw.contains(p.key)) out[p.key] = check_value(p, raw[p.key], where);
+    else if (!p.default_value.is_null()) out[p.key] = p.default_value;
+    else if (p.optional) used.insert(p.key);
+    else throw InputError(where + ": missing required parameter (" + p.doc + ")");
+  }
+  for (const auto& s : section.sections) {
+    if (s.when && !s.when->holds(root)) continue;
+    used.insert(s.key);
+    out[s.key] = Tree::object();
+    validate_section(s, raw.contains(s.key) ? raw[s.key] : Tree::object(), path + "/" + s.key, out[s.key], root);
+  }
+  for (const auto& [key, value] : raw.items()) {
+    if (used.count(key)) continue;
+    std::vector<std::string> conditions;
+    for (const auto& p : section.params)
+      if (p.key == key && p.when) conditions.push_back(p.when->description);
+    throw InputError(path + "/" + key + ": does not apply here; it is used only when " + join(conditions, ", or when "));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML
+// ---------------------------------------------------------------------------------------------
+
+std::string yaml_scalar(const Tree& v) {
+  if (v.is_string()) {
+    const auto s = v.get<std::string>();
+    const bool plain = !s.empty() && s.find_first_of(":#{}[],&*!|>'\"%@`") == std::string::npos &&
+                       s.front() != ' ' && s.back() != ' ' && s.front() != '-' && s != "true" && s != "false" &&
+                       s != "null" && s != "~" && [&] {
+                         double x;
+                         auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+                         return ec != std::errc() || ptr != s.data() + s.size();
+                       }();
+    if (plain) return s;
+    std::string q = "\"";
+    for (char c : s) q += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+    return q + "\"";
+  }
+  if (v.is_number_float()) {
+    std::string s = shortest(v.get<double>());
+    // Keep reals real when read back ("1" would become an integer).
+    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+    return s;
+  }
+  if (v.is_array()) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + yaml_scalar(v[i]);
+    return out + "]";
+  }
+  return v.dump();
+}
+
+void write_yaml(const Tree& node, int indent, std::string& out) {
+  for (const auto& [key, value] : node.items()) {
+    out += std::string(indent, ' ') + key + ":";
+    if (value.is_object()) {
+      out += "\n";
+      write_yaml(value, indent + 2, out);
+    } else {
+      out += " " + yaml_scalar(value) + "\n";
+    }
+  }
+}
+
+void collect_differences(const Tree& a, const Tree& b, const std::string& path, std::vector<std::string>& out) {
+  const std::string rel = path.size() > 8 ? path.substr(8) : "";
+  if (!rel.empty() && restart_may_change(rel)) return;
+  if (a.is_object() && b.is_object()) {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : a.items()) keys.push_back(k);
+    for (const auto& [k, v] : b.items())
+      if (!a.contains(k)) keys.push_back(k);
+    for (const auto& k : keys) {
+      const Tree none;
+      collect_differences(a.contains(k) ? a[k] : none, b.contains(k) ? b[k] : none, path + "/" + k, out);
+    }
+    return;
+  }
+  if (a != b)
+    out.push_back(path + ": " + (a.is_null() ? std::string("absent") : yaml_scalar(a)) + " in the checkpoint, " +
+                  (b.is_null() ? std::string("absent") : yaml_scalar(b)) + " in the deck");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference
+// ---------------------------------------------------------------------------------------------
+
+std::string type_text(const Param& p) {
+  switch (p.type) {
+    case ParamType::integer: return "integer";
+    case ParamType::real: return "real";
+    case ParamType::boolean: return "boolean";
+    case ParamType::word: return "word";
+    case ParamType::text: return "string";
+    case ParamType::integer_list: return "integer list";
+    case ParamType::topology_value: return "number or word";
+  }
+  return "";
+}
+
+std::string cell(std::string s) {
+  std::string out;
+  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+void reference_section(const Section& s, const std::string& path, std::string& out) {
+  out += "\n## `" + path + "`\n\n" + s.doc + "\n";
+  if (s.when) out += "\nPresent when " + s.when->description + ".\n";
+  if (!s.params.empty()) {
+    out += "\n| key | type | default | allowed | applies when | description |\n|---|---|---|---|---|---|\n";
+    for (const auto& p : s.params) {
+      std::string allowed = p.type == ParamType::word ? join(p.words) : range_text(p);
+      if (p.type == ParamType::boolean) allowed = "true, false";
+      const std::string def = p.optional                  ? p.default_note
+                              : p.default_value.is_null() ? "**required**"
+                                                          : "`" + yaml_scalar(p.default_value) + "`";
+      out += "| `" + p.key + "` | " + type_text(p) + " | " + cell(def) + " | " + cell(allowed) + " | " +
+             cell(p.when ? p.when->description : "always") + " | " + cell(p.doc) + " |\n";
+    }
+  }
+  if (!s.sections.empty()) {
+    out += "\nSub-lists:";
+    for (const auto& sub : s.sections) out += " `" + sub.key + "`";
+    out += "\n";
+  }
+  for (const auto& sub : s.sections) reference_section(sub, path + "/" + sub.key, out);
+}
+
+}  // namespace
+
+DeckFormat deck_format_of(std::string_view name) {
+  return name.size() >= 4 && name.substr(name.size() - 4) == ".xml" ? DeckFormat::xml : DeckFormat::yaml;
+}
+
+Tree read_deck_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("deck " + path + ": cannot be read (missing file or no permission)");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_deck(text.str(), path, deck_format_of(path));
+}
+
+void apply_override(Tree& raw, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  const std::string usage = " (expected PATH=VALUE, e.g. concord/algorithm/step_size=0.1)";
+  if (eq == std::string::npos || eq == 0) throw InputError("--set " + assignment + ": malformed" + usage);
+  const std::string path = assignment.substr(0, eq);
+  const std::string value = assignment.substr(eq + 1);
+  if (path.rfind("concord/", 0) != 0 || path.size() <= 8 || path.back() == '/')
+    throw InputError("--set " + assignment + ": the path must start with concord/ and name a parameter" + usage);
+  Tree* node = &raw;
+  std::size_t start = 0;
+  for (;;) {
+    const auto slash = path.find('/', start);
+    const std::string key = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (key.empty()) throw InputError("--set " + assignment + ": empty path component" + usage);
+    if (!node->is_object()) throw InputError("--set " + assignment + ": " + path.substr(0, start - 1) + " is not a list");
+    if (slash == std::string::npos) {
+      // The value, read the way a YAML scalar or flow sequence would be.
+      Tree v;
+      auto scalar = [](std::string s) -> Tree {
+        while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+        while (!s.empty() && s.back() == ' ') s.pop_back();
+        std::int64_t i;
+        if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i); ec == std::errc() && p == s.data() + s.size() && !s.empty())
+          return i;
+        double d;
+        if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d); ec == std::errc() && p == s.data() + s.size() && !s.empty())
+          return d;
+        if (s == "true") return true;
+        if (s == "false") return false;
+        if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
+          return s.substr(1, s.size() - 2);
+        return s;
+      };
+      if (!value.empty() && value.front() == '[') {
+        if (value.back() != ']') throw InputError("--set " + assignment + ": a list must end with ]" + usage);
+        v = Tree::array();
+        const std::string inner = value.substr(1, value.size() - 2);
+        std::size_t b = 0;
+        while (b < inner.size()) {
+          auto e = inner.find(',', b);
+          if (e == std::string::npos) e = inner.size();
+          v.push_back(scalar(inner.substr(b, e - b)));
+          b = e + 1;
+        }
+      } else {
+        v = scalar(value);
+      }
+      (*node)[key] = v;
+      return;
+    }
+    node = &(*node)[key];
+    if (node->is_null()) *node = Tree::object();
+    start = slash + 1;
+  }
+}
+
+const Section& deck_schema() {
+  static const Section schema = make_schema();
+  return schema;
+}
+
+Deck validate_deck(const Tree& raw) {
+  if (!raw.is_object() || !raw.contains("concord") || raw.size() != 1)
+    throw InputError("a deck has exactly one top-level list, `concord`");
+  Tree root = Tree::object();
+  root["concord"] = Tree::object();
+  validate_section(deck_schema(), raw["concord"], "concord", root["concord"], root);
+  return Deck(std::move(root));
+}
+
+const Tree& Deck::at(std::string_view path) const {
+  const Tree& v = value_at(tree_, std::string(path));
+  if (v.is_null()) throw std::logic_error("deck value concord/" + std::string(path) + " is not set");
+  return v;
+}
+
+bool Deck::has(std::string_view path) const { return !value_at(tree_, std::string(path)).is_null(); }
+
+std::string Deck::yaml() const { return to_yaml(tree_); }
+
+std::string to_yaml(const Tree& tree) {
+  std::string out;
+  write_yaml(tree, 0, out);
+  return out;
+}
+
+bool restart_may_change(std::string_view path) {
+  return path == "algorithm/iterations" || path.rfind("output", 0) == 0 || path.rfind("parallel", 0) == 0;
+}
+
+std::vector<std::string> restart_differences(const Tree& checkpoint, const Tree& deck) {
+  std::vector<std::string> out;
+  collect_differences(checkpoint, deck, "", out);
+  // Paths were built from the root: "/concord/..." -> "concord/...".
+  for (auto& line : out)
+    if (!line.empty() && line.front() == '/') line.erase(0, 1);
+  return out;
+}
+
+std::string deck_reference_markdown() {
+  std::string out =
+      "# Deck reference\n\n"
+      "<!-- Generated by `concord deck --reference` from the parameter declarations in "
+      "src/concord/io/deck.cpp; a test keeps this file current. Do not edit by hand. -->\n\n"
+      "A deck is a Teuchos ParameterList in YAML (or XML) with one top-level list, `concord`. Every key below is "
+      "checked before any work: a misspelled key, a wrong type, a value out of range or an unknown name stops the "
+      "run with one message naming the path (e.g. `concord/algorithm/step_sise`), what is allowed and the closest "
+      "valid key. Keys that apply only to some choices (\"applies when\") are refused elsewhere. Any value can be "
+      "overridden on the command line: `concord run DECK --set concord/algorithm/step_size=0.1`.\n\n"
+      "```yaml\n"
+      "concord:\n"
+      "  seed: 1\n"
+      "  agents: 16\n"
+      "  topology: { name: ring }\n"
+      "  problem:\n"
+      "    name: least_squares\n"
+      "    data: { source: synthetic, samples_per_agent: 50, dimension: 10, heterogeneity: 1.0 }\n"
+      "  algorithm: { name: gradient_tracking, step_size: 0.05, iterations: 1000, batch_size: 0 }\n"
+      "  output: { file: run.h5, log_every: 10, checkpoint_every: 100 }\n"
+      "```\n";
+  reference_section(deck_schema(), "concord", out);
+  return out;
+}
+
+}  // namespace concord::io

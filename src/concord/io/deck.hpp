@@ -1,0 +1,121 @@
+#pragma once
+/// \file deck.hpp
+/// Input decks: a Teuchos ParameterList (YAML or XML) with one top-level list `concord`,
+/// validated against Concord's declared parameters before any work.
+///
+/// Every configurable object declares its parameters here — key, type, default, allowed values or
+/// range, when it applies, and a description. One declaration serves validation (the messages
+/// name the full path, e.g. `concord/algorithm/step_sise`, what is allowed and the closest valid
+/// key), the validated deck (defaults filled in), and docs/deck-reference.md
+/// (`concord deck --reference`).
+///
+/// \code
+///   auto raw = concord::io::parse_deck(text, "run.yaml");   // Teuchos YAML/XML -> tree
+///   concord::io::apply_override(raw, "concord/algorithm/step_size=0.1");
+///   concord::io::Deck deck = concord::io::validate_deck(raw);  // InputError on bad input
+///   double gamma = deck.real("algorithm/step_size");
+/// \endcode
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace concord::io {
+
+/// A deck as a tree: objects for ParameterLists, numbers / booleans / strings / arrays for
+/// entries, in the deck's order.
+using Tree = nlohmann::ordered_json;
+
+enum class DeckFormat { yaml, xml };
+
+/// YAML unless `name` ends in ".xml".
+DeckFormat deck_format_of(std::string_view name);
+
+/// Parses deck text with Teuchos (YAML or XML). `origin` names the deck in messages. InputError
+/// for a syntax error, more or fewer than one top-level list, or a top-level list not named
+/// `concord`. Returns {"concord": {...}}.
+Tree parse_deck(const std::string& text, const std::string& origin, DeckFormat format);
+/// Reads and parses a deck file (InputError naming the file when it cannot be read).
+Tree read_deck_file(const std::string& path);
+
+/// Applies one `PATH=VALUE` override to a raw deck, e.g. `concord/algorithm/step_size=0.1` or
+/// `concord/topology/hops=[1,2,4]`. VALUE is read as an integer, a real, true/false, a list
+/// `[a, b, ...]` or else a string. Intermediate lists are created. InputError for a malformed
+/// override (the value itself is checked by `validate_deck`).
+void apply_override(Tree& raw, const std::string& assignment);
+
+enum class ParamType { integer, real, boolean, word, text, integer_list, topology_value };
+
+/// When a parameter or section applies, evaluated on the validated deck so far (declaration
+/// order: a condition may only look at parameters declared before it).
+struct Condition {
+  std::string description;  ///< e.g. "concord/problem/name is mlp"
+  std::function<bool(const Tree& validated)> holds;
+};
+
+struct Param {
+  std::string key;
+  ParamType type = ParamType::text;
+  Tree default_value;            ///< null: required (unless `optional`)
+  /// Not filled in when absent: the consumer applies its own default (`default_note` says which).
+  bool optional = false;
+  std::string default_note;
+  std::string doc;
+  std::optional<double> min, max;
+  bool min_open = false;         ///< min excluded
+  std::vector<std::string> words;  ///< word: allowed values
+  std::optional<Condition> when;
+};
+
+struct Section {
+  std::string key;
+  std::string doc;
+  std::vector<Param> params;
+  std::vector<Section> sections;
+  std::optional<Condition> when;
+};
+
+/// The declaration of every deck parameter: the root section `concord`.
+const Section& deck_schema();
+
+/// A validated deck: every applicable parameter present (defaults filled in).
+class Deck {
+ public:
+  explicit Deck(Tree validated) : tree_(std::move(validated)) {}
+  const Tree& tree() const { return tree_; }
+  /// Values by path relative to `concord/`, e.g. "algorithm/step_size". Missing paths throw.
+  const Tree& at(std::string_view path) const;
+  bool has(std::string_view path) const;
+  std::int64_t integer(std::string_view path) const { return at(path).get<std::int64_t>(); }
+  double real(std::string_view path) const { return at(path).get<double>(); }
+  bool boolean(std::string_view path) const { return at(path).get<bool>(); }
+  std::string text(std::string_view path) const { return at(path).get<std::string>(); }
+  /// The validated deck as YAML (readable back by `parse_deck`).
+  std::string yaml() const;
+
+ private:
+  Tree tree_;
+};
+
+/// Validates a raw deck: unknown keys (with the closest valid key), wrong types, values out of
+/// range, unknown names (with the closest valid name), missing required parameters and
+/// parameters that do not apply. Throws InputError with one message naming the path.
+Deck validate_deck(const Tree& raw);
+
+/// Paths (relative to concord/) whose values may change between a checkpoint and a restart:
+/// the iteration count, outputs and the parallel set-up.
+bool restart_may_change(std::string_view path);
+/// Lines "concord/agents: 16 in the checkpoint, 32 in the deck" for every other difference
+/// between two validated decks (empty when they match).
+std::vector<std::string> restart_differences(const Tree& checkpoint, const Tree& deck);
+
+/// YAML text of a tree (block style for lists, flow style for arrays; shortest round-trip reals).
+std::string to_yaml(const Tree& tree);
+
+/// docs/deck-reference.md: every parameter, generated from `deck_schema()`.
+std::string deck_reference_markdown();
+
+}  // namespace concord::io

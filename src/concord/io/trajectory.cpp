@@ -1,0 +1,452 @@
+#include "concord/io/trajectory.hpp"
+
+#include <fmt/format.h>
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "concord/core/error.hpp"
+#include "concord/io/hdf5_support.hpp"
+
+namespace concord::io {
+namespace {
+
+using detail::check_id;
+using detail::check_status;
+using detail::H5Id;
+
+constexpr const char* trajectory_format = "concord-trajectory 1";
+/// Root attributes set from dedicated arguments; entries of FileAttributes with these names are
+/// ignored on write and not returned by read_trajectory.
+const std::set<std::string> reserved_attributes = {"format", "agents", "dimension"};
+/// Records per chunk of the 1-D metric datasets (8 KiB of float64).
+constexpr hsize_t record_chunk = 1024;
+/// At most this many doubles per chunk of /snapshots/x (32 MiB).
+constexpr hsize_t snapshot_chunk_doubles = hsize_t{1} << 22;
+
+std::string where(const std::string& path) { return fmt::format("trajectory file '{}'", path); }
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+  return "[" + s + "]";
+}
+
+/// Column names become dataset names under /trajectory: non-empty, no '/', not "iteration",
+/// unique. A violation is a bug in the caller (metric names are Concord's own).
+void validate_columns(const std::vector<std::string>& columns) {
+  std::set<std::string> seen;
+  for (const auto& c : columns) {
+    if (c.empty() || c == "." || c.find('/') != std::string::npos || c == "iteration")
+      throw std::logic_error("concord::io::TrajectoryWriter: invalid metric column name '" + c +
+                             "' (must be non-empty, without '/', and not 'iteration')");
+    if (!seen.insert(c).second)
+      throw std::logic_error("concord::io::TrajectoryWriter: metric column '" + c + "' is given twice");
+  }
+}
+
+/// An MPI communicator duplicated for the writer's own collectives, freed with it.
+class OwnedComm {
+ public:
+  explicit OwnedComm(MPI_Comm comm) { MPI_Comm_dup(comm, &comm_); }
+  OwnedComm(const OwnedComm&) = delete;
+  OwnedComm& operator=(const OwnedComm&) = delete;
+  ~OwnedComm() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  }
+  MPI_Comm get() const { return comm_; }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
+
+/// An empty, extendible, chunked 1-D dataset of `type` named `name` in `group`.
+H5Id create_record_dataset(hid_t group, const std::string& name, hid_t type, const std::string& what) {
+  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+  H5Id space(check_id(H5Screate_simple(1, &zero, &unlimited), what), H5Sclose);
+  H5Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
+  check_status(H5Pset_chunk(dcpl.get(), 1, &record_chunk), what);
+  check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
+  return H5Id(check_id(H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), what),
+              H5Dclose);
+}
+
+/// Collective: grows the 1-D dataset `dataset` to index + 1 entries and writes `value` at `index`
+/// from `writer` (true on exactly one rank; the others select nothing).
+void append_value(hid_t dataset, hsize_t index, hid_t memory_type, const void* value, bool writer, hid_t dxpl,
+                  const std::string& what) {
+  const hsize_t size = index + 1, one = 1;
+  check_status(H5Dset_extent(dataset, &size), what);
+  H5Id file_space(check_id(H5Dget_space(dataset), what), H5Sclose);
+  H5Id memory_space(check_id(H5Screate_simple(1, &one, nullptr), what), H5Sclose);
+  if (writer) {
+    check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &index, nullptr, &one, nullptr), what);
+  } else {
+    check_status(H5Sselect_none(file_space.get()), what);
+    check_status(H5Sselect_none(memory_space.get()), what);
+  }
+  check_status(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), dxpl, value), what);
+}
+
+/// All entries of a 1-D dataset (independent read; every rank may call it).
+template <class T>
+std::vector<T> read_all(hid_t dataset, hid_t memory_type, const std::string& what) {
+  const auto dims = detail::dataset_dims(dataset, what);
+  if (dims.size() != 1) throw InputError(what + " has shape " + detail::shape_text(dims) + "; expected 1-D");
+  std::vector<T> out(static_cast<std::size_t>(dims[0]));
+  if (!out.empty()) check_status(H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), what);
+  return out;
+}
+
+/// How many leading entries of `iterations` (first `available` of them) to keep for a restart at
+/// `iteration`: the longest strictly increasing prefix with values <= iteration (a record half
+/// written by a crash cannot extend it).
+std::size_t kept_prefix(const std::vector<std::int64_t>& iterations, std::size_t available, std::int64_t iteration) {
+  std::size_t keep = 0;
+  while (keep < available && iterations[keep] <= iteration && (keep == 0 || iterations[keep] > iterations[keep - 1]))
+    ++keep;
+  return keep;
+}
+
+}  // namespace
+
+struct TrajectoryWriter::Impl {
+  Impl(const std::string& path_, MPI_Comm comm_, const std::vector<std::string>& columns_, const AgentLayout& layout_,
+       int dimension_, bool snapshots_)
+      : path(path_), comm(comm_), columns(columns_), layout(layout_), dimension(dimension_), snapshots(snapshots_) {}
+
+  std::string path;
+  OwnedComm comm;  // declared first: freed after every HDF5 id below is closed
+  std::vector<std::string> columns;
+  AgentLayout layout;
+  int dimension;
+  bool snapshots;
+  std::int64_t records = 0, snapshot_count = 0;
+  std::int64_t last_record = std::numeric_limits<std::int64_t>::min();
+  std::int64_t last_snapshot = std::numeric_limits<std::int64_t>::min();
+  bool closed = false;
+
+  H5Id dxpl, file, trajectory_group, snapshot_group;
+  H5Id iteration;                    // /trajectory/iteration
+  std::vector<H5Id> values;          // /trajectory/<column>, in column order
+  H5Id snapshot_iteration, snapshot_x;  // /snapshots/iteration, /snapshots/x
+
+  bool root() const { return layout.rank() == 0; }
+
+  /// Creates /snapshots with its two empty datasets.
+  void create_snapshot_datasets() {
+    const std::string what = where(path) + ": cannot create the /snapshots datasets";
+    snapshot_group = H5Id(check_id(H5Gcreate2(file.get(), "snapshots", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what),
+                          H5Gclose);
+    snapshot_iteration = create_record_dataset(snapshot_group.get(), "iteration", H5T_STD_I64LE, what);
+    const hsize_t agents = static_cast<hsize_t>(layout.agents()), d = static_cast<hsize_t>(dimension);
+    const hsize_t dims[3] = {0, agents, d}, max_dims[3] = {H5S_UNLIMITED, agents, d};
+    const hsize_t chunk_d = std::min(d, snapshot_chunk_doubles);
+    const hsize_t chunk[3] = {1, std::clamp<hsize_t>(snapshot_chunk_doubles / chunk_d, 1, agents), chunk_d};
+    H5Id space(check_id(H5Screate_simple(3, dims, max_dims), what), H5Sclose);
+    H5Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
+    check_status(H5Pset_chunk(dcpl.get(), 3, chunk), what);
+    check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
+    snapshot_x = H5Id(
+        check_id(H5Dcreate2(snapshot_group.get(), "x", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                 what),
+        H5Dclose);
+  }
+};
+
+TrajectoryWriter::TrajectoryWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TrajectoryWriter::TrajectoryWriter(TrajectoryWriter&&) noexcept = default;
+TrajectoryWriter& TrajectoryWriter::operator=(TrajectoryWriter&& other) noexcept {
+  if (this != &other) {
+    try {
+      close();
+    } catch (...) {  // a move assignment cannot throw; close() errors were agreed on every rank
+    }
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+TrajectoryWriter::~TrajectoryWriter() {
+  if (!impl_ || impl_->closed) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;  // nothing collective is possible any more; the ids leak
+  try {
+    close();
+  } catch (...) {  // destructors do not throw; call close() to see errors
+  }
+}
+
+TrajectoryWriter TrajectoryWriter::create(const std::string& path, MPI_Comm comm, const std::vector<std::string>& columns,
+                                          const FileAttributes& attributes, const AgentLayout& layout, int dimension,
+                                          bool snapshots, bool overwrite) {
+  detail::QuietHdf5 quiet;
+  validate_columns(columns);
+  if (dimension < 1) throw std::logic_error("concord::io::TrajectoryWriter::create: dimension must be >= 1");
+  // Rank 0 looks, everyone agrees, before any collective HDF5 call.
+  const int kind = detail::path_kind_on_rank0(path, comm);
+  if (kind == 2) throw InputError(fmt::format("{} is a directory; choose a file name", where(path)));
+  if (kind != 0 && !overwrite)
+    throw InputError(fmt::format("{} already exists; set `concord/output/overwrite: true` to replace it", where(path)));
+
+  auto impl = std::make_unique<Impl>(path, comm, columns, layout, dimension, snapshots);
+  Impl& w = *impl;
+  MPI_Comm c = w.comm.get();
+  detail::on_every_rank(c, [&] {
+    w.dxpl = detail::collective_dxpl();
+    H5Id fapl = detail::mpio_fapl(c);
+    w.file = H5Id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    if (!w.file.ok())
+      throw RuntimeError(fmt::format("{} cannot be created (does the directory exist, is it writable?){}", where(path),
+                                     detail::hdf5_detail()));
+  });
+  detail::on_every_rank(c, [&] {
+    const std::string what = where(path) + ": cannot write the file's layout";
+    detail::write_text_attribute(w.file.get(), "format", trajectory_format, where(path));
+    detail::write_integer_attribute(w.file.get(), "agents", layout.agents(), where(path));
+    detail::write_integer_attribute(w.file.get(), "dimension", dimension, where(path));
+    detail::write_file_attributes(w.file.get(), attributes, reserved_attributes, where(path));
+    w.trajectory_group =
+        H5Id(check_id(H5Gcreate2(w.file.get(), "trajectory", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
+    detail::write_text_list_attribute(w.trajectory_group.get(), "columns", columns, where(path));
+    w.iteration = create_record_dataset(w.trajectory_group.get(), "iteration", H5T_STD_I64LE, what);
+    for (const auto& column : columns)
+      w.values.push_back(create_record_dataset(w.trajectory_group.get(), column, H5T_IEEE_F64LE, what));
+    if (snapshots) w.create_snapshot_datasets();
+  });
+  return TrajectoryWriter(std::move(impl));
+}
+
+TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm, std::int64_t iteration,
+                                          const std::vector<std::string>& columns, const FileAttributes& attributes,
+                                          const AgentLayout& layout, int dimension, bool snapshots) {
+  detail::QuietHdf5 quiet;
+  validate_columns(columns);
+  if (dimension < 1) throw std::logic_error("concord::io::TrajectoryWriter::resume: dimension must be >= 1");
+  auto impl = std::make_unique<Impl>(path, comm, columns, layout, dimension, snapshots);
+  Impl& w = *impl;
+  MPI_Comm c = w.comm.get();
+  const std::string place = where(path);
+  w.file = detail::open_parallel(path, c, H5F_ACC_RDWR, "trajectory");
+  // Every check below reads metadata that is the same on every rank, so all ranks agree.
+  detail::on_every_rank(c, [&] {
+    w.dxpl = detail::collective_dxpl();
+    detail::require_format(w.file.get(), path, "trajectory", trajectory_format);
+    std::int64_t agents = -1, dims = -1;
+    detail::read_integer_attribute(w.file.get(), "agents", agents, place);
+    detail::read_integer_attribute(w.file.get(), "dimension", dims, place);
+    if (agents != layout.agents() || dims != dimension)
+      throw InputError(fmt::format("{} was written for {} agents x {} coordinates; this run has {} agents x {} "
+                                   "coordinates, so it cannot be resumed (start a new trajectory instead)",
+                                   place, agents, dims, layout.agents(), dimension));
+    if (H5Lexists(w.file.get(), "trajectory", H5P_DEFAULT) <= 0)
+      throw InputError(place + " has no /trajectory group; it is not a complete Concord trajectory");
+    w.trajectory_group = H5Id(check_id(H5Gopen2(w.file.get(), "trajectory", H5P_DEFAULT), place), H5Gclose);
+    std::vector<std::string> existing;
+    {
+      H5Id a(check_id(H5Aopen(w.trajectory_group.get(), "columns", H5P_DEFAULT),
+                      place + ": /trajectory has no attribute 'columns'"),
+             H5Aclose);
+      existing = detail::read_strings(a.get(), place + ": attribute /trajectory columns");
+    }
+    if (existing != columns) {
+      std::vector<std::string> missing, extra;
+      for (const auto& name : columns)
+        if (std::find(existing.begin(), existing.end(), name) == existing.end()) missing.push_back(name);
+      for (const auto& name : existing)
+        if (std::find(columns.begin(), columns.end(), name) == columns.end()) extra.push_back(name);
+      std::string difference;
+      if (!missing.empty()) difference += "not in the file: " + joined(missing);
+      if (!extra.empty()) difference += (difference.empty() ? "" : "; ") + std::string("not written by this run: ") + joined(extra);
+      if (difference.empty()) difference = "the same columns in a different order";
+      throw InputError(fmt::format("{} has metric columns {} but this run writes {} ({}); the columns must match to "
+                                   "resume a trajectory",
+                                   place, joined(existing), joined(columns), difference));
+    }
+    const std::string what = place + ": cannot open /trajectory";
+    w.iteration = H5Id(check_id(H5Dopen2(w.trajectory_group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
+    for (const auto& column : columns)
+      w.values.emplace_back(check_id(H5Dopen2(w.trajectory_group.get(), column.c_str(), H5P_DEFAULT), what), H5Dclose);
+    if (H5Lexists(w.file.get(), "snapshots", H5P_DEFAULT) > 0) {
+      const std::string swhat = place + ": cannot open /snapshots";
+      w.snapshot_group = H5Id(check_id(H5Gopen2(w.file.get(), "snapshots", H5P_DEFAULT), swhat), H5Gclose);
+      w.snapshot_iteration =
+          H5Id(check_id(H5Dopen2(w.snapshot_group.get(), "iteration", H5P_DEFAULT), swhat), H5Dclose);
+      w.snapshot_x = H5Id(check_id(H5Dopen2(w.snapshot_group.get(), "x", H5P_DEFAULT), swhat), H5Dclose);
+      const auto x_dims = detail::dataset_dims(w.snapshot_x.get(), swhat);
+      if (x_dims.size() != 3 || x_dims[1] != static_cast<hsize_t>(layout.agents()) ||
+          x_dims[2] != static_cast<hsize_t>(dimension))
+        throw InputError(fmt::format("{}: /snapshots/x has shape {}; expected snapshots x {} agents x {} coordinates",
+                                     place, detail::shape_text(x_dims), layout.agents(), dimension));
+    }
+  });
+
+  // Truncation: records and snapshots after `iteration` go (collective H5Dset_extent).
+  detail::on_every_rank(c, [&] {
+    const std::string what = place + ": cannot truncate the records after iteration " + std::to_string(iteration);
+    auto iterations = read_all<std::int64_t>(w.iteration.get(), H5T_NATIVE_INT64, what);
+    std::size_t available = iterations.size();
+    for (const auto& v : w.values) available = std::min<std::size_t>(available, detail::dataset_dims(v.get(), what).at(0));
+    const hsize_t keep = kept_prefix(iterations, available, iteration);
+    check_status(H5Dset_extent(w.iteration.get(), &keep), what);
+    for (const auto& v : w.values) check_status(H5Dset_extent(v.get(), &keep), what);
+    w.records = static_cast<std::int64_t>(keep);
+    if (keep > 0) w.last_record = iterations[keep - 1];
+    if (w.snapshot_x.ok()) {
+      const std::string swhat = place + ": cannot truncate the snapshots after iteration " + std::to_string(iteration);
+      auto snapshot_iterations = read_all<std::int64_t>(w.snapshot_iteration.get(), H5T_NATIVE_INT64, swhat);
+      const std::size_t stored =
+          std::min<std::size_t>(snapshot_iterations.size(), detail::dataset_dims(w.snapshot_x.get(), swhat).at(0));
+      const hsize_t kept = kept_prefix(snapshot_iterations, stored, iteration);
+      check_status(H5Dset_extent(w.snapshot_iteration.get(), &kept), swhat);
+      const hsize_t x_dims[3] = {kept, static_cast<hsize_t>(layout.agents()), static_cast<hsize_t>(dimension)};
+      check_status(H5Dset_extent(w.snapshot_x.get(), x_dims), swhat);
+      w.snapshot_count = static_cast<std::int64_t>(kept);
+      if (kept > 0) w.last_snapshot = snapshot_iterations[kept - 1];
+    } else if (snapshots) {
+      w.create_snapshot_datasets();
+    }
+    detail::write_file_attributes(w.file.get(), attributes, reserved_attributes, place);
+    check_status(H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL), place + ": cannot flush");
+  });
+  return TrajectoryWriter(std::move(impl));
+}
+
+void TrajectoryWriter::append(std::int64_t iteration, const std::vector<double>& values) {
+  if (!impl_ || impl_->closed) throw std::logic_error("concord::io::TrajectoryWriter::append: the writer is closed");
+  Impl& w = *impl_;
+  if (values.size() != w.columns.size())
+    throw std::logic_error(fmt::format("concord::io::TrajectoryWriter::append: {} values for {} columns", values.size(),
+                                       w.columns.size()));
+  if (iteration <= w.last_record)
+    throw std::logic_error(fmt::format("concord::io::TrajectoryWriter::append: iteration {} after iteration {}; records "
+                                       "must have increasing iterations",
+                                       iteration, w.last_record));
+  detail::QuietHdf5 quiet;
+  detail::on_every_rank(w.comm.get(), [&] {
+    const std::string what = fmt::format("{}: cannot append the record of iteration {}", where(w.path), iteration);
+    const hsize_t index = static_cast<hsize_t>(w.records);
+    append_value(w.iteration.get(), index, H5T_NATIVE_INT64, &iteration, w.root(), w.dxpl.get(), what);
+    for (std::size_t i = 0; i < values.size(); ++i)
+      append_value(w.values[i].get(), index, H5T_NATIVE_DOUBLE, &values[i], w.root(), w.dxpl.get(), what);
+  });
+  ++w.records;
+  w.last_record = iteration;
+}
+
+void TrajectoryWriter::snapshot(std::int64_t iteration, const AgentMatrix& x) {
+  if (!impl_ || impl_->closed) throw std::logic_error("concord::io::TrajectoryWriter::snapshot: the writer is closed");
+  Impl& w = *impl_;
+  if (!w.snapshot_x.ok())
+    throw std::logic_error("concord::io::TrajectoryWriter::snapshot: snapshots were not enabled for " + where(w.path));
+  if (static_cast<int>(x.extent(0)) != w.layout.local_count() || static_cast<int>(x.extent(1)) != w.dimension)
+    throw std::logic_error(fmt::format("concord::io::TrajectoryWriter::snapshot: x is {} x {}, expected {} local agents "
+                                       "x {} coordinates",
+                                       x.extent(0), x.extent(1), w.layout.local_count(), w.dimension));
+  if (iteration <= w.last_snapshot)
+    throw std::logic_error(fmt::format("concord::io::TrajectoryWriter::snapshot: iteration {} after iteration {}; "
+                                       "snapshots must have increasing iterations",
+                                       iteration, w.last_snapshot));
+  detail::QuietHdf5 quiet;
+  auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, x);
+  Kokkos::deep_copy(host, x);
+  const std::string what = fmt::format("{}: cannot write the snapshot of iteration {}", where(w.path), iteration);
+  const hsize_t index = static_cast<hsize_t>(w.snapshot_count);
+  detail::on_every_rank(w.comm.get(), [&] {
+    append_value(w.snapshot_iteration.get(), index, H5T_NATIVE_INT64, &iteration, w.root(), w.dxpl.get(), what);
+    const hsize_t dims[3] = {index + 1, static_cast<hsize_t>(w.layout.agents()), static_cast<hsize_t>(w.dimension)};
+    check_status(H5Dset_extent(w.snapshot_x.get(), dims), what);
+  });
+  detail::transfer_rows(true, w.comm.get(), w.snapshot_x.get(), w.dxpl.get(), static_cast<long long>(index),
+                        w.layout.local_first(), w.layout.local_count(), w.dimension, host, what);
+  ++w.snapshot_count;
+  w.last_snapshot = iteration;
+}
+
+void TrajectoryWriter::flush() {
+  if (!impl_ || impl_->closed) throw std::logic_error("concord::io::TrajectoryWriter::flush: the writer is closed");
+  detail::QuietHdf5 quiet;
+  detail::on_every_rank(impl_->comm.get(), [&] {
+    check_status(H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL), where(impl_->path) + ": cannot flush");
+  });
+}
+
+void TrajectoryWriter::close() {
+  if (!impl_ || impl_->closed) return;
+  detail::QuietHdf5 quiet;
+  Impl& w = *impl_;
+  w.closed = true;
+  detail::on_every_rank(w.comm.get(), [&] {
+    bool fine = true;
+    for (auto& v : w.values) fine &= v.reset();
+    for (H5Id* id : {&w.iteration, &w.snapshot_iteration, &w.snapshot_x, &w.trajectory_group, &w.snapshot_group, &w.dxpl})
+      fine &= id->reset();
+    fine &= w.file.reset();
+    if (!fine) throw RuntimeError(where(w.path) + ": closing the file failed; it may be incomplete" + detail::hdf5_detail());
+  });
+}
+
+std::int64_t TrajectoryWriter::records() const { return impl_ ? impl_->records : 0; }
+
+Trajectory read_trajectory(const std::string& path) {
+  detail::QuietHdf5 quiet;
+  const std::string place = where(path);
+  H5Id file = detail::open_serial(path, "trajectory");
+  detail::require_format(file.get(), path, "trajectory", trajectory_format);
+  Trajectory t;
+  std::int64_t agents = 0, dimension = 0;
+  if (!detail::read_integer_attribute(file.get(), "agents", agents, place) ||
+      !detail::read_integer_attribute(file.get(), "dimension", dimension, place))
+    throw InputError(place + " has no integer root attributes 'agents' and 'dimension'; it is damaged");
+  t.agents = static_cast<int>(agents);
+  t.dimension = static_cast<int>(dimension);
+  t.attributes = detail::read_attributes(file.get(), reserved_attributes, place);
+
+  const std::string what = place + ": cannot read /trajectory";
+  if (H5Lexists(file.get(), "trajectory", H5P_DEFAULT) <= 0) throw InputError(place + " has no /trajectory group");
+  H5Id group(check_id(H5Gopen2(file.get(), "trajectory", H5P_DEFAULT), what), H5Gclose);
+  {
+    H5Id a(check_id(H5Aopen(group.get(), "columns", H5P_DEFAULT), place + ": /trajectory has no attribute 'columns'"),
+           H5Aclose);
+    t.column_order = detail::read_strings(a.get(), place + ": attribute /trajectory columns");
+  }
+  {
+    H5Id d(check_id(H5Dopen2(group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
+    t.iteration = read_all<std::int64_t>(d.get(), H5T_NATIVE_INT64, place + ": /trajectory/iteration");
+  }
+  for (const auto& column : t.column_order) {
+    H5Id d(check_id(H5Dopen2(group.get(), column.c_str(), H5P_DEFAULT), what + "/" + column), H5Dclose);
+    auto v = read_all<double>(d.get(), H5T_NATIVE_DOUBLE, place + ": /trajectory/" + column);
+    if (v.size() != t.iteration.size())
+      throw InputError(fmt::format("{}: /trajectory/{} has {} records but /trajectory/iteration has {}", place, column,
+                                   v.size(), t.iteration.size()));
+    t.columns[column] = std::move(v);
+  }
+  if (H5Lexists(file.get(), "snapshots", H5P_DEFAULT) > 0) {
+    const std::string swhat = place + ": cannot read /snapshots";
+    H5Id sgroup(check_id(H5Gopen2(file.get(), "snapshots", H5P_DEFAULT), swhat), H5Gclose);
+    H5Id si(check_id(H5Dopen2(sgroup.get(), "iteration", H5P_DEFAULT), swhat), H5Dclose);
+    t.snapshot_iteration = read_all<std::int64_t>(si.get(), H5T_NATIVE_INT64, place + ": /snapshots/iteration");
+    H5Id sx(check_id(H5Dopen2(sgroup.get(), "x", H5P_DEFAULT), swhat), H5Dclose);
+    const auto dims = detail::dataset_dims(sx.get(), swhat);
+    if (dims.size() != 3 || dims[0] != t.snapshot_iteration.size())
+      throw InputError(fmt::format("{}: /snapshots/x has shape {} for {} snapshot iterations", place,
+                                   detail::shape_text(dims), t.snapshot_iteration.size()));
+    t.snapshots.resize(static_cast<std::size_t>(dims[0] * dims[1] * dims[2]));
+    if (!t.snapshots.empty())
+      check_status(H5Dread(sx.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.snapshots.data()), swhat);
+  }
+  return t;
+}
+
+}  // namespace concord::io

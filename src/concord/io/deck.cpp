@@ -489,7 +489,8 @@ void write_yaml(const Tree& node, int indent, std::string& out) {
 }
 
 void collect_differences(const Tree& a, const Tree& b, const std::string& path, std::vector<std::string>& out) {
-  const std::string rel = path.size() > 8 ? path.substr(8) : "";
+  const std::string prefix = "/concord/";
+  const std::string rel = path.rfind(prefix, 0) == 0 ? path.substr(prefix.size()) : "";
   if (!rel.empty() && restart_may_change(rel)) return;
   if (a.is_object() && b.is_object()) {
     std::vector<std::string> keys;

@@ -87,9 +87,15 @@ Tree parse_deck(const std::string& text, const std::string& origin, DeckFormat f
     } catch (const std::exception& e) {
       throw InputError(origin + ": not a valid XML ParameterList: " + e.what());
     }
-    top = list->name();
-    if (top != "concord")
-      throw InputError(origin + ": the top-level <ParameterList> must be named \"concord\" (found \"" + top + "\")");
+    // Teuchos drops the top-level list's name: read it from the text.
+    const auto open = text.find("<ParameterList");
+    const auto close = text.find('>', open);
+    const auto attr = text.find("name=\"", open);
+    if (open != std::string::npos && attr != std::string::npos && attr < close) {
+      top = text.substr(attr + 6, text.find('"', attr + 6) - (attr + 6));
+      if (top != "concord")
+        throw InputError(origin + ": the top-level <ParameterList> must be named \"concord\" (found \"" + top + "\")");
+    }
   }
   Tree deck = Tree::object();
   deck["concord"] = convert(*list, "concord");

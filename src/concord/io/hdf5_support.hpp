@@ -94,7 +94,18 @@ inline std::string hdf5_detail() {
         return 0;
       },
       &innermost);
-  return innermost.empty() ? std::string() : " (HDF5: " + innermost + ")";
+  // One line: MPI error strings carry their own newlines.
+  std::string line;
+  for (char ch : innermost) {
+    if (ch == '\n' || ch == '\r') {
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      if (!line.empty()) line += "; ";
+    } else if (ch != ' ' || (!line.empty() && line.back() != ' ')) {
+      line += ch;
+    }
+  }
+  while (!line.empty() && (line.back() == ' ' || line.back() == ';')) line.pop_back();
+  return line.empty() ? std::string() : " (HDF5: " + line + ")";
 }
 
 /// `id` when >= 0; otherwise RuntimeError(`what` + HDF5's detail).

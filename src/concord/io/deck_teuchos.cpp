@@ -65,6 +65,13 @@ std::vector<std::string> top_level_yaml_keys(const std::string& text) {
 }  // namespace
 
 Tree parse_deck(const std::string& text, const std::string& origin, DeckFormat format) {
+  // Teuchos' parsers read ASCII only (even in comments); say where the first other byte is.
+  for (std::size_t i = 0, line = 1, column = 1; i < text.size(); ++i, ++column) {
+    if (text[i] == '\n') line += 1, column = 0;
+    if (static_cast<unsigned char>(text[i]) > 127)
+      throw InputError(origin + ": line " + std::to_string(line) + ", column " + std::to_string(column) +
+                       ": a non-ASCII character; decks must be plain ASCII (also in comments)");
+  }
   Teuchos::RCP<Teuchos::ParameterList> list;
   std::string top;
   if (format == DeckFormat::yaml) {

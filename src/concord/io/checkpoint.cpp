@@ -35,7 +35,8 @@ void validate_state_names(const std::vector<std::pair<std::string, AgentMatrix>>
   std::set<std::string> seen;
   for (const auto& [name, x] : state) {
     if (name.empty() || name == "." || name.find('/') != std::string::npos)
-      throw std::logic_error(fmt::format("concord::io::{}: invalid state name '{}' (non-empty, without '/')", function, name));
+      throw std::logic_error(
+          fmt::format("concord::io::{}: invalid state name '{}' (non-empty, without '/')", function, name));
     if (!seen.insert(name).second)
       throw std::logic_error(fmt::format("concord::io::{}: state '{}' is given twice", function, name));
   }
@@ -69,7 +70,8 @@ void commit(const std::string& tmp, const std::string& path) {
 /// Collective: writes the whole checkpoint into `tmp` and closes it. Every id is closed on return
 /// or unwinding, on every rank alike (errors are agreed step by step).
 void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, const AgentLayout& layout,
-                const CheckpointHeader& header, int dimension, const std::vector<std::pair<std::string, AgentMatrix>>& state) {
+                const CheckpointHeader& header, int dimension,
+                const std::vector<std::pair<std::string, AgentMatrix>>& state) {
   const std::string place = where(path);
   H5Id dxpl, file, group;
   detail::on_every_rank(comm, [&] {
@@ -100,8 +102,8 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
       H5Id space(check_id(H5Screate_simple(2, dims, nullptr), what), H5Sclose);
       H5Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
       check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
-      dataset = H5Id(check_id(H5Dcreate2(group.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
-                                         H5P_DEFAULT),
+      dataset = H5Id(check_id(H5Dcreate2(group.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                         dcpl.get(), H5P_DEFAULT),
                               what),
                      H5Dclose);
     });
@@ -127,16 +129,18 @@ void write_checkpoint(const std::string& path, MPI_Comm comm, const AgentLayout&
                       const std::vector<std::pair<std::string, AgentMatrix>>& state) {
   validate_state_names(state, "write_checkpoint");
   if (header.agents != 0 && header.agents != layout.agents())
-    throw std::logic_error(fmt::format("concord::io::write_checkpoint: header.agents is {} but the layout has {} agents",
-                                       header.agents, layout.agents()));
+    throw std::logic_error(
+        fmt::format("concord::io::write_checkpoint: header.agents is {} but the layout has {} agents", header.agents,
+                    layout.agents()));
   int dimension = header.dimension;
   if (dimension == 0 && !state.empty()) dimension = static_cast<int>(state.front().second.extent(1));
   if (dimension < 1) throw std::logic_error("concord::io::write_checkpoint: the dimension must be >= 1");
   for (const auto& [name, x] : state)
     if (static_cast<int>(x.extent(0)) != layout.local_count() || static_cast<int>(x.extent(1)) != dimension)
-      throw std::logic_error(fmt::format("concord::io::write_checkpoint: state '{}' is {} x {}, expected {} local agents "
-                                         "x {} coordinates",
-                                         name, x.extent(0), x.extent(1), layout.local_count(), dimension));
+      throw std::logic_error(
+          fmt::format("concord::io::write_checkpoint: state '{}' is {} x {}, expected {} local agents "
+                      "x {} coordinates",
+                      name, x.extent(0), x.extent(1), layout.local_count(), dimension));
 
   detail::QuietHdf5 quiet;
   const std::string tmp = path + ".tmp";
@@ -167,13 +171,15 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
   if (!detail::read_integer_attribute(file.get(), "iteration", header.iteration, place) ||
       !detail::read_integer_attribute(file.get(), "agents", agents, place) ||
       !detail::read_integer_attribute(file.get(), "dimension", dimension, place))
-    throw InputError(place + " lacks one of the integer root attributes 'iteration', 'agents', 'dimension'; it is damaged");
+    throw InputError(place +
+                     " lacks one of the integer root attributes 'iteration', 'agents', 'dimension'; it is damaged");
   header.agents = static_cast<int>(agents);
   header.dimension = static_cast<int>(dimension);
   header.attributes = detail::read_attributes(file.get(), reserved_attributes, place);
   if (H5Lexists(file.get(), "state", H5P_DEFAULT) <= 0) throw InputError(place + " has no /state group; it is damaged");
   H5Id group(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
-  H5Id order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place + ": /state has no attribute 'order'"), H5Aclose);
+  H5Id order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place + ": /state has no attribute 'order'"),
+             H5Aclose);
   header.state = detail::read_strings(order.get(), place + ": attribute /state order");
   return header;
 }
@@ -183,9 +189,10 @@ void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLa
   validate_state_names(state, "read_checkpoint_state");
   for (const auto& [name, x] : state)
     if (static_cast<int>(x.extent(0)) != layout.local_count())
-      throw std::logic_error(fmt::format("concord::io::read_checkpoint_state: state '{}' has {} rows, expected {} local "
-                                         "agents",
-                                         name, x.extent(0), layout.local_count()));
+      throw std::logic_error(
+          fmt::format("concord::io::read_checkpoint_state: state '{}' has {} rows, expected {} local "
+                      "agents",
+                      name, x.extent(0), layout.local_count()));
   detail::QuietHdf5 quiet;
   const std::string place = where(path);
   H5Id file = detail::open_parallel(path, comm, H5F_ACC_RDONLY, "checkpoint");
@@ -195,7 +202,8 @@ void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLa
   detail::on_every_rank(comm, [&] {
     detail::require_format(file.get(), path, "checkpoint", checkpoint_format);
     dxpl = detail::collective_dxpl();
-    if (H5Lexists(file.get(), "state", H5P_DEFAULT) <= 0) throw InputError(place + " has no /state group; it is damaged");
+    if (H5Lexists(file.get(), "state", H5P_DEFAULT) <= 0)
+      throw InputError(place + " has no /state group; it is damaged");
     group = H5Id(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
     for (const auto& [name, x] : state) {
       if (H5Lexists(group.get(), name.c_str(), H5P_DEFAULT) <= 0) {
@@ -214,9 +222,10 @@ void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLa
                             H5Dclose);
       const auto dims = detail::dataset_dims(datasets.back().get(), place);
       if (dims.size() != 2 || dims[0] != static_cast<hsize_t>(layout.agents()) || dims[1] != x.extent(1))
-        throw InputError(fmt::format("{}: state '{}' has shape {} (agents x coordinates) but this run has {} agents x {} "
-                                     "coordinates",
-                                     place, name, detail::shape_text(dims), layout.agents(), x.extent(1)));
+        throw InputError(
+            fmt::format("{}: state '{}' has shape {} (agents x coordinates) but this run has {} agents x {} "
+                        "coordinates",
+                        place, name, detail::shape_text(dims), layout.agents(), x.extent(1)));
     }
   });
   for (std::size_t i = 0; i < state.size(); ++i) {

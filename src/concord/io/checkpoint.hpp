@@ -4,14 +4,23 @@
 /// HDF5 file written collectively (parallel HDF5).
 ///
 /// Layout (docs/outputs.md):
-///   /state/<name>        float64 [agents, dimension] for each named state matrix (x, y, ...)
-///   root attributes      iteration (int64), agents, dimension, and text attributes (deck, ...)
+///   /state/<name>        float64 [agents, dimension] for each named state matrix (x, y, ...),
+///                        row-major [agent][coordinate]
+///   /state @order        the state names in the order written (1-D UTF-8 strings)
+///   root attributes      `format` = "concord-checkpoint 1", iteration, agents, dimension (int64),
+///                        and the header's text (variable-length UTF-8) and integer (int64)
+///                        attributes (deck, ...). `format`, `iteration`, `agents`, `dimension`
+///                        are reserved: set from the header's fields, ignored in
+///                        header.attributes, not returned among the attributes on reading.
 ///
-/// Atomic replacement: the file is written as `path` + ".tmp", closed, fsync'ed and renamed over
-/// `path` by rank 0, then all ranks wait — a crash at any moment leaves either the previous
-/// checkpoint or the new one at `path`, never a corrupt file. Random streams are keyed by
-/// (seed, agent, iteration) and topologies by the iteration, so the iteration is the whole RNG
-/// and schedule state.
+/// Atomic replacement: the file is written as `path` + ".tmp" (a stale one from a crash is
+/// overwritten), closed, fsync'ed and renamed over `path` by rank 0 (which then fsyncs the
+/// directory), then all ranks wait — a crash at any moment leaves either the previous checkpoint
+/// or the new one at `path`, never a corrupt file; a failed write removes its `.tmp` (a kill
+/// cannot) and never touches `path`. Random streams are keyed by (seed, agent, iteration) and
+/// topologies by the iteration, so the iteration is the whole RNG and schedule state.
+///
+/// Errors are thrown on every rank alike, never with HDF5's error stack on stderr.
 #include <mpi.h>
 
 #include <cstdint>
@@ -27,14 +36,16 @@ namespace concord::io {
 
 struct CheckpointHeader {
   std::int64_t iteration = 0;
-  int agents = 0;
-  int dimension = 0;
-  FileAttributes attributes;          ///< deck text, version, ...
-  std::vector<std::string> state;     ///< names of the state matrices, in file order
+  int agents = 0;                  ///< on writing: 0 (the layout's) or the layout's number of agents
+  int dimension = 0;               ///< on writing: 0 (the state matrices' width) or that width
+  FileAttributes attributes;       ///< deck text, version, ...
+  std::vector<std::string> state;  ///< names of the state matrices, in file order (ignored on writing)
 };
 
-/// Collective. `state` matrices are local agents x dimension (device or host Views). Throws
-/// RuntimeError (file system errors, naming the path) — the previous checkpoint survives.
+/// Collective, same header on every rank. `state` matrices are local agents x dimension (device
+/// Views; copied to the host), names non-empty without '/'. Throws RuntimeError (HDF5 and file
+/// system errors, naming the path) — the previous checkpoint survives; InputError when `path`
+/// is a directory; std::logic_error when the matrices do not fit the layout or header.
 void write_checkpoint(const std::string& path, MPI_Comm comm, const AgentLayout& layout, const CheckpointHeader& header,
                       const std::vector<std::pair<std::string, AgentMatrix>>& state);
 

@@ -163,11 +163,16 @@ inline int path_kind_on_rank0(const std::string& path, MPI_Comm comm) {
   if (comm_rank(comm) == 0) {
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);
-    if (status.type() == std::filesystem::file_type::not_found) kind = 0;
-    else if (ec) kind = 3;
-    else if (std::filesystem::is_regular_file(status)) kind = 1;
-    else if (std::filesystem::is_directory(status)) kind = 2;
-    else kind = 3;
+    if (status.type() == std::filesystem::file_type::not_found)
+      kind = 0;
+    else if (ec)
+      kind = 3;
+    else if (std::filesystem::is_regular_file(status))
+      kind = 1;
+    else if (std::filesystem::is_directory(status))
+      kind = 2;
+    else
+      kind = 3;
   }
   MPI_Bcast(&kind, 1, MPI_INT, 0, comm);
   return kind;
@@ -234,12 +239,13 @@ inline void write_text_list_attribute(hid_t object, const std::string& name, con
 }
 
 /// Writes (replacing) a scalar int64 attribute.
-inline void write_integer_attribute(hid_t object, const std::string& name, std::int64_t value, const std::string& where) {
+inline void write_integer_attribute(hid_t object, const std::string& name, std::int64_t value,
+                                    const std::string& where) {
   delete_attribute_if_present(object, name, where);
   const std::string what = where + ": cannot write attribute '" + name + "'";
   H5Id space(check_id(H5Screate(H5S_SCALAR), what), H5Sclose);
-  H5Id attribute(
-      check_id(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), what), H5Aclose);
+  H5Id attribute(check_id(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), what),
+                 H5Aclose);
   check_status(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value), what);
 }
 
@@ -334,7 +340,8 @@ inline bool read_text_attribute(hid_t object, const std::string& name, std::stri
 }
 
 /// The scalar integer attribute `name` of `object`, or nothing when it is absent or not an integer.
-inline bool read_integer_attribute(hid_t object, const std::string& name, std::int64_t& value, const std::string& where) {
+inline bool read_integer_attribute(hid_t object, const std::string& name, std::int64_t& value,
+                                   const std::string& where) {
   if (H5Aexists(object, name.c_str()) <= 0) return false;
   H5Id attribute(check_id(H5Aopen(object, name.c_str(), H5P_DEFAULT), where + ": cannot open attribute " + name),
                  H5Aclose);
@@ -395,7 +402,8 @@ inline void transfer_rows(bool write, MPI_Comm comm, hid_t dataset, hid_t dxpl, 
                           int dimension, const HostMatrix& host, const std::string& what) {
   const std::size_t d = static_cast<std::size_t>(dimension);
   const std::size_t rows_per_piece = std::max<std::size_t>(1, transfer_piece_doubles / std::max<std::size_t>(1, d));
-  long long pieces_here = count > 0 ? static_cast<long long>((static_cast<std::size_t>(count) + rows_per_piece - 1) / rows_per_piece) : 0;
+  long long pieces_here =
+      count > 0 ? static_cast<long long>((static_cast<std::size_t>(count) + rows_per_piece - 1) / rows_per_piece) : 0;
   long long pieces = 0;
   MPI_Allreduce(&pieces_here, &pieces, 1, MPI_LONG_LONG, MPI_MAX, comm);
   std::vector<double> buffer;
@@ -459,9 +467,12 @@ inline H5Id open_serial(const std::string& path, const std::string& noun) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   int kind = 3;
-  if (status.type() == std::filesystem::file_type::not_found) kind = 0;
-  else if (!ec && std::filesystem::is_regular_file(status)) kind = 1;
-  else if (!ec && std::filesystem::is_directory(status)) kind = 2;
+  if (status.type() == std::filesystem::file_type::not_found)
+    kind = 0;
+  else if (!ec && std::filesystem::is_regular_file(status))
+    kind = 1;
+  else if (!ec && std::filesystem::is_directory(status))
+    kind = 2;
   const std::string problem = unusable_file(path, noun, kind, kind == 1 && H5Fis_hdf5(path.c_str()) > 0);
   if (!problem.empty()) throw InputError(problem);
   H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);

@@ -136,8 +136,8 @@ struct TrajectoryWriter::Impl {
   bool closed = false;
 
   H5Id dxpl, file, trajectory_group, snapshot_group;
-  H5Id iteration;                    // /trajectory/iteration
-  std::vector<H5Id> values;          // /trajectory/<column>, in column order
+  H5Id iteration;                       // /trajectory/iteration
+  std::vector<H5Id> values;             // /trajectory/<column>, in column order
   H5Id snapshot_iteration, snapshot_x;  // /snapshots/iteration, /snapshots/x
 
   bool root() const { return layout.rank() == 0; }
@@ -145,8 +145,8 @@ struct TrajectoryWriter::Impl {
   /// Creates /snapshots with its two empty datasets.
   void create_snapshot_datasets() {
     const std::string what = where(path) + ": cannot create the /snapshots datasets";
-    snapshot_group = H5Id(check_id(H5Gcreate2(file.get(), "snapshots", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what),
-                          H5Gclose);
+    snapshot_group =
+        H5Id(check_id(H5Gcreate2(file.get(), "snapshots", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
     snapshot_iteration = create_record_dataset(snapshot_group.get(), "iteration", H5T_STD_I64LE, what);
     const hsize_t agents = static_cast<hsize_t>(layout.agents()), d = static_cast<hsize_t>(dimension);
     const hsize_t dims[3] = {0, agents, d}, max_dims[3] = {H5S_UNLIMITED, agents, d};
@@ -156,10 +156,10 @@ struct TrajectoryWriter::Impl {
     H5Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
     check_status(H5Pset_chunk(dcpl.get(), 3, chunk), what);
     check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
-    snapshot_x = H5Id(
-        check_id(H5Dcreate2(snapshot_group.get(), "x", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-                 what),
-        H5Dclose);
+    snapshot_x = H5Id(check_id(H5Dcreate2(snapshot_group.get(), "x", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                          dcpl.get(), H5P_DEFAULT),
+                               what),
+                      H5Dclose);
   }
 };
 
@@ -187,9 +187,9 @@ TrajectoryWriter::~TrajectoryWriter() {
   }
 }
 
-TrajectoryWriter TrajectoryWriter::create(const std::string& path, MPI_Comm comm, const std::vector<std::string>& columns,
-                                          const FileAttributes& attributes, const AgentLayout& layout, int dimension,
-                                          bool snapshots, bool overwrite) {
+TrajectoryWriter TrajectoryWriter::create(const std::string& path, MPI_Comm comm,
+                                          const std::vector<std::string>& columns, const FileAttributes& attributes,
+                                          const AgentLayout& layout, int dimension, bool snapshots, bool overwrite) {
   detail::QuietHdf5 quiet;
   validate_columns(columns);
   if (dimension < 1) throw std::logic_error("concord::io::TrajectoryWriter::create: dimension must be >= 1");
@@ -246,9 +246,10 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
     detail::read_integer_attribute(w.file.get(), "agents", agents, place);
     detail::read_integer_attribute(w.file.get(), "dimension", dims, place);
     if (agents != layout.agents() || dims != dimension)
-      throw InputError(fmt::format("{} was written for {} agents x {} coordinates; this run has {} agents x {} "
-                                   "coordinates, so it cannot be resumed (start a new trajectory instead)",
-                                   place, agents, dims, layout.agents(), dimension));
+      throw InputError(
+          fmt::format("{} was written for {} agents x {} coordinates; this run has {} agents x {} "
+                      "coordinates, so it cannot be resumed (start a new trajectory instead)",
+                      place, agents, dims, layout.agents(), dimension));
     if (H5Lexists(w.file.get(), "trajectory", H5P_DEFAULT) <= 0)
       throw InputError(place + " has no /trajectory group; it is not a complete Concord trajectory");
     w.trajectory_group = H5Id(check_id(H5Gopen2(w.file.get(), "trajectory", H5P_DEFAULT), place), H5Gclose);
@@ -267,11 +268,13 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
         if (std::find(columns.begin(), columns.end(), name) == columns.end()) extra.push_back(name);
       std::string difference;
       if (!missing.empty()) difference += "not in the file: " + joined(missing);
-      if (!extra.empty()) difference += (difference.empty() ? "" : "; ") + std::string("not written by this run: ") + joined(extra);
+      if (!extra.empty())
+        difference += (difference.empty() ? "" : "; ") + std::string("not written by this run: ") + joined(extra);
       if (difference.empty()) difference = "the same columns in a different order";
-      throw InputError(fmt::format("{} has metric columns {} but this run writes {} ({}); the columns must match to "
-                                   "resume a trajectory",
-                                   place, joined(existing), joined(columns), difference));
+      throw InputError(
+          fmt::format("{} has metric columns {} but this run writes {} ({}); the columns must match to "
+                      "resume a trajectory",
+                      place, joined(existing), joined(columns), difference));
     }
     const std::string what = place + ": cannot open /trajectory";
     w.iteration = H5Id(check_id(H5Dopen2(w.trajectory_group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
@@ -296,7 +299,8 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
     const std::string what = place + ": cannot truncate the records after iteration " + std::to_string(iteration);
     auto iterations = read_all<std::int64_t>(w.iteration.get(), H5T_NATIVE_INT64, what);
     std::size_t available = iterations.size();
-    for (const auto& v : w.values) available = std::min<std::size_t>(available, detail::dataset_dims(v.get(), what).at(0));
+    for (const auto& v : w.values)
+      available = std::min<std::size_t>(available, detail::dataset_dims(v.get(), what).at(0));
     const hsize_t keep = kept_prefix(iterations, available, iteration);
     check_status(H5Dset_extent(w.iteration.get(), &keep), what);
     for (const auto& v : w.values) check_status(H5Dset_extent(v.get(), &keep), what);
@@ -329,9 +333,10 @@ void TrajectoryWriter::append(std::int64_t iteration, const std::vector<double>&
     throw std::logic_error(fmt::format("concord::io::TrajectoryWriter::append: {} values for {} columns", values.size(),
                                        w.columns.size()));
   if (iteration <= w.last_record)
-    throw std::logic_error(fmt::format("concord::io::TrajectoryWriter::append: iteration {} after iteration {}; records "
-                                       "must have increasing iterations",
-                                       iteration, w.last_record));
+    throw std::logic_error(
+        fmt::format("concord::io::TrajectoryWriter::append: iteration {} after iteration {}; records "
+                    "must have increasing iterations",
+                    iteration, w.last_record));
   detail::QuietHdf5 quiet;
   detail::on_every_rank(w.comm.get(), [&] {
     const std::string what = fmt::format("{}: cannot append the record of iteration {}", where(w.path), iteration);
@@ -350,13 +355,15 @@ void TrajectoryWriter::snapshot(std::int64_t iteration, const AgentMatrix& x) {
   if (!w.snapshot_x.ok())
     throw std::logic_error("concord::io::TrajectoryWriter::snapshot: snapshots were not enabled for " + where(w.path));
   if (static_cast<int>(x.extent(0)) != w.layout.local_count() || static_cast<int>(x.extent(1)) != w.dimension)
-    throw std::logic_error(fmt::format("concord::io::TrajectoryWriter::snapshot: x is {} x {}, expected {} local agents "
-                                       "x {} coordinates",
-                                       x.extent(0), x.extent(1), w.layout.local_count(), w.dimension));
+    throw std::logic_error(
+        fmt::format("concord::io::TrajectoryWriter::snapshot: x is {} x {}, expected {} local agents "
+                    "x {} coordinates",
+                    x.extent(0), x.extent(1), w.layout.local_count(), w.dimension));
   if (iteration <= w.last_snapshot)
-    throw std::logic_error(fmt::format("concord::io::TrajectoryWriter::snapshot: iteration {} after iteration {}; "
-                                       "snapshots must have increasing iterations",
-                                       iteration, w.last_snapshot));
+    throw std::logic_error(
+        fmt::format("concord::io::TrajectoryWriter::snapshot: iteration {} after iteration {}; "
+                    "snapshots must have increasing iterations",
+                    iteration, w.last_snapshot));
   detail::QuietHdf5 quiet;
   auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, x);
   Kokkos::deep_copy(host, x);
@@ -389,10 +396,12 @@ void TrajectoryWriter::close() {
   detail::on_every_rank(w.comm.get(), [&] {
     bool fine = true;
     for (auto& v : w.values) fine &= v.reset();
-    for (H5Id* id : {&w.iteration, &w.snapshot_iteration, &w.snapshot_x, &w.trajectory_group, &w.snapshot_group, &w.dxpl})
+    for (H5Id* id :
+         {&w.iteration, &w.snapshot_iteration, &w.snapshot_x, &w.trajectory_group, &w.snapshot_group, &w.dxpl})
       fine &= id->reset();
     fine &= w.file.reset();
-    if (!fine) throw RuntimeError(where(w.path) + ": closing the file failed; it may be incomplete" + detail::hdf5_detail());
+    if (!fine)
+      throw RuntimeError(where(w.path) + ": closing the file failed; it may be incomplete" + detail::hdf5_detail());
   });
 }
 

@@ -5,13 +5,25 @@
 /// Layout (docs/outputs.md):
 ///   /trajectory/iteration      int64 [records], extendible, chunked
 ///   /trajectory/<column>       float64 [records], one per metric column, extendible
+///   /trajectory @columns       the column names in order (1-D variable-length UTF-8 strings)
 ///   /snapshots/iteration       int64 [snapshots]                 (only when snapshots are on)
 ///   /snapshots/x               float64 [snapshots, agents, dimension]; each rank writes its rows
-///   root attributes            strings and integers given at creation (deck, version, git
-///                              revision, ranks, agents, dimension, ...)
+///   root attributes            `format` = "concord-trajectory 1", `agents` and `dimension`
+///                              (int64), and the strings and integers given at creation (deck,
+///                              version, git revision, ranks, ...)
 ///
-/// Every call is collective over the communicator. Metric values are identical on all ranks
-/// (ReproducibleSum), so rank 0's are written; snapshot rows come from every rank's agent block.
+/// Attribute types: FileAttributes::text become scalar variable-length UTF-8 strings (any length;
+/// the deck fits), FileAttributes::integers scalar int64. The names `format`, `agents` and
+/// `dimension` are reserved: they are set from the arguments, entries of that name in
+/// FileAttributes are ignored, and read_trajectory does not return them among the attributes.
+///
+/// Every call is collective over the communicator, with the same arguments on every rank (the
+/// attributes too). Metric values are identical on all ranks (ReproducibleSum), so rank 0's are
+/// written; snapshot rows come from every rank's agent block. Iterations of records (and of
+/// snapshots) must increase strictly. Errors: InputError for what the user can fix (an existing
+/// file, a resume that does not fit), concord::RuntimeError naming the file for HDF5 and file
+/// system failures, std::logic_error for misuse by the caller; thrown on every rank alike, never
+/// with HDF5's error stack on stderr.
 #include <mpi.h>
 
 #include <cstdint>
@@ -34,30 +46,41 @@ struct FileAttributes {
 class TrajectoryWriter {
  public:
   /// Creates `path` with the metric `columns` in this order. An existing file is refused
-  /// (InputError naming it and `concord/output/overwrite`) unless `overwrite`. `snapshots`
-  /// enables /snapshots (agents x `dimension` per snapshot).
+  /// (InputError naming it and `concord/output/overwrite`) unless `overwrite` (a directory is
+  /// always refused); rank 0 looks and broadcasts before any collective call. `snapshots`
+  /// enables /snapshots (agents x `dimension` per snapshot). Column names: non-empty, no '/',
+  /// not "iteration", unique.
   static TrajectoryWriter create(const std::string& path, MPI_Comm comm, const std::vector<std::string>& columns,
                                  const FileAttributes& attributes, const AgentLayout& layout, int dimension,
                                  bool snapshots, bool overwrite);
-  /// Opens an existing trajectory for a restart from iteration `iteration`: drops records and
-  /// snapshots with iteration > `iteration`, checks the columns match (InputError otherwise) and
-  /// replaces the root attributes given (e.g. the new rank count).
+  /// Opens an existing trajectory for a restart from iteration `iteration` (the checkpoint's):
+  /// keeps the records and snapshots with iteration <= `iteration` (the longest increasing
+  /// prefix: a record torn by a crash goes too) and drops the rest (the datasets shrink), so
+  /// appending from the next iteration on gives the file of an uninterrupted run. InputError
+  /// when the file is missing or not a trajectory, when its columns differ from `columns` (the
+  /// message lists the difference) or its agents x dimension from this run's. Replaces (or adds)
+  /// the root attributes given (e.g. the new rank count); the others stay. With `snapshots` and a
+  /// file without /snapshots, /snapshots is created; without `snapshots`, existing snapshots are
+  /// truncated the same way and no more are written.
   static TrajectoryWriter resume(const std::string& path, MPI_Comm comm, std::int64_t iteration,
                                  const std::vector<std::string>& columns, const FileAttributes& attributes,
                                  const AgentLayout& layout, int dimension, bool snapshots);
 
   TrajectoryWriter(TrajectoryWriter&&) noexcept;
   TrajectoryWriter& operator=(TrajectoryWriter&&) noexcept;
-  ~TrajectoryWriter();  ///< closes (collective: destroy on every rank)
+  ~TrajectoryWriter();  ///< closes (collective: destroy on every rank); call close() to see errors
 
-  /// Appends one record: `values` in column order (NaN where a metric does not apply).
+  /// Appends one record: `values` in column order (NaN where a metric does not apply). Written
+  /// at once (no buffering); flush() makes it durable.
   void append(std::int64_t iteration, const std::vector<double>& values);
   /// Appends the models of all agents (each rank its rows of `x`, local agents x dimension).
   void snapshot(std::int64_t iteration, const AgentMatrix& x);
-  /// Makes everything written so far durable (H5Fflush).
+  /// Makes everything written so far durable (H5Fflush, global scope).
   void flush();
+  /// Closes the file (collective). Idempotent; the writer cannot be used afterwards.
   void close();
 
+  /// Records in the file (after a resume: those kept plus those appended since).
   std::int64_t records() const;
 
  private:
@@ -73,8 +96,8 @@ struct Trajectory {
   std::vector<std::string> column_order;
   std::vector<std::int64_t> snapshot_iteration;
   std::vector<double> snapshots;  ///< [snapshot][agent][coordinate], row-major
-  int agents = 0, dimension = 0;
-  FileAttributes attributes;
+  int agents = 0, dimension = 0;  ///< from the root attributes
+  FileAttributes attributes;      ///< the root attributes given by the writer (not the reserved ones)
 };
 /// InputError naming the file when it is missing or not a Concord trajectory.
 Trajectory read_trajectory(const std::string& path);

@@ -409,20 +409,29 @@ int run(const RunOptions& options, MPI_Comm comm) {
   attributes.integers = {{"ranks", ranks}, {"agents", agents}, {"dimension", dimension}};
 
   const bool snapshots = snapshot_every > 0;
+  // A run that ended between records (iterations not a multiple of log_every) closed with a record
+  // of its last iteration, which an uninterrupted longer run does not have: a restart drops it.
+  const bool off_grid = !options.restart.empty() && start % log_every != 0 && start < iterations;
+  const bool resuming = !options.restart.empty() && exists_on_root(output_file, comm);
   auto trajectory = [&] {
-    if (!options.restart.empty() && exists_on_root(output_file, comm))
-      return io::TrajectoryWriter::resume(output_file, comm, start, columns, attributes, layout, dimension, snapshots);
+    if (resuming)
+      return io::TrajectoryWriter::resume(output_file, comm, off_grid ? start - 1 : start, columns, attributes, layout,
+                                          dimension, snapshots);
     if (!options.restart.empty())
       out("note: {} is missing; a new trajectory starts at iteration {}\n", output_file, start);
     return io::TrajectoryWriter::create(output_file, comm, columns, attributes, layout, dimension, snapshots,
                                         /*overwrite=*/deck.boolean("output/overwrite") || !options.restart.empty());
   }();
+  // Dropping that record dropped a snapshot of the same iteration too: the restored models are it.
+  if (resuming && off_grid && snapshots && start % snapshot_every == 0) trajectory.snapshot(start, algorithm->models());
 
   io::CheckpointHeader header;
   header.agents = agents;
   header.dimension = dimension;
   header.attributes = attributes;
   std::int64_t last_checkpoint = options.restart.empty() ? -1 : start;
+  // Where that checkpoint is: the restart file until this run writes its own (the deck may name another).
+  std::string last_checkpoint_file = options.restart;
   auto write_checkpoint = [&](std::int64_t k) {
     header.iteration = k;
     header.state.clear();
@@ -431,6 +440,7 @@ int run(const RunOptions& options, MPI_Comm comm) {
     io::write_checkpoint(checkpoint_file, comm, layout, header, state);
     trajectory.flush();
     last_checkpoint = k;
+    last_checkpoint_file = checkpoint_file;
   };
   auto diverged_at = [&](std::int64_t k) {
     const int agent = first_nonfinite_agent(exec, algorithm->models(), layout, comm);
@@ -441,7 +451,7 @@ int run(const RunOptions& options, MPI_Comm comm) {
                    "concord: diverged: agent %d's model is not finite (NaN or Inf) at iteration %lld; %s\n", agent,
                    static_cast<long long>(k),
                    last_checkpoint >= 0
-                       ? str("the last good checkpoint is {} (iteration {})", checkpoint_file, last_checkpoint).c_str()
+                       ? str("the last good checkpoint is {} (iteration {})", last_checkpoint_file, last_checkpoint).c_str()
                        : "no checkpoint was written (set concord/output/checkpoint_every)");
     return true;
   };
@@ -452,8 +462,23 @@ int run(const RunOptions& options, MPI_Comm comm) {
   algorithms::StepTimes last_times = algorithm->times();
   std::int64_t last_record = start;
   const auto t0 = std::chrono::steady_clock::now();
+  /// Appends the record of iteration k; false (after a message) when a metric overflowed to NaN
+  /// or Inf although the models are finite — the run diverges. Collective.
   auto record = [&](std::int64_t k) {
     const auto m = metrics.compute(exec, k, algorithm->models());
+    // The same values on every rank (reproducible sums): every rank takes the same branch.
+    for (const auto& [name, value] : {std::pair{"consensus_error", m.consensus_error}, std::pair{"loss", m.loss},
+                                      std::pair{"grad_norm_sq", m.grad_norm_sq}})
+      if (!std::isfinite(value)) {
+        trajectory.flush();
+        if (rank == 0)
+          std::fprintf(stderr, "concord: diverged: the %s is %s at iteration %lld (the models overflow); %s\n", name,
+                       shortest(value).c_str(), static_cast<long long>(k),
+                       last_checkpoint >= 0
+                           ? str("the last good checkpoint is {} (iteration {})", last_checkpoint_file, last_checkpoint).c_str()
+                           : "no checkpoint was written (set concord/output/checkpoint_every)");
+        return false;
+      }
     const auto& times = algorithm->times();
     double per_iteration[2] = {0.0, 0.0};
     if (k > last_record) {
@@ -479,11 +504,11 @@ int run(const RunOptions& options, MPI_Comm comm) {
         line += str("  | {:.0f} it/s  ETA {}", rate, duration(static_cast<double>(iterations - k) / rate));
       out("{}\n", line);
     }
+    return true;
   };
 
   if (options.restart.empty()) {
-    if (diverged_at(0)) return diverged;
-    record(0);
+    if (diverged_at(0) || !record(0)) return diverged;
     if (snapshots) trajectory.snapshot(0, algorithm->models());
   }
   const SignalGuard signals;
@@ -508,7 +533,7 @@ int run(const RunOptions& options, MPI_Comm comm) {
     const bool checkpoint = checkpoint_every > 0 && done % checkpoint_every == 0 && done != iterations;
     const bool check = log || checkpoint || (finite_every > 0 && done % finite_every == 0);
     if (check && diverged_at(done)) return diverged;
-    if (log) record(done);
+    if (log && !record(done)) return diverged;
     if (snapshots && done % snapshot_every == 0) trajectory.snapshot(done, algorithm->models());
     if (checkpoint) write_checkpoint(done);
   }

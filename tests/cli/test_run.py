@@ -1,0 +1,589 @@
+"""End-to-end tests of `concord run` as users run it: decks in, HDF5 trajectories and checkpoints
+out, read back with h5py and compared bit for bit across rank counts and restarts; errors, exit
+codes and signals.
+
+Run by ctest (test `run`) with CONCORD (the executable), MPIEXEC and SOURCE_DIR in the
+environment, under an interpreter that has h5py and numpy (Debian's /usr/bin/python3).
+Every test works in its own temporary directory; runs use paths relative to it (cwd)."""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import h5py
+import numpy as np
+
+CONCORD = os.environ.get("CONCORD", "build/bin/concord")
+MPIEXEC = os.environ.get("MPIEXEC", "mpiexec.mpich")
+SOURCE_DIR = os.environ.get("SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+TIME_COLUMNS = {"time_compute", "time_comm"}
+
+# Exit statuses of `concord run` (apps/run_command.cpp).
+BAD_INPUT, DIVERGED, INTERRUPTED = 2, 3, 75
+
+
+# ---------------------------------------------------------------------------------------------
+# Decks
+# ---------------------------------------------------------------------------------------------
+def base_deck(**changes):
+    """A small deck (8 agents, least squares in dimension 6); changes: {"algorithm/name": ...}."""
+    deck = {
+        "concord": {
+            "seed": 3,
+            "agents": 8,
+            "topology": {"name": "ring"},
+            "problem": {
+                "name": "least_squares",
+                "data": {"source": "synthetic", "samples_per_agent": 20, "dimension": 6, "heterogeneity": 1.0},
+            },
+            "algorithm": {"name": "gradient_tracking", "step_size": 0.05, "iterations": 200},
+            "output": {"file": "run.h5", "log_every": 10},
+        }
+    }
+    for path, value in changes.items():
+        set_path(deck, path, value)
+    return deck
+
+
+def set_path(deck, path, value):
+    node = deck["concord"]
+    keys = path.split("/")
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    if value is None:
+        node.pop(keys[-1], None)
+    else:
+        node[keys[-1]] = value
+
+
+def yaml_scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)  # always has '.', 'e' or is inf/nan: stays a real
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(yaml_scalar(x) for x in v) + "]"
+    return str(v)
+
+
+def to_yaml(tree, indent=0):
+    out = ""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out += " " * indent + key + ":\n" + to_yaml(value, indent + 2)
+        else:
+            out += " " * indent + key + ": " + yaml_scalar(value) + "\n"
+    return out
+
+
+def to_xml(tree, name="concord", indent=0):
+    """The Teuchos XML ParameterList form of the same deck."""
+    pad = " " * indent
+    out = pad + '<ParameterList name="%s">\n' % name
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out += to_xml(value, key, indent + 2)
+            continue
+        kind = ("bool" if isinstance(value, bool) else "int" if isinstance(value, int)
+                else "double" if isinstance(value, float) else "string")
+        out += pad + '  <Parameter name="%s" type="%s" value="%s"/>\n' % (key, kind, yaml_scalar(value))
+    return out + pad + "</ParameterList>\n"
+
+
+def write_deck(directory, deck, name="deck.yaml"):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(to_yaml(deck) if not isinstance(deck, str) else deck)
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+def command(args, ranks):
+    """One rank runs the executable directly (as users do); more go through mpiexec."""
+    return [CONCORD, *args] if ranks == 1 else [MPIEXEC, "-n", str(ranks), CONCORD, *args]
+
+
+def concord(cwd, *args, ranks=1, timeout=180):
+    return subprocess.run(command(args, ranks), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def sets(**values):
+    """--set arguments: sets(**{"algorithm/iterations": 10}) -> [--set, concord/algorithm/iterations=10]."""
+    out = []
+    for path, value in values.items():
+        out += ["--set", "concord/%s=%s" % (path, yaml_scalar(value))]
+    return out
+
+
+def read_trajectory(path):
+    with h5py.File(path, "r") as f:
+        t = {"columns": {name: f["trajectory"][name][()] for name in f["trajectory"]},
+             "attrs": {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}}
+        if "snapshots" in f:
+            t["snapshot_iteration"] = f["snapshots/iteration"][()]
+            t["snapshots"] = f["snapshots/x"][()]
+    return t
+
+
+def read_checkpoint(path):
+    with h5py.File(path, "r") as f:
+        return {"state": {name: f["state"][name][()] for name in f["state"]},
+                "attrs": {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}}
+
+
+def as_int(v):
+    return int(np.asarray(v).reshape(-1)[0])
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def snapshot_dir(directory):
+    """{file name: sha256} of every file in the directory."""
+    return {name: digest(os.path.join(directory, name)) for name in sorted(os.listdir(directory))}
+
+
+class RunTestCase(unittest.TestCase):
+    maxDiff = None
+
+    def tmpdir(self):
+        d = tempfile.TemporaryDirectory(prefix="concord-run-")
+        self.addCleanup(d.cleanup)
+        return d.name
+
+    def run_ok(self, cwd, *args, ranks=1):
+        r = concord(cwd, *args, ranks=ranks)
+        self.assertEqual(r.returncode, 0, "concord %s at %d rank(s) failed:\n%s\n%s" % (" ".join(args), ranks, r.stdout, r.stderr))
+        return r
+
+    def assert_bits_equal(self, a, b, what):
+        a, b = np.asarray(a), np.asarray(b)
+        self.assertEqual(a.shape, b.shape, what + ": shapes differ")
+        self.assertEqual(a.dtype, b.dtype, what + ": types differ")
+        if a.tobytes() != b.tobytes():
+            diff = np.argwhere(a != b)
+            self.fail("%s: not bit-identical (first differing index %s: %r vs %r)" % (
+                what, diff[0] if len(diff) else "?", a[tuple(diff[0])] if len(diff) else None,
+                b[tuple(diff[0])] if len(diff) else None))
+
+    def assert_same_trajectory(self, a, b, what):
+        """Every non-time column bit for bit (and the same set of columns)."""
+        self.assertEqual(sorted(a["columns"]), sorted(b["columns"]), what + ": columns")
+        for name in a["columns"]:
+            if name not in TIME_COLUMNS:
+                self.assert_bits_equal(a["columns"][name], b["columns"][name], "%s: /trajectory/%s" % (what, name))
+        if "snapshots" in a or "snapshots" in b:
+            self.assertIn("snapshots", a)
+            self.assertIn("snapshots", b)
+            self.assert_bits_equal(a["snapshot_iteration"], b["snapshot_iteration"], what + ": /snapshots/iteration")
+            self.assert_bits_equal(a["snapshots"], b["snapshots"], what + ": /snapshots/x")
+
+    def assert_one_error(self, r, *fragments):
+        self.assertEqual(r.returncode, BAD_INPUT, r.stdout + r.stderr)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, "expected exactly one error line, got:\n" + r.stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+        return lines[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Outputs, and their independence of the rank count
+# ---------------------------------------------------------------------------------------------
+class Outputs(RunTestCase):
+    def test_trajectory_and_checkpoint_at_1_2_4_ranks(self):
+        iterations, log_every, snapshot_every = 40, 5, 10
+        deck = base_deck(**{"algorithm/iterations": iterations, "output/log_every": log_every,
+                            "output/snapshot_every": snapshot_every})
+        runs = {}
+        for ranks in (1, 2, 4):
+            d = self.tmpdir()
+            name = write_deck(d, deck)
+            r = self.run_ok(d, "run", name, ranks=ranks)
+            self.assertIn("done: %d iterations" % iterations, r.stdout)
+            lines = r.stdout.splitlines()
+            self.assertEqual(sum(l.startswith("concord ") for l in lines), 1, "one header (rank 0):\n" + r.stdout)
+            self.assertEqual(sum(l.startswith("done: ") for l in lines), 1, r.stdout)
+            t = read_trajectory(os.path.join(d, "run.h5"))
+            c = read_checkpoint(os.path.join(d, "run.checkpoint.h5"))
+            runs[ranks] = (t, c)
+
+            self.assertEqual(as_int(t["attrs"]["ranks"]), ranks)
+            self.assertEqual(as_int(t["attrs"]["agents"]), 8)
+            self.assertEqual(as_int(t["attrs"]["dimension"]), 6)
+            self.assertIn("step_size: 0.05", t["attrs"]["deck"])
+            self.assertIn("gradient_tracking", t["attrs"]["algorithm"])
+            self.assertEqual(t["attrs"]["topology"], "ring")
+            it = t["columns"]["iteration"]
+            self.assertEqual(len(it), iterations // log_every + 1)
+            self.assertEqual(list(it), list(range(0, iterations + 1, log_every)))
+            for name in ("consensus_error", "loss", "grad_norm_sq", "distance_to_solution", "time_compute", "time_comm"):
+                self.assertIn(name, t["columns"])
+                self.assertEqual(len(t["columns"][name]), len(it))
+            self.assertTrue(np.all(np.isfinite(t["columns"]["loss"])))
+            # Gradient tracking with a small step converges: the distance to x* shrinks.
+            dist = t["columns"]["distance_to_solution"]
+            self.assertLess(dist[-1], dist[0])
+            self.assertTrue(np.all(t["columns"]["time_compute"] >= 0))
+
+            self.assertEqual(as_int(c["attrs"]["iteration"]), iterations)
+            self.assertEqual(as_int(c["attrs"]["agents"]), 8)
+            self.assertEqual(as_int(c["attrs"]["dimension"]), 6)
+            self.assertEqual(c["attrs"]["deck"], t["attrs"]["deck"])
+            self.assertIn("x", c["state"])
+            self.assertEqual(c["state"]["x"].shape, (8, 6))
+            self.assertTrue(np.all(np.isfinite(c["state"]["x"])))
+
+            # Snapshots: [snapshots, agents, dimension], the last one the final models.
+            self.assertEqual(list(t["snapshot_iteration"]), list(range(0, iterations + 1, snapshot_every)))
+            self.assertEqual(t["snapshots"].shape, (iterations // snapshot_every + 1, 8, 6))
+            self.assert_bits_equal(t["snapshots"][-1], c["state"]["x"], "last snapshot vs checkpoint x")
+
+        for ranks in (2, 4):
+            self.assert_same_trajectory(runs[1][0], runs[ranks][0], "1 vs %d ranks" % ranks)
+            self.assertEqual(sorted(runs[1][1]["state"]), sorted(runs[ranks][1]["state"]))
+            for name in runs[1][1]["state"]:
+                self.assert_bits_equal(runs[1][1]["state"][name], runs[ranks][1]["state"][name],
+                                       "checkpoint /state/%s, 1 vs %d ranks" % (name, ranks))
+
+    def test_xml_deck_equals_yaml_deck(self):
+        deck = base_deck(**{"algorithm/name": "dsgd", "algorithm/variant": "cta", "algorithm/batch_size": 4,
+                            "topology/name": "exponential", "output/overwrite": True})
+        runs = []
+        for name, text in (("deck.yaml", to_yaml(deck)), ("deck.xml", to_xml(deck["concord"]))):
+            d = self.tmpdir()
+            write_deck(d, text, name)
+            self.run_ok(d, "run", name)
+            runs.append(read_trajectory(os.path.join(d, "run.h5")))
+        self.assert_same_trajectory(runs[0], runs[1], "YAML vs XML deck")
+        # The validated deck recorded in the file is the same text.
+        self.assertEqual(runs[0]["attrs"]["deck"], runs[1]["attrs"]["deck"])
+
+    def test_summary_one_line_per_file(self):
+        d = self.tmpdir()
+        files = []
+        for algorithm in ("gradient_tracking", "exact_diffusion"):
+            name = write_deck(d, base_deck(**{"algorithm/name": algorithm, "algorithm/iterations": 20,
+                                              "output/file": algorithm + ".h5"}), algorithm + ".yaml")
+            self.run_ok(d, "run", name)
+            files.append(algorithm + ".h5")
+        r = self.run_ok(d, "summary", *files)
+        for algorithm, f in zip(("gradient_tracking", "exact_diffusion"), files):
+            lines = [l for l in r.stdout.splitlines() if l.startswith(f)]
+            self.assertEqual(len(lines), 1, r.stdout)
+            self.assertIn(algorithm, lines[0])
+            self.assertIn(" 20 ", lines[0])  # the last record's iteration
+
+    def test_deck_reference_is_committed(self):
+        r = self.run_ok(self.tmpdir(), "deck", "--reference")
+        path = os.path.join(SOURCE_DIR, "docs", "deck-reference.md")
+        committed = None
+        if os.path.exists(path):
+            with open(path) as f:
+                committed = f.read()
+        self.assertTrue(committed == r.stdout,
+                        "docs/deck-reference.md is missing or out of date: regenerate with "
+                        "`build/bin/concord deck --reference > docs/deck-reference.md`")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Restarts: bit-identical to an uninterrupted run, at any rank count
+# ---------------------------------------------------------------------------------------------
+class Restart(RunTestCase):
+    # Small: 4 ranks on a 2-core machine are slow (MPICH busy-polls), so restarts run 30 iterations.
+    HALF = 30
+
+    def check_restart(self, deck, first_ranks, restart_ranks):
+        """2*HALF iterations at 1 rank vs HALF at first_ranks, then --restart at each of restart_ranks."""
+        total, half = 2 * self.HALF, self.HALF
+        reference = self.tmpdir()
+        self.run_ok(reference, "run", write_deck(reference, base_deck(**deck, **{"algorithm/iterations": total})))
+        want = read_trajectory(os.path.join(reference, "run.h5"))
+        want_x = read_checkpoint(os.path.join(reference, "run.checkpoint.h5"))
+
+        first = self.tmpdir()
+        name = write_deck(first, base_deck(**deck, **{"algorithm/iterations": half}))
+        self.run_ok(first, "run", name, ranks=first_ranks)
+        self.assertEqual(as_int(read_checkpoint(os.path.join(first, "run.checkpoint.h5"))["attrs"]["iteration"]), half)
+        for ranks in restart_ranks:
+            d = os.path.join(self.tmpdir(), "restart")
+            shutil.copytree(first, d)
+            r = self.run_ok(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": total}),
+                            ranks=ranks)
+            self.assertIn("restarting from run.checkpoint.h5", r.stdout)
+            what = "%s: %d rank(s), then restart at %d" % (deck, first_ranks, ranks)
+            got = read_trajectory(os.path.join(d, "run.h5"))
+            self.assert_same_trajectory(want, got, what)
+            self.assertEqual(as_int(got["attrs"]["ranks"]), ranks)
+            c = read_checkpoint(os.path.join(d, "run.checkpoint.h5"))
+            self.assertEqual(as_int(c["attrs"]["iteration"]), total)
+            self.assertEqual(sorted(c["state"]), sorted(want_x["state"]))
+            for s in c["state"]:
+                self.assert_bits_equal(want_x["state"][s], c["state"][s], what + ": /state/" + s)
+
+    def test_gradient_tracking_minibatches(self):
+        self.check_restart({"algorithm/name": "gradient_tracking", "algorithm/variant": "atc", "algorithm/batch_size": 5},
+                           1, (2, 4))
+
+    def test_dsgd_time_varying_topology(self):
+        # one_peer_exponential on 8 agents has 3 rounds: the restart is at iteration 30, a multiple.
+        self.check_restart({"algorithm/name": "dsgd", "algorithm/variant": "cta", "algorithm/step_size": 0.02,
+                            "topology/name": "one_peer_exponential", "algorithm/batch_size": 3}, 1, (2,))
+
+    def test_dsgd_time_varying_topology_off_period(self):
+        # A restart in the middle of the 3-round period and between two records: the first run
+        # ends with a record of iteration 31, which an uninterrupted run does not have; the
+        # restart drops it, so the trajectories match record for record.
+        self.HALF = 31
+        self.check_restart({"algorithm/name": "dsgd", "algorithm/variant": "cta", "algorithm/step_size": 0.02,
+                            "topology/name": "one_peer_exponential", "output/log_every": 10,
+                            "output/snapshot_every": 31}, 4, (1,))
+
+    def test_exact_diffusion_full_gradients(self):
+        self.check_restart({"algorithm/name": "exact_diffusion", "topology/name": "ring",
+                            "output/snapshot_every": 20}, 1, (2, 4))
+
+    def test_restart_from_earlier_checkpoint_rewrites_records(self):
+        """The trajectory has records (and snapshots) past the checkpoint: they are dropped and
+        rewritten identically. Also: concord/output/* (here the checkpoint file) may change."""
+        deck = {"algorithm/name": "gradient_tracking", "algorithm/batch_size": 5, "output/snapshot_every": 30,
+                "output/checkpoint_file": "a.h5"}
+        reference = self.tmpdir()
+        self.run_ok(reference, "run", write_deck(reference, base_deck(**deck, **{"algorithm/iterations": 200})))
+        want = read_trajectory(os.path.join(reference, "run.h5"))
+        want_x = read_checkpoint(os.path.join(reference, "a.h5"))["state"]["x"]
+
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**deck, **{"algorithm/iterations": 100}))
+        self.run_ok(d, "run", name)  # a.h5 at iteration 100
+        # Continue to 170 at 2 ranks, checkpointing every 50 into b.h5 (150, then 170).
+        self.run_ok(d, "run", name, "--restart", "a.h5",
+                    *sets(**{"algorithm/iterations": 170, "output/checkpoint_every": 50,
+                             "output/checkpoint_file": "b.h5"}), ranks=2)
+        self.assertEqual(as_int(read_checkpoint(os.path.join(d, "b.h5"))["attrs"]["iteration"]), 170)
+        past = read_trajectory(os.path.join(d, "run.h5"))
+        self.assertEqual(past["columns"]["iteration"][-1], 170)
+        self.assertEqual(past["snapshot_iteration"][-1], 150)
+        # Back to a.h5 (iteration 100): records 110..170 and the snapshot at 120 and 150 are redone.
+        self.run_ok(d, "run", name, "--restart", "a.h5", *sets(**{"algorithm/iterations": 200}))
+        got = read_trajectory(os.path.join(d, "run.h5"))
+        self.assert_same_trajectory(want, got, "restart from an earlier checkpoint")
+        self.assert_bits_equal(want_x, read_checkpoint(os.path.join(d, "a.h5"))["state"]["x"], "final x")
+
+
+# ---------------------------------------------------------------------------------------------
+# 3-5. Refusals and divergence
+# ---------------------------------------------------------------------------------------------
+class Refusals(RunTestCase):
+    def test_checkpoint_does_not_match_deck(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 30}))
+        self.run_ok(d, "run", name)
+        before = snapshot_dir(d)
+        for path, value in (("agents", 6), ("algorithm/step_size", 0.07), ("topology/name", "exponential")):
+            r = concord(d, "run", name, "--restart", "run.checkpoint.h5",
+                        *sets(**{path: value, "algorithm/iterations": 60}))
+            self.assertEqual(r.returncode, BAD_INPUT, r.stdout + r.stderr)
+            self.assertIn("does not match the deck", r.stderr)
+            self.assertIn("concord/" + path, r.stderr)
+            self.assertEqual(snapshot_dir(d), before, "a refused restart changed files")
+        # Fewer iterations than the checkpoint has done is refused as well.
+        r = concord(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": 20}))
+        self.assertEqual(r.returncode, BAD_INPUT, r.stdout + r.stderr)
+        self.assertIn("concord/algorithm/iterations", r.stderr)
+        self.assertEqual(snapshot_dir(d), before)
+
+    def test_overwrite(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 30}))
+        self.run_ok(d, "run", name)
+        before = snapshot_dir(d)
+        r = concord(d, "run", name, *sets(**{"algorithm/step_size": 0.01}), ranks=2)
+        line = self.assert_one_error(r, "run.h5", "concord/output/overwrite")
+        self.assertIn("exists", line)
+        self.assertEqual(snapshot_dir(d), before, "the refused run changed files")
+        self.assertNotIn("iter ", r.stdout)
+        # Only the checkpoint exists: still refused, naming it.
+        os.remove(os.path.join(d, "run.h5"))
+        r = concord(d, "run", name)
+        self.assert_one_error(r, "run.checkpoint.h5", "concord/output/overwrite")
+        self.assertFalse(os.path.exists(os.path.join(d, "run.h5")))
+        # Allowed with overwrite: the new run's files replace the old.
+        self.run_ok(d, "run", name, *sets(**{"algorithm/step_size": 0.01, "output/overwrite": True}))
+        t = read_trajectory(os.path.join(d, "run.h5"))
+        self.assertIn("step_size: 0.01", t["attrs"]["deck"])
+        self.assertEqual(len(t["columns"]["iteration"]), 4)
+
+    def test_bad_decks(self):
+        cases = [
+            ("misspelled key", base_deck(**{"algorithm/step_sise": 0.1}), 2,
+             ["concord/algorithm/step_sise", "step_size"]),
+            ("unknown topology", base_deck(**{"topology/name": "rign"}), 1, ["concord/topology/name", "'ring'"]),
+            ("unknown algorithm", base_deck(**{"algorithm/name": "gradient_trackin"}), 1, ["'gradient_tracking'"]),
+            ("two top-level keys", to_yaml(base_deck()) + "other:\n  seed: 1\n", 1, ["exactly one top-level", "other"]),
+            ("wrong type", base_deck(**{"agents": "eight"}), 1, ["concord/agents", "integer"]),
+            ("missing required", base_deck(**{"algorithm/step_size": None}), 1, ["concord/algorithm/step_size", "required"]),
+            ("not applicable", base_deck(**{"algorithm/period": 5}), 1, ["concord/algorithm/period", "does not apply"]),
+        ]
+        for label, deck, ranks, fragments in cases:
+            with self.subTest(label):
+                d = self.tmpdir()
+                name = write_deck(d, deck)
+                line = self.assert_one_error(concord(d, "run", name, ranks=ranks), *fragments)
+                self.assertEqual(os.listdir(d), [name], "%s: files were created" % label)
+                if label == "misspelled key":
+                    self.assertIn("did you mean 'step_size'", line)
+        # --set typo, and --check: validation only, nothing written.
+        d = self.tmpdir()
+        name = write_deck(d, base_deck())
+        self.assert_one_error(concord(d, "run", name, "--set", "concord/algorithm/stepsize=0.1"),
+                              "concord/algorithm/stepsize", "step_size")
+        r = self.run_ok(d, "run", name, "--check")
+        self.assertIn("valid", r.stdout)
+        self.assertEqual(os.listdir(d), [name])
+
+    def check_divergence(self, every, outputs, pattern):
+        """A diverging run stops with `pattern` (groups: what, iteration) and keeps a good checkpoint."""
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/step_size": 50.0, "algorithm/iterations": 2000,
+                                          "output/checkpoint_every": every, **outputs}))
+        r = concord(d, "run", name)
+        self.assertEqual(r.returncode, DIVERGED, r.stdout + r.stderr)
+        m = re.search(pattern, r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        what, diverged = m.group(1), int(m.group(2))
+        self.assertLess(diverged, 2000)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        t = read_trajectory(os.path.join(d, "run.h5"))
+        it = [int(k) for k in t["columns"]["iteration"]]
+        log_every = outputs["output/log_every"]
+        self.assertEqual(it, list(range(0, diverged, log_every)))
+        for column in ("consensus_error", "loss", "grad_norm_sq"):
+            self.assertTrue(np.all(np.isfinite(t["columns"][column])), column)
+        want = (diverged - 1) // every * every
+        self.assertGreater(want, 0, "the run diverged before its first checkpoint: make the test diverge later")
+        c = read_checkpoint(os.path.join(d, "run.checkpoint.h5"))
+        self.assertEqual(as_int(c["attrs"]["iteration"]), want)
+        self.assertTrue(np.all(np.isfinite(c["state"]["x"])))
+        self.assertIn("last good checkpoint is run.checkpoint.h5 (iteration %d)" % want, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "run.checkpoint.h5.tmp")))
+        # The same deck restarted from it diverges again at the same iteration, on another rank
+        # count; with checkpoints now going elsewhere, the last good one is still the restart file.
+        r = concord(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"output/checkpoint_file": "b.h5"}),
+                    ranks=2)
+        self.assertEqual(r.returncode, DIVERGED, r.stdout + r.stderr)
+        self.assertIn("%s at iteration %d" % (what, diverged), r.stderr)
+        self.assertIn("last good checkpoint is run.checkpoint.h5 (iteration %d)" % want, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "b.h5")))
+        self.assertEqual([int(k) for k in read_trajectory(os.path.join(d, "run.h5"))["columns"]["iteration"]], it)
+        return what
+
+    def test_diverging_metrics_stop_the_run(self):
+        # Records every iteration: the loss overflows (models huge but finite) before any model
+        # entry does, and that already stops the run.
+        what = self.check_divergence(4, {"output/log_every": 1},
+                                     r"diverged: (the (?:loss|consensus_error|grad_norm_sq) is \S+) at iteration (\d+)")
+        self.assertRegex(what, r"(inf|nan)$")
+
+    def test_diverging_models_name_the_agent(self):
+        # Records rarely, models checked every iteration: the first non-finite model is named.
+        what = self.check_divergence(4, {"output/log_every": 1000, "output/check_finite_every": 1},
+                                     r"diverged: (agent \d+'s model is not finite \(NaN or Inf\)) at iteration (\d+)")
+        self.assertTrue(0 <= int(re.search(r"\d+", what).group(0)) < 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. SIGTERM: a checkpoint, exit 75, and a restart bit-identical to an uninterrupted run
+# ---------------------------------------------------------------------------------------------
+class Interrupt(RunTestCase):
+    LONG = 5_000_000
+
+    def interrupt(self, d, name, ranks):
+        """Starts a long run; sends SIGTERM about a second after its first progress line (printed
+        once the trajectory exists and the first record is written, just before the loop)."""
+        proc = subprocess.Popen(command(["run", name], ranks), cwd=d, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        out, err, started = [], [], threading.Event()
+
+        def read_stdout():
+            for line in proc.stdout:
+                out.append(line)
+                if line.startswith("iter "):
+                    started.set()
+            started.set()  # the run ended: stop waiting
+
+        def read_stderr():
+            err.extend(proc.stderr)
+
+        readers = [threading.Thread(target=read_stdout, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
+        for t in readers:
+            t.start()
+        try:
+            self.assertTrue(started.wait(120), "no progress line after 120 s")
+            self.assertIsNone(proc.poll(), "the run ended early:\n" + "".join(out + err))
+            self.assertTrue(os.path.exists(os.path.join(d, "run.h5")))
+            time.sleep(1.0)
+            self.assertIsNone(proc.poll(), "the run ended before it was interrupted")
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for t in readers:
+                t.join(timeout=10)
+        return proc.returncode, "".join(out), "".join(err)
+
+    def check(self, ranks, restart_ranks):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": self.LONG, "output/log_every": 1000,
+                                          "algorithm/batch_size": 5}))
+        rc, out, err = self.interrupt(d, name, ranks)
+        if ranks == 1:
+            self.assertEqual(rc, INTERRUPTED, out + err)
+        # Under mpiexec, hydra forwards SIGTERM to the ranks, which checkpoint and exit 75, but
+        # mpiexec's own exit status then reflects the signal it got (often 0 or 143), not the
+        # ranks' 75: check the message and the checkpoint instead.
+        m = re.search(r"interrupted by SIGTERM after iteration (\d+); checkpoint written to run\.checkpoint\.h5", err)
+        self.assertIsNotNone(m, "rc %s\n%s\n%s" % (rc, out, err))
+        k = int(m.group(1))
+        c = read_checkpoint(os.path.join(d, "run.checkpoint.h5"))
+        self.assertEqual(as_int(c["attrs"]["iteration"]), k)
+        self.assertGreater(k, 0)
+        self.assertLess(k, self.LONG)
+        self.assertIn("--restart run.checkpoint.h5", err)
+
+        total = k + 100
+        r = self.run_ok(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": total}),
+                        ranks=restart_ranks)
+        self.assertIn("restarting from run.checkpoint.h5", r.stdout)
+        reference = self.tmpdir()
+        self.run_ok(reference, "run", write_deck(reference, base_deck(**{
+            "algorithm/iterations": total, "output/log_every": 1000, "algorithm/batch_size": 5})))
+        want, got = (read_checkpoint(os.path.join(x, "run.checkpoint.h5")) for x in (reference, d))
+        self.assertEqual(as_int(got["attrs"]["iteration"]), total)
+        for s in want["state"]:
+            self.assert_bits_equal(want["state"][s], got["state"][s], "interrupted at %d, /state/%s" % (k, s))
+        self.assert_same_trajectory(read_trajectory(os.path.join(reference, "run.h5")),
+                                    read_trajectory(os.path.join(d, "run.h5")), "interrupted at %d" % k)
+
+    def test_sigterm_one_rank(self):
+        self.check(1, 1)
+
+    def test_sigterm_two_ranks_via_mpiexec(self):
+        self.check(2, 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

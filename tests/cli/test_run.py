@@ -546,8 +546,10 @@ class Interrupt(RunTestCase):
         return proc.returncode, "".join(out), "".join(err)
 
     def check(self, ranks, restart_ranks):
+        # A record every iteration: the interrupted iteration has one, which must survive the
+        # interruption and the restart (the trajectories are compared record for record).
         d = self.tmpdir()
-        name = write_deck(d, base_deck(**{"algorithm/iterations": self.LONG, "output/log_every": 1000,
+        name = write_deck(d, base_deck(**{"algorithm/iterations": self.LONG, "output/log_every": 1,
                                           "algorithm/batch_size": 5}))
         rc, out, err = self.interrupt(d, name, ranks)
         if ranks == 1:
@@ -570,7 +572,7 @@ class Interrupt(RunTestCase):
         self.assertIn("restarting from run.checkpoint.h5", r.stdout)
         reference = self.tmpdir()
         self.run_ok(reference, "run", write_deck(reference, base_deck(**{
-            "algorithm/iterations": total, "output/log_every": 1000, "algorithm/batch_size": 5})))
+            "algorithm/iterations": total, "output/log_every": 1, "algorithm/batch_size": 5})))
         want, got = (read_checkpoint(os.path.join(x, "run.checkpoint.h5")) for x in (reference, d))
         self.assertEqual(as_int(got["attrs"]["iteration"]), total)
         for s in want["state"]:

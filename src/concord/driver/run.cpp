@@ -518,9 +518,16 @@ int run(const RunOptions& options, MPI_Comm comm) {
     const std::int64_t done = k + 1;
     int stop = g_signal;
     if (several) MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm);
-    if (stop != 0) {
-      if (diverged_at(done)) return diverged;
-      write_checkpoint(done);
+    const bool interrupt = stop != 0 && done < iterations;  // at the last iteration: just finish
+    const bool log = done % log_every == 0 || done == iterations;
+    const bool checkpoint = (checkpoint_every > 0 && done % checkpoint_every == 0 && done != iterations) || interrupt;
+    const bool check = log || checkpoint || (finite_every > 0 && done % finite_every == 0);
+    if (check && diverged_at(done)) return diverged;
+    if (log && !record(done)) return diverged;
+    if (snapshots && done % snapshot_every == 0) trajectory.snapshot(done, algorithm->models());
+    if (checkpoint) write_checkpoint(done);
+    if (interrupt) {
+      trajectory.close();
       if (rank == 0)
         std::fprintf(stderr,
                      "concord: interrupted by %s after iteration %lld; checkpoint written to %s. Continue with: "
@@ -529,13 +536,6 @@ int run(const RunOptions& options, MPI_Comm comm) {
                      checkpoint_file.c_str(), options.deck.c_str(), checkpoint_file.c_str());
       return interrupted;
     }
-    const bool log = done % log_every == 0 || done == iterations;
-    const bool checkpoint = checkpoint_every > 0 && done % checkpoint_every == 0 && done != iterations;
-    const bool check = log || checkpoint || (finite_every > 0 && done % finite_every == 0);
-    if (check && diverged_at(done)) return diverged;
-    if (log && !record(done)) return diverged;
-    if (snapshots && done % snapshot_every == 0) trajectory.snapshot(done, algorithm->models());
-    if (checkpoint) write_checkpoint(done);
   }
   if (start == iterations && !options.restart.empty())
     out("nothing to do: the checkpoint is already at iteration {}\n", iterations);

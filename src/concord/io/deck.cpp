@@ -148,7 +148,10 @@ Section topology_section() {
     // The topology applies its own defaults (some depend on which keys are given, e.g. hops or M).
     p.optional = true;
     p.default_note = info.default_value.empty() ? "none" : info.default_value;
-    p.doc = info.help + " (" + info.type + ")";
+    p.doc = info.help;
+    p.type_note = info.type == "word" ? "word" : info.type == "path" ? "string" : info.type == "real" ? "real"
+                : info.type == "int" ? (info.default_value == "auto" ? "integer or auto" : "integer")
+                : info.default_value == "complete" ? "integer list or complete" : "integer list";
     p.when = when_in("topology/name", topologies);
     s.params.push_back(std::move(p));
   }
@@ -513,6 +516,7 @@ void collect_differences(const Tree& a, const Tree& b, const std::string& path, 
 // ---------------------------------------------------------------------------------------------
 
 std::string type_text(const Param& p) {
+  if (!p.type_note.empty()) return p.type_note;
   switch (p.type) {
     case ParamType::integer: return "integer";
     case ParamType::real: return "real";

@@ -63,6 +63,7 @@ struct Param {
   /// Not filled in when absent: the consumer applies its own default (`default_note` says which).
   bool optional = false;
   std::string default_note;
+  std::string type_note;  ///< shown as the type in the reference instead of `type` (topology keys)
   std::string doc;
   std::optional<double> min, max;
   bool min_open = false;         ///< min excluded

@@ -72,7 +72,7 @@ PACKAGES=(build-essential cmake ninja-build ccache git curl ca-certificates xz-u
   mpich libmpich-dev libhdf5-mpich-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libeigen3-dev libspectra-dev zlib1g-dev dataset-fashion-mnist python3
-  python3-numpy python3-h5py slurm-wlm munge)
+  python3-numpy python3-h5py python3-matplotlib slurm-wlm munge)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -19,6 +19,7 @@
 ///   d2                x1 = W (x0 - gamma g0);  x' = W (2x - x_prev - gamma (g - g_prev))
 ///   gossip_pga        dsgd (atc), and every H-th iteration an exact global average instead
 ///   local_sgd         H local steps x_i <- x_i - gamma g_i, then a global average
+///   gossip            x <- W x (average consensus: no gradient, no step size)
 ///
 /// g^k is the problem's stochastic gradient of iteration k (minibatch drawn from the agents'
 /// streams for iteration k).

@@ -67,6 +67,28 @@ class Dsgd final : public Algorithm {
 };
 
 // ---------------------------------------------------------------------------------------------
+/// Average consensus: x <- W(k) x, no gradient. Every agent's model tends to the average of the
+/// initial models at the topology's consensus rate.
+class Gossip final : public Algorithm {
+ public:
+  Gossip(const AlgorithmOptions& o, Environment env) : Algorithm("gossip", o, env), work_(allocate("work")) {}
+
+  void initialize(const ExecutionSpace& exec, const AgentMatrix& x0) override { Kokkos::deep_copy(exec, x_, x0); }
+
+  void step(const ExecutionSpace& exec, std::int64_t k) override {
+    begin(exec);
+    mixer_.apply(exec, k, x_, work_);
+    end(exec, times_.communication);
+    std::swap(x_, work_);
+  }
+
+  std::vector<std::pair<std::string, AgentMatrix>> state() const override { return {{"x", x_}}; }
+
+ private:
+  AgentMatrix work_;
+};
+
+// ---------------------------------------------------------------------------------------------
 class GradientTracking final : public Algorithm {
  public:
   GradientTracking(const AlgorithmOptions& o, Environment env)
@@ -281,6 +303,7 @@ AgentMatrix Algorithm::allocate(const std::string& what) const {
 
 std::string Algorithm::describe() const {
   std::string s = name_;
+  if (name_ == "gossip") return s + " (x <- W x, no gradient)";
   if (name_ == "dsgd" || name_ == "gradient_tracking") s += " (" + options_.variant + ")";
   if (name_ == "gossip_pga" || name_ == "local_sgd") s += fmt::format(" (H = {})", options_.period);
   return s + ", step size " + options_.schedule.describe();
@@ -300,8 +323,8 @@ void Algorithm::end(const ExecutionSpace& exec, double& bucket) {
 }
 
 const std::vector<std::string>& algorithm_names() {
-  static const std::vector<std::string> names = {"psgd",       "dsgd",      "gradient_tracking", "exact_diffusion",
-                                                 "d2",         "gossip_pga", "local_sgd"};
+  static const std::vector<std::string> names = {"psgd", "dsgd",       "gradient_tracking", "exact_diffusion",
+                                                 "d2",   "gossip_pga", "local_sgd",         "gossip"};
   return names;
 }
 
@@ -316,6 +339,7 @@ std::unique_ptr<Algorithm> make_algorithm(const AlgorithmOptions& options, Envir
   if (n == "gradient_tracking") return std::make_unique<GradientTracking>(options, env);
   if (n == "exact_diffusion") return std::make_unique<ExactDiffusion>(options, env);
   if (n == "d2") return std::make_unique<D2>(options, env);
+  if (n == "gossip") return std::make_unique<Gossip>(options, env);
   if (n == "psgd") return std::make_unique<GlobalAveraging>(GlobalAveraging::Kind::psgd, options, env);
   if (n == "gossip_pga") return std::make_unique<GlobalAveraging>(GlobalAveraging::Kind::gossip_pga, options, env);
   if (n == "local_sgd") return std::make_unique<GlobalAveraging>(GlobalAveraging::Kind::local_sgd, options, env);

@@ -21,6 +21,7 @@
 #include "concord/core/agent_layout.hpp"
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
+#include "concord/core/random.hpp"
 #include "concord/driver/build_info.hpp"
 #include "concord/git_revision.hpp"
 #include "concord/io/checkpoint.hpp"
@@ -152,7 +153,7 @@ problems::ProblemSpec problem_spec(const io::Deck& deck) {
   if (deck.has("problem/bias")) spec.bias = deck.boolean("problem/bias");
   if (deck.has("problem/hidden")) spec.hidden = deck.at("problem/hidden").get<std::vector<int>>();
   if (deck.has("problem/activation")) spec.activation = deck.text("problem/activation");
-  spec.batch = static_cast<int>(deck.integer("algorithm/batch_size"));
+  if (deck.has("algorithm/batch_size")) spec.batch = static_cast<int>(deck.integer("algorithm/batch_size"));
   auto& d = spec.data;
   d.source = deck.text("problem/data/source");
   if (deck.has("problem/data/samples_per_agent")) {
@@ -180,11 +181,11 @@ algorithms::AlgorithmOptions algorithm_options(const io::Deck& deck) {
   algorithms::AlgorithmOptions o;
   o.name = deck.text("algorithm/name");
   if (deck.has("algorithm/variant")) o.variant = deck.text("algorithm/variant");
-  o.schedule.kind = algorithms::parse_schedule_kind(deck.text("algorithm/schedule"));
-  o.schedule.gamma = deck.real("algorithm/step_size");
+  if (deck.has("algorithm/schedule")) o.schedule.kind = algorithms::parse_schedule_kind(deck.text("algorithm/schedule"));
+  if (deck.has("algorithm/step_size")) o.schedule.gamma = deck.real("algorithm/step_size");
   if (deck.has("algorithm/decay_every")) o.schedule.every = deck.integer("algorithm/decay_every");
   if (deck.has("algorithm/decay_factor")) o.schedule.factor = deck.real("algorithm/decay_factor");
-  o.schedule.warmup = deck.integer("algorithm/warmup");
+  if (deck.has("algorithm/warmup")) o.schedule.warmup = deck.integer("algorithm/warmup");
   if (deck.has("algorithm/period")) o.period = static_cast<int>(deck.integer("algorithm/period"));
   o.time_phases = deck.boolean("output/time_phases");
   return o;
@@ -260,6 +261,25 @@ int first_nonfinite_agent(const ExecutionSpace& exec, const AgentMatrix& x, cons
   int result = INT_MAX;
   MPI_Allreduce(&global_local, &result, 1, MPI_INT, MPI_MIN, comm);
   return result;
+}
+
+/// The deck's concord/problem/initial on top of the problem's initial point: `normal` adds
+/// scale * N(0, I) from agent i's own stream, `index` sets x_i = scale * i. Both depend on the
+/// global agent id only, so the models are the same for any number of ranks.
+void place_initial_models(const ExecutionSpace& exec, const AgentMatrix& x0, const AgentLayout& layout,
+                          std::uint64_t seed, const std::string& kind, double scale) {
+  if (kind == "point") return;
+  auto host = Kokkos::create_mirror_view(x0);
+  Kokkos::deep_copy(exec, host, x0);
+  exec.fence("concord::driver::place_initial_models");
+  for (int a = 0; a < layout.local_count(); ++a) {
+    const auto agent = static_cast<std::uint64_t>(layout.local_first() + a);
+    // Key 2^63 keeps these draws apart from the MLP's initial weights (same purpose, small keys).
+    auto rng = agent_stream(seed, stream_purpose::initial, agent, std::uint64_t{1} << 63);
+    for (std::size_t c = 0; c < x0.extent(1); ++c)
+      host(a, c) = kind == "index" ? scale * static_cast<double>(agent) : host(a, c) + scale * rng.normal();
+  }
+  Kokkos::deep_copy(exec, x0, host);
 }
 
 /// Rank 0 prints; lines are flushed so batch logs show progress as it happens.
@@ -390,6 +410,8 @@ int run(const RunOptions& options, MPI_Comm comm) {
   if (options.restart.empty()) {
     AgentMatrix x0(Kokkos::view_alloc(std::string("concord::driver::x0"), exec), layout.local_count(), dimension);
     problem->initial_point(exec, x0);
+    const std::string initial = deck.text("problem/initial");
+    place_initial_models(exec, x0, layout, seed, initial, initial == "point" ? 0.0 : deck.real("problem/initial_scale"));
     algorithm->initialize(exec, x0);
   } else {
     const auto state = algorithm->state();

@@ -165,6 +165,12 @@ Section problem_section() {
   s.params.push_back(word("name", nullptr, problems::problem_names(),
                           "least_squares; logistic_regression (binary for 2 classes, multinomial otherwise); mlp"));
   s.params.push_back(real("l2", 0.0, "L2 regularisation (lambda/2) ||x||^2 added to every f_i", 0.0, false));
+  s.params.push_back(word("initial", "point", {"point", "normal", "index"},
+                          "the agents' initial models: point (the problem's initial point, every agent alike); "
+                          "normal (that point plus initial_scale * N(0, I), from agent i's own stream); index "
+                          "(x_i = initial_scale * i in every coordinate, e.g. the lecture's x = (0, 1, 2, 3, 4))"));
+  s.params.push_back(with(real("initial_scale", 1.0, "scale of the initial models' spread", 0.0, true),
+                          when_in("problem/initial", {"normal", "index"})));
   s.params.push_back(with(boolean("bias", true, "fit an intercept (logistic regression)"),
                           when_in("problem/name", {"logistic_regression"})));
   {
@@ -230,16 +236,21 @@ Section algorithm_section() {
                                "adapt-then-combine (the lecture's form) or combine-then-adapt (overlaps the "
                                "exchange with the gradient; gradient tracking: x and y in one exchange)"),
                           when_in("algorithm/name", {"dsgd", "gradient_tracking"})));
-  s.params.push_back(real("step_size", nullptr, "gamma (the schedule's base step size)", 0.0, true));
-  s.params.push_back(word("schedule", "constant", {"constant", "inverse_sqrt", "step"},
-                          "gamma_k = gamma; gamma / sqrt(k + 1); gamma * decay_factor^floor(k / decay_every)"));
+  const Condition descends{"concord/algorithm/name is not gossip", [](const Tree& v) {
+                             return value_at(v, "algorithm/name") != "gossip";
+                           }};
+  s.params.push_back(with(real("step_size", nullptr, "gamma (the schedule's base step size)", 0.0, true), descends));
+  s.params.push_back(with(word("schedule", "constant", {"constant", "inverse_sqrt", "step"},
+                               "gamma_k = gamma; gamma / sqrt(k + 1); gamma * decay_factor^floor(k / decay_every)"),
+                          descends));
   s.params.push_back(with(integer("decay_every", 1000, "iterations between decays", 1),
-                          when_in("algorithm/schedule", {"step"})));
+                          both(descends, when_in("algorithm/schedule", {"step"}))));
   s.params.push_back(with(real("decay_factor", 0.1, "multiplier per decay", 0.0, true, 1.0),
-                          when_in("algorithm/schedule", {"step"})));
-  s.params.push_back(integer("warmup", 0, "iterations of linear warm-up of gamma (0 = none)", 0));
+                          both(descends, when_in("algorithm/schedule", {"step"}))));
+  s.params.push_back(with(integer("warmup", 0, "iterations of linear warm-up of gamma (0 = none)", 0), descends));
   s.params.push_back(integer("iterations", nullptr, "iterations to run (in total, counting those before a restart)", 0));
-  s.params.push_back(integer("batch_size", 0, "minibatch per agent and iteration (0 = full local gradient)", 0));
+  s.params.push_back(with(integer("batch_size", 0, "minibatch per agent and iteration (0 = full local gradient)", 0),
+                          descends));
   s.params.push_back(with(integer("period", 10, "H: iterations between global averages", 1),
                           when_in("algorithm/name", {"gossip_pga", "local_sgd"})));
   return s;

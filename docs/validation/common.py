@@ -67,6 +67,15 @@ class Context:
         self.runs += 1
         return out
 
+    def run_many(self, jobs: list, workers: int | None = None) -> list:
+        """Runs independent single-rank jobs [(deck, name, sets), ...] side by side, one per core
+        (CONCORD_VALIDATION_JOBS overrides), and returns their output paths in order."""
+        from concurrent.futures import ThreadPoolExecutor
+        workers = workers or int(os.environ.get("CONCORD_VALIDATION_JOBS", os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(self.run, deck, name, sets) for deck, name, sets in jobs]
+            return [f.result() for f in futures]
+
     def tool(self, *args: str, timeout: float = 600) -> str:
         """Output of `concord ARGS...` (topology analysis, compare, ...)."""
         proc = subprocess.run([str(self.concord), *args], capture_output=True, text=True, timeout=timeout)

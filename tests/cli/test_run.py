@@ -297,6 +297,60 @@ class Outputs(RunTestCase):
                         "`build/bin/concord deck --reference > docs/deck-reference.md`")
 
 
+class GossipAndInitialModels(RunTestCase):
+    """Average consensus (algorithm gossip) and the deck's initial models."""
+
+    def gossip_deck(self, **changes):
+        deck = base_deck(**{"algorithm/name": "gossip", "algorithm/step_size": None, "problem/initial": "index",
+                            "problem/data/dimension": 1, "agents": 5, "algorithm/iterations": 10,
+                            "output/log_every": 1, "output/snapshot_every": 1})
+        for path, value in changes.items():
+            set_path(deck, path, value)
+        return deck
+
+    def test_ring_table_and_consensus_error(self):
+        """x = (0, 1, 2, 3, 4) over the 5-agent ring (weights 1/3): each step is x_i <- (x_{i-1} +
+        x_i + x_{i+1}) / 3, computed here independently; the average 2 is kept exactly."""
+        d = self.tmpdir()
+        self.run_ok(d, "run", write_deck(d, self.gossip_deck()))
+        t = read_trajectory(os.path.join(d, "run.h5"))
+        x = np.arange(5.0)
+        for k in range(11):
+            np.testing.assert_allclose(t["snapshots"][k, :, 0], x, rtol=0, atol=1e-14, err_msg="iteration %d" % k)
+            self.assertAlmostEqual(t["columns"]["consensus_error"][k], np.mean((x - 2.0) ** 2), delta=1e-14)
+            x = (np.roll(x, 1) + x + np.roll(x, -1)) / 3.0
+        np.testing.assert_allclose(t["snapshots"][1, :, 0], [5 / 3, 1, 2, 3, 7 / 3], atol=1e-15)
+        self.assertIn("gossip", t["attrs"]["algorithm"])
+
+    def test_initial_models_do_not_depend_on_ranks(self):
+        """normal: the problem's point plus per-agent draws; index: x_i = scale * i; both the same
+        bits at 1 and 2 ranks, and gossip keeps the agents' average."""
+        for initial in ("normal", "index"):
+            with self.subTest(initial):
+                runs = []
+                for ranks in (1, 2):
+                    d = self.tmpdir()
+                    deck = self.gossip_deck(**{"agents": 6, "problem/initial": initial, "problem/initial_scale": 0.5,
+                                               "problem/data/dimension": 3, "algorithm/iterations": 4})
+                    self.run_ok(d, "run", write_deck(d, deck), ranks=ranks)
+                    runs.append(read_trajectory(os.path.join(d, "run.h5")))
+                self.assert_same_trajectory(runs[0], runs[1], "%s: 1 vs 2 ranks" % initial)
+                x0 = runs[0]["snapshots"][0]
+                if initial == "index":
+                    self.assert_bits_equal(x0, np.repeat(0.5 * np.arange(6.0)[:, None], 3, axis=1), "x0 = 0.5 i")
+                else:
+                    self.assertEqual(len(np.unique(x0)), x0.size, "every agent and coordinate drawn")
+                    self.assertLess(abs(np.std(x0) - 0.5), 0.35)
+                np.testing.assert_allclose(runs[0]["snapshots"][-1].mean(axis=0), x0.mean(axis=0), atol=1e-14)
+
+    def test_gossip_refuses_step_size(self):
+        d = self.tmpdir()
+        name = write_deck(d, self.gossip_deck(**{"algorithm/step_size": 0.1}))
+        self.assert_one_error(concord(d, "run", name), "concord/algorithm/step_size", "does not apply")
+        name = write_deck(d, self.gossip_deck(**{"problem/initial": "point", "problem/initial_scale": 2.0}), "b.yaml")
+        self.assert_one_error(concord(d, "run", name), "concord/problem/initial_scale", "does not apply")
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. Restarts: bit-identical to an uninterrupted run, at any rank count
 # ---------------------------------------------------------------------------------------------

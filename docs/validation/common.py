@@ -85,7 +85,7 @@ class Context:
 
     def topology(self, name: str, n: int, seed: int = 1, **params) -> dict:
         """`concord topology NAME -n N --json` (weights and analysis)."""
-        args = ["topology", name, "-n", str(n), "--seed", str(seed)]
+        args = ["topology", name, "-n", str(n), "--seed", str(seed), "--json"]
         for k, v in params.items():
             args += ["--param", f"{k}={v}"]
         return json.loads(self.tool(*args))

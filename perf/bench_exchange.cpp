@@ -11,11 +11,20 @@
 //   ring_n64/<bytes>   n = 64 agents, 32 per rank: the 2 boundary rows go to the other rank
 //                      (one message of 2 d doubles = <bytes>, d = bytes / 16), library vs a
 //                      hand-written pack / Irecv / Isend / interior stencil / Waitall / boundary.
+//   pingpong/<bytes>   calibration of the alpha-beta model t(S) = alpha + S beta: rank 0 sends
+//                      <bytes> (d = bytes / 8 doubles, MPI_Send), rank 1 receives them and sends
+//                      them back (MPI_Recv + MPI_Send). Per iteration: barrier, one untimed
+//                      round trip (it lines the two ranks up), then one round trip timed on
+//                      rank 0; one-way time = half of it (sent to rank 1 with MPI_Bcast, outside
+//                      the timed region, so both ranks agree on the manual time). Counters:
+//                      oneway_us, rtt_us (medians over the iterations), oneway_GBps = bytes /
+//                      median one-way time.
 //
 // Each operation is timed on every rank between a barrier and a fence; the figure of one
 // iteration is the maximum over ranks (MPI_Allreduce MAX, outside the timed regions). Counters
 // are medians over the iterations: *_us, lib_over_hand, lib_minus_hand_us, lib_over_allreduce.
-// The manual time (and bytes_per_second, per message) is the library's.
+// The manual time (and bytes_per_second, per message) is the library's (pingpong: the one-way
+// time).
 // Results and command lines: perf/RESULTS.md.
 //
 // Extra option (before the Google Benchmark ones): --sizes=B1,B2,... message sizes in bytes
@@ -271,6 +280,44 @@ void ring_n64(benchmark::State& state) {
   report(state, tl, th, nullptr, 16 * d, d);
 }
 
+/// Ping-pong between the two ranks: one-way time of a <bytes> message, half the round trip.
+void pingpong(benchmark::State& state) {
+  const std::int64_t bytes = state.range(0);
+  const std::int64_t d = std::max<std::int64_t>(1, bytes / 8);
+  const int count = static_cast<int>(d);
+  const int peer = 1 - g_rank;
+  AgentMatrix buffer("bench::pingpong", 1, d);
+  fill(buffer, g_rank);
+  double* data = buffer.data();
+  auto round_trip = [&] {
+    if (g_rank == 0) {
+      MPI_Send(data, count, MPI_DOUBLE, peer, 13, g_comm);
+      MPI_Recv(data, count, MPI_DOUBLE, peer, 13, g_comm, MPI_STATUS_IGNORE);
+    } else {
+      MPI_Recv(data, count, MPI_DOUBLE, peer, 13, g_comm, MPI_STATUS_IGNORE);
+      MPI_Send(data, count, MPI_DOUBLE, peer, 13, g_comm);
+    }
+  };
+  std::vector<double> rtt;
+  for (auto _ : state) {
+    MPI_Barrier(g_comm);
+    round_trip();  // untimed: both ranks leave it within one message of each other
+    const auto t0 = Clock::now();
+    round_trip();
+    double t = std::chrono::duration<double>(Clock::now() - t0).count();
+    MPI_Bcast(&t, 1, MPI_DOUBLE, 0, g_comm);  // rank 0's round trip is the figure
+    state.SetIterationTime(0.5 * t);
+    rtt.push_back(t);
+  }
+  state.SetBytesProcessed(state.iterations() * 8 * d);
+  const double m = median(rtt);
+  state.counters["d"] = static_cast<double>(d);
+  state.counters["msg_bytes"] = static_cast<double>(8 * d);
+  state.counters["rtt_us"] = m * 1e6;
+  state.counters["oneway_us"] = 0.5 * m * 1e6;
+  state.counters["oneway_GBps"] = m > 0 ? 8.0 * static_cast<double>(d) / (0.5 * m) * 1e-9 : 0.0;
+}
+
 std::vector<std::int64_t> parse_sizes(int& argc, char** argv) {
   std::vector<std::int64_t> sizes;
   int out = 1;
@@ -324,11 +371,13 @@ int main(int argc, char** argv) {
     } else {
       auto* n2 = benchmark::RegisterBenchmark("ring_n2", ring_n2);
       auto* n64 = benchmark::RegisterBenchmark("ring_n64", ring_n64);
+      auto* pp = benchmark::RegisterBenchmark("pingpong", pingpong);
       for (auto b : sizes) {
         n2->Arg(b);
         if (b <= (16 << 20)) n64->Arg(b);
+        pp->Arg(b);
       }
-      for (auto* b : {n2, n64}) b->UseManualTime()->Unit(benchmark::kMicrosecond);
+      for (auto* b : {n2, n64, pp}) b->UseManualTime()->Unit(benchmark::kMicrosecond);
       benchmark::AddCustomContext("kokkos", std::to_string(KOKKOS_VERSION));
       benchmark::AddCustomContext("kokkos_execution_space", ExecutionSpace::name());
       benchmark::AddCustomContext("kokkos_concurrency", std::to_string(ExecutionSpace().concurrency()));

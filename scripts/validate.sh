@@ -9,8 +9,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build}
-scripts/build.sh --no-quickstart >"$BUILD_DIR.validate-build.log" 2>&1 \
-  || { tail -n 40 "$BUILD_DIR.validate-build.log" >&2; echo "validate: build failed (log: $BUILD_DIR.validate-build.log)" >&2; exit 1; }
+mkdir -p "$BUILD_DIR"
+scripts/build.sh --no-quickstart >"$BUILD_DIR/validate-build.log" 2>&1 \
+  || { tail -n 40 "$BUILD_DIR/validate-build.log" >&2; echo "validate: build failed (log: $BUILD_DIR/validate-build.log)" >&2; exit 1; }
 export HYDRA_IFACE=${HYDRA_IFACE:-lo} OMP_PROC_BIND=${OMP_PROC_BIND:-false} PYTHONDONTWRITEBYTECODE=1
 # Debian's interpreter: it has python3-h5py and python3-matplotlib (another python3 on PATH may not).
 exec /usr/bin/python3 docs/validation/validate.py --concord "$BUILD_DIR/bin/concord" "$@"

@@ -83,7 +83,8 @@ def run_bench(ctx, sizes):
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
         rows[b["run_name"].replace("/manual_time", "")] = b
-    return rows, " ".join(args[2:])
+    # the command as a user types it: the benchmark's own options, not this run's output paths
+    return rows, " ".join(a for a in args[4:] if not a.startswith("--benchmark_out"))
 
 
 def fit_alpha_beta(S, t):

@@ -35,6 +35,16 @@ def missing_requirements():
     for tool in DAEMONS + CLIENTS:
         if shutil.which(tool, path=search) is None:
             reasons.append(f"'{tool}' not found (install Debian's slurm-wlm and munge: scripts/setup-deps.sh)")
+    # Slurm 22.05's slurmd initialises its cgroup plugin even with proctrack/linuxproc and
+    # task/none, and stops when no cgroup file system is mounted (a bare chroot or container).
+    try:
+        with open("/proc/mounts") as f:
+            cgroups = [line for line in f if line.split()[2:3] in (["cgroup"], ["cgroup2"])]
+    except OSError:
+        cgroups = []
+    if not cgroups:
+        reasons.append("no cgroup file system is mounted (slurmd needs /sys/fs/cgroup; a chroot or container "
+                       "without it cannot run the cluster)")
     return reasons
 
 

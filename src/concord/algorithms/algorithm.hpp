@@ -66,7 +66,8 @@ class Algorithm {
  public:
   virtual ~Algorithm() = default;
   const std::string& name() const { return name_; }
-  std::string describe() const;
+  /// One line for logs and file attributes: name, variant or period, step-size schedule.
+  virtual std::string describe() const;
 
   /// Sets the state from the initial models x0 (local agents x d) and evaluates what the
   /// algorithm needs at iteration 0 (e.g. g^0 and y^0 = g^0 for gradient tracking).

@@ -84,6 +84,8 @@ class Gossip final : public Algorithm {
 
   std::vector<std::pair<std::string, AgentMatrix>> state() const override { return {{"x", x_}}; }
 
+  std::string describe() const override { return name() + " (x <- W x, no gradient)"; }
+
  private:
   AgentMatrix work_;
 };
@@ -303,7 +305,6 @@ AgentMatrix Algorithm::allocate(const std::string& what) const {
 
 std::string Algorithm::describe() const {
   std::string s = name_;
-  if (name_ == "gossip") return s + " (x <- W x, no gradient)";
   if (name_ == "dsgd" || name_ == "gradient_tracking") s += " (" + options_.variant + ")";
   if (name_ == "gossip_pga" || name_ == "local_sgd") s += fmt::format(" (H = {})", options_.period);
   return s + ", step size " + options_.schedule.describe();

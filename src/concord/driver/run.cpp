@@ -263,12 +263,11 @@ int first_nonfinite_agent(const ExecutionSpace& exec, const AgentMatrix& x, cons
   return result;
 }
 
-/// The deck's concord/problem/initial on top of the problem's initial point: `normal` adds
-/// scale * N(0, I) from agent i's own stream, `index` sets x_i = scale * i. Both depend on the
-/// global agent id only, so the models are the same for any number of ranks.
+/// The deck's concord/problem/initial other than `point`, on top of the problem's initial point:
+/// `normal` adds scale * N(0, I) from agent i's own stream, `index` sets x_i = scale * i. Both
+/// depend on the global agent id only, so the models are the same for any number of ranks.
 void place_initial_models(const ExecutionSpace& exec, const AgentMatrix& x0, const AgentLayout& layout,
-                          std::uint64_t seed, const std::string& kind, double scale) {
-  if (kind == "point") return;
+                          std::uint64_t seed, bool index, double scale) {
   auto host = Kokkos::create_mirror_view(x0);
   Kokkos::deep_copy(exec, host, x0);
   exec.fence("concord::driver::place_initial_models");
@@ -277,7 +276,7 @@ void place_initial_models(const ExecutionSpace& exec, const AgentMatrix& x0, con
     // Key 2^63 keeps these draws apart from the MLP's initial weights (same purpose, small keys).
     auto rng = agent_stream(seed, stream_purpose::initial, agent, std::uint64_t{1} << 63);
     for (std::size_t c = 0; c < x0.extent(1); ++c)
-      host(a, c) = kind == "index" ? scale * static_cast<double>(agent) : host(a, c) + scale * rng.normal();
+      host(a, c) = index ? scale * static_cast<double>(agent) : host(a, c) + scale * rng.normal();
   }
   Kokkos::deep_copy(exec, x0, host);
 }
@@ -410,8 +409,8 @@ int run(const RunOptions& options, MPI_Comm comm) {
   if (options.restart.empty()) {
     AgentMatrix x0(Kokkos::view_alloc(std::string("concord::driver::x0"), exec), layout.local_count(), dimension);
     problem->initial_point(exec, x0);
-    const std::string initial = deck.text("problem/initial");
-    place_initial_models(exec, x0, layout, seed, initial, initial == "point" ? 0.0 : deck.real("problem/initial_scale"));
+    if (const std::string initial = deck.text("problem/initial"); initial != "point")
+      place_initial_models(exec, x0, layout, seed, initial == "index", deck.real("problem/initial_scale"));
     algorithm->initialize(exec, x0);
   } else {
     const auto state = algorithm->state();

@@ -8,11 +8,9 @@ returns (saved as results/<item>.json by validate.py).
 from __future__ import annotations
 
 import json
-import math
 import os
 import pathlib
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -49,7 +47,7 @@ class Context:
         out = self.work / f"{name}.h5"
         args = [str(self.concord), "run", str(deck)]
         values = {"output/file": str(out), "output/overwrite": "true", "output/progress_every": "0"}
-        values.update({k: v for k, v in (sets or {}).items()})
+        values.update(sets or {})
         for key, value in values.items():
             if isinstance(value, bool):
                 value = "true" if value else "false"
@@ -111,17 +109,13 @@ def trajectory(path: pathlib.Path) -> dict:
     return t
 
 
-def fit_rate(iterations: np.ndarray, values: np.ndarray, floor: float = 1e-26) -> float:
-    """Per-iteration factor r of values ~ C r^k, from a least-squares line through log(values)
-    over the records above `floor` (rounding level), skipping the first tenth (the start-up)."""
-    iterations, values = np.asarray(iterations, float), np.asarray(values, float)
-    keep = values > floor
-    k, v = iterations[keep], values[keep]
-    if len(k) < 3:
-        return float("nan")
-    start = len(k) // 10
-    slope = np.polyfit(k[start:], np.log(v[start:]), 1)[0]
-    return float(math.exp(slope))
+def per_iteration_rate(analysis: dict) -> float:
+    """Consensus rate per iteration from `concord topology --json` (ctx.topology): rho =
+    ||W - J||_2 for a static topology, (period rate)^(1/p) = ||W(p-1)...W(0) - J||_2^(1/p) for one
+    with p rounds. A finite-time topology's period rate is rounding (~1e-16): callers that need 0
+    there test analysis["finite_time"]."""
+    period = int(analysis["period"])
+    return float(analysis["period_rho"]) ** (1.0 / period) if period > 1 else float(analysis["rho"][0])
 
 
 def loglog_slope(x, y) -> float:

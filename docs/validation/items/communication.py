@@ -139,10 +139,7 @@ def run(ctx) -> dict:
     degree_ok = True
     for key, name, params in DEGREE_CHECKS:
         for n in check_sizes:
-            args = ["topology", name, "-n", str(n), "--json"]
-            for pk, pv in params.items():
-                args += ["--param", f"{pk}={pv}"]
-            got = int(json.loads(ctx.tool(*args))["max_degree"])
+            got = int(ctx.topology(name, n, **params)["max_degree"])
             want = TOPOLOGIES[key][1](n)
             degrees[f"{name}/{n}"] = got
             degree_ok &= got == want

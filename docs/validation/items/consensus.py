@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -97,14 +96,6 @@ def lecture_tables(ctx) -> tuple[dict, dict]:
 
 
 # ---- (b) every topology of the catalogue ---------------------------------------------------
-def topology_json(ctx, name: str, n: int, seed: int = 1, **params) -> dict:
-    """`concord topology NAME -n N --seed S --param K=V... --json` (rounds and analysis)."""
-    args = ["topology", name, "-n", str(n), "--seed", str(seed), "--json"]
-    for k, v in params.items():
-        args += ["--param", f"{k}={v}"]
-    return json.loads(ctx.tool(*args))
-
-
 def catalogue(n: int) -> list:
     """(label, name, parameters) of every catalogue topology at n agents (file excluded)."""
     radius = round(math.sqrt(2 * math.log(n) / n), 3)   # about twice the connectivity threshold
@@ -150,11 +141,11 @@ def measured_rate(err: np.ndarray, period: int) -> tuple[float, int]:
 def sweep(ctx, n: int, cap: int) -> list:
     entries = catalogue(n)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        analyses = list(pool.map(lambda e: topology_json(ctx, e[1], n, 1, **e[2]), entries))
+        analyses = list(pool.map(lambda e: ctx.topology(e[1], n, 1, **e[2]), entries))
     jobs, rows = [], []
     for (label, name, params), a in zip(entries, analyses):
         period = int(a["period"])
-        bound = float(a["period_rho"]) ** (1.0 / period) if period > 1 else float(a["rho"][0])
+        bound = common.per_iteration_rate(a)
         if a["finite_time"]:
             iters = 3 * period
         else:

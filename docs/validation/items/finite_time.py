@@ -9,7 +9,6 @@ Gossip runs x <- W(k) x from random initial models (docs/validation/decks/gossip
 """
 from __future__ import annotations
 
-import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,13 +24,6 @@ DRAWN_ZERO = 1e-35
 # Takezawa et al. (NeurIPS 2023), round counts |BG(n, k)| for k = 1, 2, 3 (shared/reference/topologies.md)
 TAKEZAWA = {2: (1, 1, 1), 3: (3, 1, 1), 4: (2, 2, 1), 5: (5, 3, 3), 6: (4, 2, 2), 7: (5, 4, 3), 8: (3, 3, 2),
             9: (7, 2, 2), 12: (5, 3, 2), 16: (4, 4, 2), 25: (9, 6, 5), 64: (6, 6, 3)}
-
-
-def topology_json(ctx, name: str, n: int, **params) -> dict:
-    args = ["topology", name, "-n", str(n), "--json"]
-    for k, v in params.items():
-        args += ["--param", f"{k}={v}"]
-    return json.loads(ctx.tool(*args))
 
 
 def log_floor(n: int, b: int) -> int:
@@ -83,7 +75,7 @@ def run(ctx) -> dict:
     specs = [(label, name, params, n) for label, name, params in graphs for n in sizes
              if name != "one_peer_hypercube" or n & (n - 1) == 0]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        analyses = list(pool.map(lambda s: topology_json(ctx, s[1], s[3], **s[2]), specs))
+        analyses = list(pool.map(lambda s: ctx.topology(s[1], s[3], **s[2]), specs))
     jobs = []
     for (label, name, params, n), a in zip(specs, analyses):
         sets = {"agents": n, "topology/name": name, "algorithm/iterations": int(a["period"])}

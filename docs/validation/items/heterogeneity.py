@@ -14,7 +14,6 @@ gamma halves.
 """
 from __future__ import annotations
 
-import json
 
 import numpy as np
 
@@ -39,17 +38,6 @@ def sizes(ctx):
 
 def final(values, last=1):
     return float(np.mean(np.asarray(values, float)[-last:]))
-
-
-def topology_json(ctx, name, n):
-    """`concord topology NAME -n N --json` (asked for directly: the Context helper omits --json)."""
-    return json.loads(ctx.tool("topology", name, "-n", str(n), "--json"))
-
-
-def per_round_rho(ctx, topology, n):
-    """rho of one round: ||W - J|| for static graphs, ||W(P-1)...W(0) - J||^(1/P) over a period."""
-    t = topology_json(ctx, topology, n)
-    return float(t["period_rho"]) ** (1.0 / int(t["period"])), int(t["period"])
 
 
 def run(ctx) -> dict:
@@ -78,8 +66,8 @@ def run(ctx) -> dict:
     paths = ctx.run_many(jobs)
     traj = {k: common.trajectory(p) for k, p in zip(keys, paths)}
 
-    rho_period = {t: per_round_rho(ctx, t, n) for t in topologies}
-    rho = {t: v[0] for t, v in rho_period.items()}
+    analyses = {t: ctx.topology(t, n) for t in topologies}
+    rho = {t: common.per_iteration_rate(a) for t, a in analyses.items()}
     dist = {t: {label: {f"{d:g}": final(traj[(t, d, label, gamma)]["distance_to_solution"])
                         for d in deltas} for label in ALGORITHMS} for t in topologies}
     # DSGD reached its stationary point: relative change over the last quarter of the run
@@ -126,7 +114,7 @@ def run(ctx) -> dict:
     ctx.check("DSGD's bias halves when gamma halves (first order in gamma: checked at the smallest pair "
               f"{gammas[-2]:g} -> {gammas[-1]:g})", worst < 0.05,
               "; ".join(f"{t}: bias(gamma/2)/bias(gamma) = " + ", ".join(f"{r:.3f}" for r in v)
-                        + f" for gamma = " + ", ".join(f"{g:g}" for g in gammas[:-1])
+                        + " for gamma = " + ", ".join(f"{g:g}" for g in gammas[:-1])
                         for t, v in halving.items()))
 
     # ---- figure ------------------------------------------------------------------------------------
@@ -143,8 +131,8 @@ def run(ctx) -> dict:
                 ax.semilogy(tr["iteration"], y, ALG_STYLE[label], color=DELTA_COLOR.get(d, "k"), lw=1.3,
                             label=(f"DSGD, δ={d:g}" if label == "DSGD" else
                                    f"{label} (colour: δ)" if d == deltas[-1] else None))
-        if rho[t] < 1e-12:
-            ax.set_title(f"{TOPOLOGY_LABEL[t]} (n={n}, exact average every {rho_period[t][1]} rounds)")
+        if analyses[t]["finite_time"]:
+            ax.set_title(f"{TOPOLOGY_LABEL[t]} (n={n}, exact average every {analyses[t]['period']} rounds)")
         else:
             ax.set_title(f"{TOPOLOGY_LABEL[t]} (n={n}, ρ = {rho[t]:.3f})")
         ax.set_xlabel("iteration k")

@@ -8,7 +8,6 @@ rate ||W(p-1)...W(0) - J||^(1/p).
 """
 from __future__ import annotations
 
-import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,22 +36,13 @@ TOPOLOGIES = [
 
 def analysis(ctx, name: str, n: int, params: dict) -> dict:
     """rho (static) or per-iteration period rate (time-varying) of `concord topology`."""
-    args = ["topology", name, "-n", str(n), "--seed", str(SEED), "--json"]
-    for k, v in params.items():
-        args += ["--param", f"{k}={v}"]
-    a = json.loads(ctx.tool(*args))
+    a = ctx.topology(name, n, SEED, **params)
     period = int(a["period"])
     period_rho = float(a["period_rho"])
-    rate = period_rho ** (1.0 / period) if period > 1 else float(a["rho"][0])
     # a finite-time period leaves rounding (~1e-16) in the product: its rate is 0, not 1e-16^(1/p)
-    if a["finite_time"]:
-        rate = 0.0
+    rate = 0.0 if a["finite_time"] else common.per_iteration_rate(a)
     return {"n": n, "period": period, "period_rho": period_rho, "rate": rate,
             "finite_time": bool(a["finite_time"]), "max_degree": int(a["max_degree"])}
-
-
-def slope(x, y) -> float:
-    return common.loglog_slope(x, y)
 
 
 def run(ctx) -> dict:
@@ -86,21 +76,21 @@ def run(ctx) -> dict:
     fits = {}
     # ring: 1 - rho ~ n^-2
     n, r = series("ring", nmin=nfit)
-    fits["ring"] = slope(n, 1 - r)
+    fits["ring"] = common.loglog_slope(n, 1 - r)
     n, r = series("torus", nmin=nfit)
-    fits["torus"] = slope(n, 1 - r)
+    fits["torus"] = common.loglog_slope(n, 1 - r)
     n, r = series("grid", nmin=nfit)
-    fits["grid"] = slope(n, 1 - r)
-    fits["grid_vs_n_ln_n"] = slope(n * np.log(n), 1 - r)
+    fits["grid"] = common.loglog_slope(n, 1 - r)
+    fits["grid_vs_n_ln_n"] = common.loglog_slope(n * np.log(n), 1 - r)
     # how flat (1 - rho) n and (1 - rho) n ln n are over the range (ratio largest/smallest)
     fits["grid_(1-rho)n_spread"] = float(np.ptp(np.log((1 - r) * n)))
     fits["grid_(1-rho)nlnn_spread"] = float(np.ptp(np.log((1 - r) * n * np.log(n))))
     n, r = series("exponential", nmin=16, pred=lambda r: r["n"] % 2 == 0)
-    fits["exponential_vs_log2n"] = slope(np.log2(n), 1 - r)
-    fits["exponential_vs_n"] = slope(n, 1 - r)
+    fits["exponential_vs_log2n"] = common.loglog_slope(np.log2(n), 1 - r)
+    fits["exponential_vs_n"] = common.loglog_slope(n, 1 - r)
     for label in ("Erdos-Renyi p=1/2", "U-EquiStatic", "OD-EquiDyn (per iteration)"):
         n, r = series(label, nmin=16)
-        fits[label] = slope(n, 1 - r)
+        fits[label] = common.loglog_slope(n, 1 - r)
     measured["fits"] = {k: round(v, 4) for k, v in fits.items()}
     measured["fit_range"] = f"ring, grid, torus: n >= {nfit}; exponential (even n), Erdos-Renyi, EquiTopo: n >= 16"
 

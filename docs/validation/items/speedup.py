@@ -100,7 +100,7 @@ def run(ctx) -> dict:
         worst = max(abs(r - 1) for r in ratio[key])
         ctx.check(f"{METHODS[key][0]} keeps PSGD's linear speedup (E||xbar - x*||^2 within {close:.0%} of PSGD's at "
                   "every n)", worst < close,
-                  f"xbar error / PSGD's: " + ", ".join(f"{r:.3f}" for r in ratio[key])
+                  "xbar error / PSGD's: " + ", ".join(f"{r:.3f}" for r in ratio[key])
                   + f" for n = {', '.join(map(str, agents))}; slope {slopes[key]:.3f}")
     if all(k in methods for k in ("ring", "one_peer_exponential", "exponential")):
         last = {k: ratio_agents[k][-1] for k in ("ring", "one_peer_exponential", "exponential")}

@@ -23,7 +23,6 @@ problems; the measured ones are reported next to them, not checked.
 """
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -108,11 +107,9 @@ def topology_analysis(ctx, name, n, extra):
     S(W) = (1/n) sum_{j>=2} s_j^2 / (1 - s_j^2) over the singular values s_j of W - J, for static
     graphs only. S sets DSGD's stationary consensus error gamma^2 sigma^2 S(W) in the simple model
     of the doc section (Concord's weights from `concord topology --json`)."""
-    args = ["topology", name, "-n", str(n), "--json"]
-    for k, v in extra.items():
-        args += ["--param", f"{k.split('/')[-1]}={v}"]
-    t = json.loads(ctx.tool(*args))
-    rho = float(t["period_rho"]) ** (1.0 / int(t["period"]))
+    # seed 1: the first seed of the runs (random topologies draw from the run's seed)
+    t = ctx.topology(name, n, 1, **{k.split('/')[-1]: v for k, v in extra.items()})
+    rho = common.per_iteration_rate(t)
     if int(t["period"]) != 1:
         return rho, None
     W = np.zeros((n, n))

@@ -21,7 +21,8 @@ TITLE = "Finite-time consensus"
 EXACT = 1e-28     # relative consensus error at rounding level (rounding itself sits at ~1e-33)
 DRAWN_ZERO = 1e-35
 
-# Takezawa et al. (NeurIPS 2023), round counts |BG(n, k)| for k = 1, 2, 3 (shared/reference/topologies.md)
+# Round counts |BG(n, k)| for k = 1, 2, 3 from Y. Takezawa et al., "Beyond Exponential Graph:
+# Communication-Efficient Topologies for Decentralized Learning via Finite-time Convergence", NeurIPS 2023
 TAKEZAWA = {2: (1, 1, 1), 3: (3, 1, 1), 4: (2, 2, 1), 5: (5, 3, 3), 6: (4, 2, 2), 7: (5, 4, 3), 8: (3, 3, 2),
             9: (7, 2, 2), 12: (5, 3, 2), 16: (4, 4, 2), 25: (9, 6, 5), 64: (6, 6, 3)}
 

@@ -6,6 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "commands.hpp"
 #include "concord/config.hpp"
@@ -30,6 +35,16 @@ struct Runtime {
   int size = 1;
 };
 
+/// argv split in two null-terminated lists, both starting with the program name: the
+/// --kokkos-* arguments for Kokkos, every other one for Concord's parser.
+std::pair<std::vector<char*>, std::vector<char*>> split_kokkos_arguments(int argc, char** argv) {
+  std::vector<char*> kokkos{argv[0]}, concord{argv[0]};
+  for (int i = 1; i < argc; ++i) (std::string_view(argv[i]).rfind("--kokkos-", 0) == 0 ? kokkos : concord).push_back(argv[i]);
+  kokkos.push_back(nullptr);
+  concord.push_back(nullptr);
+  return {kokkos, concord};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,14 +54,27 @@ int main(int argc, char** argv) {
     // Unpinned OpenMP threads unless the user pins them (several ranks per node would otherwise
     // bind their threads to the same cores); Kokkos warns when the variable is unset.
     setenv("OMP_PROC_BIND", "false", /*overwrite=*/0);
-    // Kokkos reads and removes its own --kokkos-* arguments first.
-    Kokkos::ScopeGuard kokkos(argc, argv);
+    // Kokkos sees only its own --kokkos-* arguments (it would print its whole help for --help);
+    // Concord's parser sees the rest. `--kokkos-help` prints Kokkos' options and exits.
+    auto [kokkos_args, concord_args] = split_kokkos_arguments(argc, argv);
+    int kokkos_argc = static_cast<int>(kokkos_args.size()) - 1;
+    Kokkos::ScopeGuard kokkos(kokkos_argc, kokkos_args.data());
     CLI::App app{"Concord: decentralized optimization (DSGD, gradient tracking) on Kokkos and MPI", "concord"};
     app.set_version_flag("--version", CONCORD_VERSION);
     app.require_subcommand(1);
+    app.footer("Kokkos options (threads, devices, tools) go before or after the subcommand as --kokkos-NAME=VALUE, "
+               "e.g. --kokkos-num-threads=2, or in KOKKOS_* environment variables; --kokkos-help lists them.");
 
     auto* info = app.add_subcommand("info", "Print versions of Concord and its dependencies, enabled backends");
-    concord::app::Command info_cmd = [] {
+    auto info_json = std::make_shared<bool>(false);
+    info->add_flag("--json", *info_json, "print a JSON object (label: value)");
+    concord::app::Command info_cmd = [info_json] {
+      if (*info_json) {
+        nlohmann::ordered_json j = nlohmann::ordered_json::object();
+        for (const auto& [label, value] : concord::driver::build_info()) j[label] = value;
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+      }
       for (const auto& [label, value] : concord::driver::build_info())
         std::printf("%-18s %s\n", (label + ":").c_str(), value.c_str());
       return 0;
@@ -58,7 +86,7 @@ int main(int argc, char** argv) {
     auto summary_cmd = concord::app::add_summary_command(app);
 
     try {
-      app.parse(argc, argv);
+      app.parse(static_cast<int>(concord_args.size()) - 1, concord_args.data());
       if (app.got_subcommand("run")) {
         rc = run_cmd();  // collective: every rank runs
       } else {

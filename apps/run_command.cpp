@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "concord/core/error.hpp"
 #include "concord/driver/run.hpp"
+#include "concord/io/checkpoint.hpp"
 #include "concord/io/deck.hpp"
 #include "concord/io/trajectory.hpp"
 
@@ -29,6 +32,9 @@ Command add_run_command(CLI::App& app) {
                   "override one deck value, e.g. --set concord/algorithm/step_size=0.1 (repeatable)")
       ->type_name("PATH=VALUE");
   cmd->add_option("--restart", options->restart, "continue from this checkpoint (bit-identically, any rank count)");
+  cmd->add_flag("--new-trajectory", options->new_trajectory,
+                "with --restart: start a new trajectory file at the checkpoint's iteration instead of continuing the "
+                "run's (needed when that trajectory is missing or does not reach the checkpoint)");
   cmd->add_flag("--check", options->check_only,
                 "validate the deck (and the checkpoint against it) and print the validated deck; run nothing");
   cmd->footer(
@@ -58,38 +64,126 @@ Command add_deck_command(CLI::App& app) {
   };
 }
 
+namespace {
+
+/// What `concord summary` shows of one file: a trajectory (its last record) or a checkpoint.
+struct SummaryRow {
+  std::string file, kind, algorithm, topology;
+  int agents = 0, dimension = 0;
+  std::int64_t iteration = 0, records = 0;
+  std::map<std::string, double> last;  ///< trajectories: the last record's metrics
+};
+
+/// The algorithm with its variant or period, without the step size: "dsgd (atc)", "psgd",
+/// "gossip_pga (H = 4)" (algorithm->describe() is "<that>, step size <schedule>").
+std::string algorithm_of(const io::FileAttributes& attributes) {
+  const auto it = attributes.text.find("algorithm");
+  if (it == attributes.text.end()) return "?";
+  return it->second.substr(0, it->second.find(", step size "));
+}
+
+std::string text_of(const io::FileAttributes& attributes, const std::string& key) {
+  const auto it = attributes.text.find(key);
+  return it == attributes.text.end() ? std::string("?") : it->second;
+}
+
+/// A trajectory, else a checkpoint; InputError (the trajectory reader's message) when neither.
+SummaryRow summarise(const std::string& file) {
+  SummaryRow row;
+  row.file = file;
+  try {
+    const auto t = io::read_trajectory(file);
+    row.kind = "trajectory";
+    row.algorithm = algorithm_of(t.attributes);
+    row.topology = text_of(t.attributes, "topology");
+    row.agents = t.agents;
+    row.dimension = t.dimension;
+    row.records = static_cast<std::int64_t>(t.iteration.size());
+    row.iteration = t.iteration.empty() ? 0 : t.iteration.back();
+    for (const auto& [column, values] : t.columns)
+      if (!values.empty()) row.last[column] = values.back();
+    return row;
+  } catch (const InputError& not_a_trajectory) {
+    io::CheckpointHeader h;
+    try {
+      h = io::read_checkpoint_header(file);
+    } catch (const InputError&) {
+      throw not_a_trajectory;
+    }
+    row.kind = "checkpoint";
+    row.algorithm = algorithm_of(h.attributes);
+    row.topology = text_of(h.attributes, "topology");
+    row.agents = h.agents;
+    row.dimension = h.dimension;
+    row.iteration = h.iteration;
+    return row;
+  }
+}
+
+nlohmann::json to_json(const SummaryRow& r) {
+  nlohmann::json last = nlohmann::json::object();
+  for (const auto& [column, value] : r.last) last[column] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+  nlohmann::json j = {{"file", r.file},           {"kind", r.kind},       {"algorithm", r.algorithm},
+                      {"topology", r.topology},   {"agents", r.agents},   {"dimension", r.dimension},
+                      {"iteration", r.iteration}};
+  if (r.kind == "trajectory") {
+    j["records"] = r.records;
+    j["last"] = std::move(last);
+  }
+  return j;
+}
+
+}  // namespace
+
 Command add_summary_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("summary", "One line per trajectory file: the run and its last record");
+  auto* cmd = app.add_subcommand(
+      "summary", "One line per file: a trajectory's run and last record, or a checkpoint's run and iteration");
   auto files = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("files", *files, "trajectory files written by concord run")->required();
-  return [files] {
-    std::vector<io::Trajectory> runs;
-    for (const auto& f : *files) runs.push_back(io::read_trajectory(f));
-    std::size_t width = 4;
-    for (const auto& f : *files) width = std::max(width, f.size());
-    print("{:<{}}  {:<24} {:<22} {:>6} {:>7}  {:>11} {:>11} {:>11} {:>8}\n", "file", width, "algorithm", "topology",
-          "agents", "iter", "consensus", "loss", "dist to x*", "accuracy");
-    for (std::size_t i = 0; i < runs.size(); ++i) {
-      const auto& t = runs[i];
-      auto text = [&](const std::string& key) {
-        auto it = t.attributes.text.find(key);
-        return it == t.attributes.text.end() ? std::string("?") : it->second;
-      };
-      auto last = [&](const std::string& column) {
-        auto it = t.columns.find(column);
-        if (it == t.columns.end() || it->second.empty() || std::isnan(it->second.back())) return std::string("-");
-        return fmt::format("{:.3e}", it->second.back());
-      };
-      std::string algorithm = text("algorithm");
-      algorithm = algorithm.substr(0, algorithm.find(' '));
-      std::string accuracy = "-";
-      if (auto it = t.columns.find("test_accuracy"); it != t.columns.end() && !it->second.empty())
-        accuracy = fmt::format("{:.4f}", it->second.back());
-      else if (auto it2 = t.columns.find("accuracy"); it2 != t.columns.end() && !it2->second.empty())
-        accuracy = fmt::format("{:.4f}", it2->second.back());
-      print("{:<{}}  {:<24} {:<22} {:>6} {:>7}  {:>11} {:>11} {:>11} {:>8}\n", (*files)[i], width, algorithm,
-            text("topology"), t.agents, t.iteration.empty() ? 0 : t.iteration.back(), last("consensus_error"),
-            last("loss"), last("distance_to_solution"), accuracy);
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("files", *files, "trajectory and checkpoint files written by concord run")->required();
+  cmd->add_flag("--json", *json, "print a JSON array, one object per file");
+  cmd->footer("A file that is neither a trajectory nor a checkpoint gets one line on stderr; the others are "
+              "summarised, and the exit status is then 2.");
+  return [files, json] {
+    std::vector<SummaryRow> rows;
+    int unreadable = 0;
+    for (const auto& f : *files) {
+      try {
+        rows.push_back(summarise(f));
+      } catch (const InputError& e) {
+        std::fprintf(stderr, "concord: summary: skipped %s\n", e.what());
+        ++unreadable;
+      }
+    }
+    if (*json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& r : rows) out.push_back(to_json(r));
+      std::fputs((out.dump(2) + "\n").c_str(), stdout);
+    } else {
+      std::size_t width = 4, algorithm_width = 9;
+      for (const auto& r : rows) width = std::max(width, r.file.size());
+      for (const auto& r : rows) algorithm_width = std::max(algorithm_width, r.algorithm.size());
+      print("{:<{}}  {:<10} {:<{}} {:<22} {:>6} {:>7}  {:>11} {:>11} {:>11} {:>8}\n", "file", width, "kind",
+            "algorithm", algorithm_width, "topology", "agents", "iter", "consensus", "loss", "dist to x*", "accuracy");
+      for (const auto& r : rows) {
+        auto last = [&](const std::string& column) {
+          auto it = r.last.find(column);
+          return it == r.last.end() || std::isnan(it->second) ? std::string("-") : fmt::format("{:.3e}", it->second);
+        };
+        std::string accuracy = "-";
+        for (const char* column : {"test_accuracy", "accuracy"})
+          if (auto it = r.last.find(column); accuracy == "-" && it != r.last.end() && !std::isnan(it->second))
+            accuracy = fmt::format("{:.4f}", it->second);
+        print("{:<{}}  {:<10} {:<{}} {:<22} {:>6} {:>7}  {:>11} {:>11} {:>11} {:>8}\n", r.file, width, r.kind,
+              r.algorithm, algorithm_width, r.topology, r.agents, r.iteration, last("consensus_error"), last("loss"),
+              last("distance_to_solution"), accuracy);
+      }
+    }
+    std::fflush(stdout);
+    if (unreadable > 0) {
+      std::fprintf(stderr, "concord: error: summary: %d of %zu files are neither trajectories nor checkpoints\n",
+                   unreadable, files->size());
+      return 2;
     }
     return 0;
   };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,8 @@
 
 #include "commands.hpp"
 #include "concord/core/error.hpp"
+#include "concord/core/random.hpp"
+#include "concord/core/text.hpp"
 #include "concord/topology/analysis.hpp"
 #include "concord/topology/registry.hpp"
 
@@ -23,13 +26,6 @@ namespace topo = concord::topology;
 template <class... Args>
 void print(fmt::string_view format, const Args&... args) {
   fmt::vprint(format, fmt::make_format_args(args...));
-}
-
-std::pair<std::string, std::string> split_key_value(const std::string& kv, const std::string& where) {
-  const auto eq = kv.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw InputError(where + ": '" + kv + "' is not of the form KEY=VALUE");
-  return {kv.substr(0, eq), kv.substr(eq + 1)};
 }
 
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
@@ -109,14 +105,69 @@ void print_dot(const topo::Topology& t, bool symmetric) {
   print("}}\n");
 }
 
+std::string default_text(const topo::ParameterInfo& p) {
+  if (p.default_value.empty()) return " [required]";
+  if (p.default_value == "none") return " [optional]";
+  return " [default: " + p.default_value + "]";
+}
+
 void print_list() {
   for (const auto& info : topo::topology_catalog()) {
     print("{}{}{}\n    {}\n    defined for: {}\n", info.name, info.time_varying ? "  (time-varying)" : "",
-               info.uses_seed ? "  (uses --seed)" : "", info.summary, info.validity);
-    for (const auto& p : info.parameters)
-      print("    --param {}=<{}>  {}{}\n", p.key, p.type, p.help,
-                 p.default_value.empty() ? " [required]" : " [default: " + p.default_value + "]");
+          info.uses_seed ? "  (uses --seed)" : "", info.summary, info.validity);
+    for (const auto& p : info.parameters) print("    --param {}=<{}>  {}{}\n", p.key, p.type, p.help, default_text(p));
   }
+}
+
+/// The catalogue as JSON: what `--list` prints, for scripts.
+nlohmann::ordered_json catalog_json() {
+  using json = nlohmann::ordered_json;
+  json list = json::array();
+  for (const auto& info : topo::topology_catalog()) {
+    json params = json::array();
+    for (const auto& p : info.parameters)
+      params.push_back({{"key", p.key},
+                        {"type", p.type},
+                        {"required", p.default_value.empty()},
+                        {"default", p.default_value.empty() || p.default_value == "none" ? json(nullptr)
+                                                                                          : json(p.default_value)},
+                        {"help", p.help}});
+    list.push_back({{"name", info.name},
+                    {"summary", info.summary},
+                    {"defined_for", info.validity},
+                    {"time_varying", info.time_varying},
+                    {"uses_seed", info.uses_seed},
+                    {"parameters", std::move(params)}});
+  }
+  return {{"default_seed", default_seed}, {"topologies", std::move(list)}};
+}
+
+/// One `concord compare` argument: NAME or NAME:KEY=VALUE[:KEY=VALUE...].
+struct CompareSpec {
+  std::string text, name;
+  std::map<std::string, std::string> params;
+};
+
+CompareSpec parse_compare_spec(const std::string& text) {
+  CompareSpec spec{text, text, {}};
+  const auto colon = text.find(':');
+  if (colon == std::string::npos) {
+    topo::topology_info(spec.name);
+    return spec;
+  }
+  spec.name = text.substr(0, colon);
+  topo::topology_info(spec.name);  // an unknown name: refused before any row is printed
+  std::vector<std::string> assignments;
+  const std::string rest = text.substr(colon + 1);
+  std::size_t start = 0;
+  while (start <= rest.size()) {
+    auto end = rest.find(':', start);
+    if (end == std::string::npos) end = rest.size();
+    assignments.push_back(rest.substr(start, end - start));
+    start = end + 1;
+  }
+  spec.params = parse_assignments(assignments, "compare " + text);
+  return spec;
 }
 
 }  // namespace
@@ -126,7 +177,7 @@ Command add_topology_command(CLI::App& app) {
     std::string name;
     int agents = 0;
     std::vector<std::string> params;
-    std::uint64_t seed = 0;
+    std::uint64_t seed = default_seed;
     bool json = false, dot = false, list = false;
   };
   auto opt = std::make_shared<Options>();
@@ -134,25 +185,23 @@ Command add_topology_command(CLI::App& app) {
   cmd->add_option("name", opt->name, "topology name (see --list)");
   cmd->add_option("--agents,-n", opt->agents, "number of agents");
   cmd->add_option("--param,-p", opt->params, "topology parameter KEY=VALUE (repeatable)")->take_all();
-  cmd->add_option("--seed", opt->seed, "seed of random constructions")->default_val(0);
-  auto* json = cmd->add_flag("--json", opt->json, "print every weight and the analysis as JSON");
+  cmd->add_option("--seed", opt->seed, "seed of random constructions (the same default as concord/seed in decks)")
+      ->default_val(default_seed);
+  auto* json = cmd->add_flag("--json", opt->json, "print every weight and the analysis as JSON (with --list: the catalogue)");
   auto* dot = cmd->add_flag("--dot", opt->dot, "print the union of the rounds as a Graphviz graph");
   json->excludes(dot);
   cmd->add_flag("--list", opt->list, "list every topology with its parameters");
   return [opt] {
     if (opt->list) {
-      print_list();
+      if (opt->json) std::cout << catalog_json().dump(2) << "\n";
+      else print_list();
       return 0;
     }
     if (opt->name.empty()) throw InputError("topology: give a topology NAME (see concord topology --list)");
     topo::topology_info(opt->name);  // unknown names fail before --agents is checked
     if (opt->agents < 1)
       throw InputError("topology " + opt->name + ": --agents N is required, N >= 1 (got " + std::to_string(opt->agents) + ")");
-    std::map<std::string, std::string> params;
-    for (const auto& kv : opt->params) {
-      auto [k, v] = split_key_value(kv, "--param");
-      if (!params.emplace(k, v).second) throw InputError("--param " + k + " given twice");
-    }
+    const auto params = parse_assignments(opt->params, "--param");
     const auto t = topo::make_topology(opt->name, opt->agents, params, opt->seed);
     if (opt->dot) {
       print_dot(t, std::all_of(t.rounds().begin(), t.rounds().end(), [](const auto& w) { return w.is_symmetric(); }));
@@ -169,39 +218,46 @@ Command add_compare_command(CLI::App& app) {
   struct Options {
     int agents = 0;
     std::vector<std::string> specs;
-    std::uint64_t seed = 0;
+    std::uint64_t seed = default_seed;
   };
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("compare", "Compare topologies side by side: degree, rho, period rate, finite time");
-  cmd->add_option("--agents,-n", opt->agents, "number of agents")->required();
-  cmd->add_option("--seed", opt->seed, "seed of random constructions")->default_val(0);
+  cmd->add_option("--agents,-n", opt->agents, "number of agents")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", opt->seed, "seed of random constructions (the same default as concord/seed in decks)")
+      ->default_val(default_seed);
   cmd->add_option("topologies", opt->specs, "NAME or NAME:KEY=VALUE[:KEY=VALUE...]")->required();
+  cmd->footer("A topology not defined for the number of agents (or with a parameter out of range for it) gets a row "
+              "saying why; the other rows are printed, and the exit status is then 2.");
   return [opt] {
+    // Every argument is read before any row: an unknown name or a malformed parameter stops here.
+    std::vector<CompareSpec> specs;
+    for (const auto& text : opt->specs) specs.push_back(parse_compare_spec(text));
     print("{} agents, seed {}\n\n", opt->agents, opt->seed);
     print("{:<34} {:>6} {:>7} {:>12} {:>12} {:>11}\n", "topology", "rounds", "max deg", "rho (max)", "period rate",
-               "finite-time");
+          "finite-time");
     print("{:-<34} {:->6} {:->7} {:->12} {:->12} {:->11}\n", "", "", "", "", "", "");
-    for (const auto& spec : opt->specs) {
-      std::map<std::string, std::string> params;
-      std::string name = spec;
-      if (auto colon = spec.find(':'); colon != std::string::npos) {
-        name = spec.substr(0, colon);
-        std::string rest = spec.substr(colon + 1);
-        std::size_t start = 0;
-        while (start <= rest.size()) {
-          auto end = rest.find(':', start);
-          if (end == std::string::npos) end = rest.size();
-          auto [k, v] = split_key_value(rest.substr(start, end - start), "compare " + spec);
-          params[k] = v;
-          start = end + 1;
-        }
+    int undefined = 0;
+    for (const auto& spec : specs) {
+      topo::Topology t;
+      try {
+        t = topo::make_topology(spec.name, opt->agents, spec.params, opt->seed);
+      } catch (const InputError& e) {
+        print("{:<34} undefined: {}\n", spec.text, e.what());
+        ++undefined;
+        continue;
       }
-      const auto t = topo::make_topology(name, opt->agents, params, opt->seed);
       const auto r = topo::analyze(t);
       double rho_max = 0.0;
       for (const auto& rr : r.rounds) rho_max = std::max(rho_max, rr.rho);
-      print("{:<34} {:>6} {:>7} {:>12.6f} {:>12.3e} {:>11}\n", spec, r.period, r.max_degree, rho_max, r.period_rho,
-                 yes_no(r.finite_time));
+      print("{:<34} {:>6} {:>7} {:>12.6f} {:>12.3e} {:>11}\n", spec.text, r.period, r.max_degree, rho_max, r.period_rho,
+            yes_no(r.finite_time));
+    }
+    if (undefined > 0) {
+      std::cout.flush();
+      std::fflush(stdout);
+      std::cerr << "concord: error: compare: " << undefined << " of " << specs.size()
+                << " topologies are not defined for " << opt->agents << " agents (see their rows)\n";
+      return 2;
     }
     return 0;
   };

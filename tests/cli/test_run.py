@@ -6,8 +6,10 @@ Run by ctest (test `run`) with CONCORD (the executable), MPIEXEC and SOURCE_DIR 
 environment, under an interpreter that has h5py and numpy (Debian's /usr/bin/python3).
 Every test works in its own temporary directory; runs use paths relative to it (cwd)."""
 import hashlib
+import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -563,10 +565,10 @@ class Refusals(RunTestCase):
 class Interrupt(RunTestCase):
     LONG = 5_000_000
 
-    def interrupt(self, d, name, ranks):
+    def interrupt(self, d, name, ranks, extra=()):
         """Starts a long run; sends SIGTERM about a second after its first progress line (printed
         once the trajectory exists and the first record is written, just before the loop)."""
-        proc = subprocess.Popen(command(["run", name], ranks), cwd=d, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(command(["run", name, *extra], ranks), cwd=d, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         out, err, started = [], [], threading.Event()
 
@@ -601,11 +603,13 @@ class Interrupt(RunTestCase):
 
     def check(self, ranks, restart_ranks):
         # A record every iteration: the interrupted iteration has one, which must survive the
-        # interruption and the restart (the trajectories are compared record for record).
+        # interruption and the restart (the trajectories are compared record for record). The
+        # outputs are chosen with --set: the printed continuation must keep them.
         d = self.tmpdir()
         name = write_deck(d, base_deck(**{"algorithm/iterations": self.LONG, "output/log_every": 1,
-                                          "algorithm/batch_size": 5}))
-        rc, out, err = self.interrupt(d, name, ranks)
+                                          "algorithm/batch_size": 5, "output/file": "deck-default.h5"}))
+        outputs = sets(**{"output/file": "run.h5", "output/checkpoint_file": "run.checkpoint.h5"})
+        rc, out, err = self.interrupt(d, name, ranks, outputs)
         if ranks == 1:
             self.assertEqual(rc, INTERRUPTED, out + err)
         # Under mpiexec, hydra forwards SIGTERM to the ranks, which checkpoint and exit 75, but
@@ -618,11 +622,16 @@ class Interrupt(RunTestCase):
         self.assertEqual(as_int(c["attrs"]["iteration"]), k)
         self.assertGreater(k, 0)
         self.assertLess(k, self.LONG)
-        self.assertIn("--restart run.checkpoint.h5", err)
+        # The printed continuation is the whole command: pasted as it is, it continues the same files.
+        hint = re.search(r"Continue with: (.*)$", err, re.M)
+        self.assertIsNotNone(hint, err)
+        continuation = shlex.split(hint.group(1))
+        self.assertEqual(continuation, ["concord", "run", name, *outputs, "--restart", "run.checkpoint.h5"])
+        self.assertFalse(os.path.exists(os.path.join(d, "deck-default.h5")))
 
         total = k + 100
-        r = self.run_ok(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": total}),
-                        ranks=restart_ranks)
+        r = self.run_ok(d, *continuation[1:], *sets(**{"algorithm/iterations": total}), ranks=restart_ranks)
+        self.assertFalse(os.path.exists(os.path.join(d, "deck-default.h5")), "the continuation wrote another file")
         self.assertIn("restarting from run.checkpoint.h5", r.stdout)
         reference = self.tmpdir()
         self.run_ok(reference, "run", write_deck(reference, base_deck(**{
@@ -639,6 +648,186 @@ class Interrupt(RunTestCase):
 
     def test_sigterm_two_ranks_via_mpiexec(self):
         self.check(2, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Restarts never continue a trajectory that does not reach the checkpoint
+# ---------------------------------------------------------------------------------------------
+class RestartTrajectory(RunTestCase):
+    def first_run(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 40, "output/log_every": 10}))
+        self.run_ok(d, "run", name)
+        return d, name
+
+    def test_lost_record_is_refused(self):
+        """A record lost in a crash (the checkpoint's own iteration): the restart refuses with one
+        line and changes nothing, instead of finishing with records [0, 10, 20, 30, 50, 60]."""
+        d, name = self.first_run()
+        with h5py.File(os.path.join(d, "run.h5"), "r+") as f:
+            for column in f["trajectory"]:
+                f["trajectory"][column].resize((4,))
+        before = snapshot_dir(d)
+        r = concord(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": 60}))
+        self.assert_one_error(r, "run.h5", "does not reach the checkpoint", "iteration 40", "iteration 30",
+                              "--new-trajectory")
+        self.assertEqual(snapshot_dir(d), before, "a refused restart changed files")
+        # Explicitly into a new trajectory: it starts at the checkpoint's iteration.
+        r = self.run_ok(d, "run", name, "--restart", "run.checkpoint.h5", "--new-trajectory",
+                        *sets(**{"algorithm/iterations": 60, "output/file": "continued.h5"}))
+        self.assertIn("a new trajectory continued.h5 starts at iteration 40", r.stdout)
+        t = read_trajectory(os.path.join(d, "continued.h5"))
+        self.assertEqual(list(t["columns"]["iteration"]), [50, 60])
+
+    def test_missing_trajectory_is_refused(self):
+        d, name = self.first_run()
+        os.remove(os.path.join(d, "run.h5"))
+        before = snapshot_dir(d)
+        r = concord(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": 60}))
+        self.assert_one_error(r, "trajectory run.h5 does not exist", "--new-trajectory", "iteration 40")
+        self.assertEqual(snapshot_dir(d), before)
+        # --new-trajectory never replaces an existing file without overwrite.
+        shutil.copy(os.path.join(d, "run.checkpoint.h5"), os.path.join(d, "other.h5"))
+        r = concord(d, "run", name, "--restart", "run.checkpoint.h5", "--new-trajectory",
+                    *sets(**{"algorithm/iterations": 60, "output/file": "other.h5"}))
+        self.assert_one_error(r, "other.h5 exists", "--new-trajectory")
+        r = concord(d, "run", name, "--new-trajectory")
+        self.assert_one_error(r, "--new-trajectory applies to a restart only")
+
+    def test_time_columns_only_when_measured(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 20, "output/time_phases": False}))
+        self.run_ok(d, "run", name)
+        self.assertFalse(TIME_COLUMNS & set(read_trajectory(os.path.join(d, "run.h5"))["columns"]))
+        self.run_ok(d, "run", name, *sets(**{"output/time_phases": True, "output/file": "timed.h5"}))
+        t = read_trajectory(os.path.join(d, "timed.h5"))
+        self.assertEqual(TIME_COLUMNS & set(t["columns"]), TIME_COLUMNS)
+        self.assertTrue(np.all(t["columns"]["time_compute"][1:] > 0), t["columns"]["time_compute"])
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Values typed as text: lists separated by spaces are refused, never merged
+# ---------------------------------------------------------------------------------------------
+class TextValues(RunTestCase):
+    def test_space_separated_hops(self):
+        d = self.tmpdir()
+        deck = base_deck(**{"topology/name": "equi_static", "topology/hops": "1 3", "algorithm/iterations": 10})
+        name = write_deck(d, deck)
+        for args in (["run", name], ["run", name, "--set", "concord/topology/hops=2 1"],
+                     ["run", name, "--set", "concord/topology/hops=[1 3]"]):
+            r = concord(d, *args)
+            self.assert_one_error(r, "concord/topology")
+        r = concord(d, "run", name)
+        self.assertIn("has a space inside", r.stderr)
+        # The list forms agree with each other.
+        runs = []
+        for value in ("1,3", "[1, 3]", " 1 , 3 "):
+            r = self.run_ok(d, "run", name, "--set", "concord/topology/hops=" + value,
+                            "--set", "concord/output/overwrite=true")
+            runs.append(read_trajectory(os.path.join(d, "run.h5")))
+        for other in runs[1:]:
+            self.assert_same_trajectory(runs[0], other, "hops written as lists")
+
+    def test_numbers_with_spaces_are_not_numbers(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck())
+        r = concord(d, "run", name, "--set", "concord/agents=1 6")
+        self.assert_one_error(r, "concord/agents", "expected an integer")
+        r = concord(d, "run", name, "--set", "concord/algorithm/step_size=0.05abc")
+        self.assert_one_error(r, "concord/algorithm/step_size", "expected a real number")
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. concord summary: trajectories and checkpoints, algorithm variants, JSON, unreadable files
+# ---------------------------------------------------------------------------------------------
+class Summary(RunTestCase):
+    def test_glob_with_checkpoints_and_variants(self):
+        d = self.tmpdir()
+        for variant in ("atc", "cta"):
+            name = write_deck(d, base_deck(**{"algorithm/name": "dsgd", "algorithm/variant": variant,
+                                              "algorithm/iterations": 20, "output/file": "run-%s.h5" % variant}),
+                              variant + ".yaml")
+            self.run_ok(d, "run", name)
+        files = sorted(f for f in os.listdir(d) if f.startswith("run-") and f.endswith(".h5"))
+        self.assertEqual(len(files), 4, files)  # two trajectories, two checkpoints (the docs' glob)
+        r = self.run_ok(d, "summary", *files)
+        rows = {line.split()[0]: line for line in r.stdout.splitlines()[1:]}
+        self.assertEqual(sorted(rows), files)
+        for variant in ("atc", "cta"):
+            self.assertIn("trajectory", rows["run-%s.h5" % variant])
+            self.assertIn("dsgd (%s)" % variant, rows["run-%s.h5" % variant])
+            self.assertIn("checkpoint", rows["run-%s.checkpoint.h5" % variant])
+            self.assertIn("dsgd (%s)" % variant, rows["run-%s.checkpoint.h5" % variant])
+        j = json.loads(self.run_ok(d, "summary", "--json", *files).stdout)
+        self.assertEqual([x["file"] for x in j], files)
+        t = read_trajectory(os.path.join(d, "run-atc.h5"))
+        atc = j[files.index("run-atc.h5")]
+        self.assertEqual((atc["kind"], atc["algorithm"], atc["iteration"], atc["records"]), ("trajectory", "dsgd (atc)", 20, 3))
+        self.assertEqual(atc["last"]["loss"], float(t["columns"]["loss"][-1]))
+        c = j[files.index("run-atc.checkpoint.h5")]
+        self.assertEqual((c["kind"], c["iteration"], c["agents"]), ("checkpoint", 20, 8))
+
+    def test_unreadable_file_does_not_stop_the_others(self):
+        d = self.tmpdir()
+        self.run_ok(d, "run", write_deck(d, base_deck(**{"algorithm/iterations": 10})))
+        with open(os.path.join(d, "notes.h5"), "w") as f:
+            f.write("not HDF5")
+        r = concord(d, "summary", "notes.h5", "run.h5", "run.checkpoint.h5")
+        self.assertEqual(r.returncode, BAD_INPUT, r.stdout + r.stderr)
+        self.assertEqual([l.split()[0] for l in r.stdout.splitlines()[1:]], ["run.h5", "run.checkpoint.h5"])
+        self.assertEqual(len(r.stderr.strip().splitlines()), 2, r.stderr)
+        self.assertIn("notes.h5", r.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. XML decks in the usual Teuchos wrapper; D2 advice; oversubscription
+# ---------------------------------------------------------------------------------------------
+class DeckForms(RunTestCase):
+    def test_shipped_xml_deck_equals_yaml_deck(self):
+        d = self.tmpdir()
+        yaml_deck, xml_deck = (os.path.join(SOURCE_DIR, "inputs", "quickstart." + ext) for ext in ("yaml", "xml"))
+        a = self.run_ok(d, "deck", yaml_deck).stdout
+        b = self.run_ok(d, "deck", xml_deck).stdout
+        self.assertEqual(a, b)
+        small = sets(**{"algorithm/iterations": 20})
+        self.run_ok(d, "run", yaml_deck, *small, *sets(**{"output/file": "y.h5"}))
+        self.run_ok(d, "run", xml_deck, *small, *sets(**{"output/file": "x.h5"}))
+        self.assert_same_trajectory(read_trajectory(os.path.join(d, "y.h5")), read_trajectory(os.path.join(d, "x.h5")),
+                                    "quickstart.yaml vs quickstart.xml")
+
+    def test_xml_wrapper_forms(self):
+        d = self.tmpdir()
+        inner = to_xml(base_deck()["concord"], indent=2)
+        for top in ('<ParameterList name="ANONYMOUS">', "<ParameterList>"):
+            write_deck(d, top + "\n" + inner + "</ParameterList>\n", "w.xml")
+            self.run_ok(d, "deck", "w.xml")
+        write_deck(d, '<ParameterList name="ANONYMOUS">\n' + inner + to_xml({"x": 1}, "other", 2) + "</ParameterList>\n",
+                   "two.xml")
+        self.assert_one_error(concord(d, "deck", "two.xml"), "exactly one", "concord")
+
+    def test_d2_advice_names_what_exists(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/name": "d2"}))  # ring of 8 agents: lambda_min = -1/3
+        line = self.assert_one_error(concord(d, "run", name), "d2", "exact_diffusion", "odd number of agents")
+        self.assertNotIn("self-weight", line)
+        for fix in ({"concord/agents": 7}, {"concord/algorithm/name": "exact_diffusion"},
+                    {"concord/topology/name": "complete"}):
+            (path, value), = fix.items()
+            self.run_ok(d, "run", name, "--set", "%s=%s" % (path, value), "--set", "concord/output/overwrite=true",
+                        "--set", "concord/algorithm/iterations=10")
+
+    def test_oversubscription_warning(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 10}))
+        r = self.run_ok(d, "run", name)
+        self.assertNotIn("oversubscribed", r.stderr)
+        cores = len(os.sched_getaffinity(0))
+        env = dict(os.environ, OMP_NUM_THREADS=str(cores))
+        r = subprocess.run(command(["run", name, "--set", "concord/output/overwrite=true"], 2), cwd=d,
+                           capture_output=True, text=True, timeout=300, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("warning: 2 ranks x %d thread" % cores, r.stderr)
+        self.assertIn("oversubscribed", r.stderr)
 
 
 if __name__ == "__main__":

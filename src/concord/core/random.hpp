@@ -25,6 +25,11 @@
 
 namespace concord {
 
+/// The seed of a run when none is given: `concord/seed` in decks, `--seed` of `concord topology`
+/// and `concord compare`, and make_topology's default — one value, so that a topology analysed on
+/// the command line is the one a run with the default seed uses.
+inline constexpr std::uint64_t default_seed = 1;
+
 /// Stable purpose tags: keep values unchanged, they are part of reproducibility.
 namespace stream_purpose {
 inline constexpr std::uint64_t topology = 1;

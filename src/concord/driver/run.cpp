@@ -1,6 +1,7 @@
 #include "concord/driver/run.hpp"
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <Eigen/Dense>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <type_traits>
 
 #include "concord/algorithms/algorithm.hpp"
 #include "concord/algorithms/metrics.hpp"
@@ -22,6 +24,7 @@
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
 #include "concord/core/random.hpp"
+#include "concord/core/text.hpp"
 #include "concord/driver/build_info.hpp"
 #include "concord/git_revision.hpp"
 #include "concord/io/checkpoint.hpp"
@@ -215,12 +218,15 @@ void check_d2(const topology::Topology& t) {
     const double lambda_min = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(dense, Eigen::EigenvaluesOnly).eigenvalues().minCoeff();
     if (lambda_min <= -1.0 / 3.0)
       throw InputError(str("concord/algorithm/name: d2 needs the eigenvalues of W above -1/3, but topology '{}' "
-                                   "has lambda_min = {:.4f}; use weights with a larger self-weight, or exact_diffusion",
-                                   t.name(), lambda_min));
+                           "on {} agents has lambda_min = {:.4f}{}. Use exact_diffusion (the same fixed point; it mixes "
+                           "with (I + W)/2, whose eigenvalues are always above 0), or a topology whose W qualifies, e.g. "
+                           "complete (eigenvalues 0 and 1)",
+                           t.name(), n, lambda_min,
+                           t.name() == "ring" ? " (a ring has lambda_min > -1/3 only for an odd number of agents)" : ""));
   }
 }
 
-std::vector<std::string> metric_columns(const problems::Problem& problem) {
+std::vector<std::string> metric_columns(const problems::Problem& problem, bool time_phases) {
   std::vector<std::string> c = {"consensus_error", "loss", "grad_norm_sq"};
   if (problem.solution()) c.push_back("distance_to_solution");
   if (problem.classification()) c.push_back("accuracy");
@@ -228,8 +234,10 @@ std::vector<std::string> metric_columns(const problems::Problem& problem) {
     c.push_back("test_loss");
     if (problem.classification()) c.push_back("test_accuracy");
   }
-  c.push_back("time_compute");
-  c.push_back("time_comm");
+  if (time_phases) {  // measured only then (output/time_phases): no columns of zeros otherwise
+    c.push_back("time_compute");
+    c.push_back("time_comm");
+  }
   return c;
 }
 
@@ -281,6 +289,33 @@ void place_initial_models(const ExecutionSpace& exec, const AgentMatrix& x0, con
   Kokkos::deep_copy(exec, x0, host);
 }
 
+/// "4 ranks x 1 thread on a node with 2 cores" when the ranks on some node, times each one's
+/// threads, exceed the cores they may run on; "" otherwise. MPICH's ranks busy-poll while they
+/// wait, so an oversubscribed run is slower by orders of magnitude. Collective.
+std::string oversubscription(MPI_Comm comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int node_ranks = 1;
+  MPI_Comm_size(node, &node_ranks);
+  MPI_Comm_free(&node);
+  int threads = 1;
+  if constexpr (host_execution) threads = ExecutionSpace().concurrency();
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  const int cores = sched_getaffinity(0, sizeof(allowed), &allowed) == 0 ? CPU_COUNT(&allowed) : 0;
+  // The worst node: the most demand per core.
+  struct {
+    double load;
+    int rank;
+  } mine{cores > 0 ? static_cast<double>(node_ranks) * threads / cores : 0.0, comm_rank(comm)}, worst{};
+  MPI_Allreduce(&mine, &worst, 1, MPI_DOUBLE_INT, MPI_MAXLOC, comm);
+  int numbers[3] = {node_ranks, threads, cores};
+  MPI_Bcast(numbers, 3, MPI_INT, worst.rank, comm);
+  if (!(worst.load > 1.0)) return "";
+  return str("{} ranks x {} thread{} on a node where they may use {} core{}", numbers[0], numbers[1],
+             numbers[1] == 1 ? "" : "s", numbers[2], numbers[2] == 1 ? "" : "s");
+}
+
 /// Rank 0 prints; lines are flushed so batch logs show progress as it happens.
 class Console {
  public:
@@ -297,7 +332,16 @@ class Console {
   bool active_;
 };
 
+/// Checkpoint attribute: the iteration of the last trajectory record when it was written.
+const std::string trajectory_last_record = "trajectory_last_record";
+
 }  // namespace
+
+std::string continue_command(const RunOptions& options, const std::string& checkpoint) {
+  std::string command = "concord run " + shell_quote(options.deck);
+  for (const auto& assignment : options.overrides) command += " --set " + shell_quote(assignment);
+  return command + " --restart " + shell_quote(checkpoint);
+}
 
 int run(const RunOptions& options, MPI_Comm comm) {
   const int rank = comm_rank(comm), ranks = comm_size(comm);
@@ -355,6 +399,17 @@ int run(const RunOptions& options, MPI_Comm comm) {
     if (start > iterations)
       throw InputError(str("concord/algorithm/iterations: {} is below the checkpoint's iteration {} ({})",
                                    iterations, start, options.restart));
+    const bool trajectory_exists = exists_on_root(output_file, comm);
+    if (options.new_trajectory && trajectory_exists && !deck.boolean("output/overwrite"))
+      throw InputError("output " + output_file + " exists; --new-trajectory writes a new file: choose another "
+                       "concord/output/file or set concord/output/overwrite: true to replace it");
+    if (!options.new_trajectory && !trajectory_exists)
+      throw InputError(str("trajectory {} does not exist: a restart continues the trajectory of the run it restarts. Point "
+                    "concord/output/file to that run's trajectory (the command printed when the run stopped has "
+                    "every --set it used), or add --new-trajectory to start a new trajectory at iteration {}",
+                           output_file, start));
+  } else if (options.new_trajectory) {
+    throw InputError("--new-trajectory applies to a restart only (give --restart CHECKPOINT)");
   } else if (!deck.boolean("output/overwrite")) {
     for (const auto& file : {output_file, checkpoint_file})
       if (exists_on_root(file, comm))
@@ -380,7 +435,7 @@ int run(const RunOptions& options, MPI_Comm comm) {
   mixing::ReproducibleSum reducer(transport, layout, dimension + problems::Problem::extra_columns);
   auto algorithm = algorithms::make_algorithm(algorithm_opts, {*problem, mixer, reducer});
   algorithms::Metrics metrics(*problem, reducer);
-  const auto columns = metric_columns(*problem);
+  const auto columns = metric_columns(*problem, algorithm_opts.time_phases);
 
   // ---- 5. Header ------------------------------------------------------------------------------
   out("concord {} (git {}) — {}{}\n", CONCORD_VERSION, CONCORD_GIT_REVISION, options.deck,
@@ -390,6 +445,11 @@ int run(const RunOptions& options, MPI_Comm comm) {
   out("  {:<16} {}\n", "ranks:", ranks);
   out("  {:<16} {} ({} to {} per rank), transport {}\n", "agents:", agents, layout.count(ranks - 1), layout.count(0),
       transport->describe());
+  if (const std::string crowded = oversubscription(comm); !crowded.empty() && rank == 0)
+    std::fprintf(stderr,
+                 "concord: warning: %s: oversubscribed. MPICH's ranks busy-poll while they wait, so this run can be "
+                 "orders of magnitude slower than with ranks x threads <= cores (fewer ranks, or OMP_NUM_THREADS)\n",
+                 crowded.c_str());
   out("--- validated deck ---\n{}----------------------\n", deck.yaml());
   if (out.active()) {
     const auto report = topology::analyze(topo);
@@ -433,15 +493,18 @@ int run(const RunOptions& options, MPI_Comm comm) {
   // A run that ended between records (iterations not a multiple of log_every) closed with a record
   // of its last iteration, which an uninterrupted longer run does not have: a restart drops it.
   const bool off_grid = !options.restart.empty() && start % log_every != 0 && start < iterations;
-  const bool resuming = !options.restart.empty() && exists_on_root(output_file, comm);
+  const bool resuming = !options.restart.empty() && !options.new_trajectory;
   auto trajectory = [&] {
-    if (resuming)
+    if (resuming) {
+      // The checkpoint names the last record its run had written (absent in files of older versions).
+      const auto last = resume_from.attributes.integers.find(trajectory_last_record);
       return io::TrajectoryWriter::resume(output_file, comm, off_grid ? start - 1 : start, columns, attributes, layout,
-                                          dimension, snapshots);
-    if (!options.restart.empty())
-      out("note: {} is missing; a new trajectory starts at iteration {}\n", output_file, start);
+                                          dimension, snapshots,
+                                          last == resume_from.attributes.integers.end() ? -1 : last->second);
+    }
+    if (options.new_trajectory) out("note: a new trajectory {} starts at iteration {}\n", output_file, start);
     return io::TrajectoryWriter::create(output_file, comm, columns, attributes, layout, dimension, snapshots,
-                                        /*overwrite=*/deck.boolean("output/overwrite") || !options.restart.empty());
+                                        deck.boolean("output/overwrite"));
   }();
   // Dropping that record dropped a snapshot of the same iteration too: the restored models are it.
   if (resuming && off_grid && snapshots && start % snapshot_every == 0) trajectory.snapshot(start, algorithm->models());
@@ -458,8 +521,10 @@ int run(const RunOptions& options, MPI_Comm comm) {
     header.state.clear();
     const auto state = algorithm->state();
     for (const auto& [name, view] : state) header.state.push_back(name);
-    io::write_checkpoint(checkpoint_file, comm, layout, header, state);
+    // Records first: a checkpoint never gets ahead of the records it names (a restart checks them).
     trajectory.flush();
+    header.attributes.integers[trajectory_last_record] = trajectory.last_record();
+    io::write_checkpoint(checkpoint_file, comm, layout, header, state);
     last_checkpoint = k;
     last_checkpoint_file = checkpoint_file;
   };
@@ -552,9 +617,9 @@ int run(const RunOptions& options, MPI_Comm comm) {
       if (rank == 0)
         std::fprintf(stderr,
                      "concord: interrupted by %s after iteration %lld; checkpoint written to %s. Continue with: "
-                     "concord run %s --restart %s\n",
+                     "%s\n",
                      stop == SIGINT ? "SIGINT" : stop == SIGTERM ? "SIGTERM" : "a signal", static_cast<long long>(done),
-                     checkpoint_file.c_str(), options.deck.c_str(), checkpoint_file.c_str());
+                     checkpoint_file.c_str(), continue_command(options, checkpoint_file).c_str());
       return interrupted;
     }
   }

@@ -26,7 +26,15 @@ struct RunOptions {
   std::vector<std::string> overrides;  ///< PATH=VALUE, applied in order before validation
   std::string restart;                 ///< checkpoint to continue from ("" = a fresh run)
   bool check_only = false;             ///< validate (deck, topology, checkpoint match) and stop
+  /// With `restart`: write a new trajectory file from the checkpoint's iteration on instead of
+  /// continuing the run's (a restart whose trajectory is missing or does not reach the checkpoint
+  /// is refused without it). The file must not exist unless concord/output/overwrite is true.
+  bool new_trajectory = false;
 };
+
+/// The command that continues a run from `checkpoint`: `concord run DECK --set ... --restart
+/// CHECKPOINT`, every override of `options` kept (they choose the output files), quoted for a shell.
+std::string continue_command(const RunOptions& options, const std::string& checkpoint);
 
 /// Runs the deck. Throws InputError (before any work) for bad input; returns an ExitStatus.
 int run(const RunOptions& options, MPI_Comm comm);

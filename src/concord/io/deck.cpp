@@ -10,6 +10,8 @@
 #include "concord/algorithms/algorithm.hpp"
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
+#include "concord/core/random.hpp"
+#include "concord/core/text.hpp"
 #include "concord/problems/setup.hpp"
 #include "concord/topology/registry.hpp"
 
@@ -294,7 +296,7 @@ Section make_schema() {
   Section root;
   root.key = "concord";
   root.doc = "A Concord run.";
-  root.params.push_back(integer("seed", 1,
+  root.params.push_back(integer("seed", static_cast<std::int64_t>(default_seed),
                                 "seed of every random stream (data, minibatches, random topologies, initial models)", 0));
   root.params.push_back(integer("agents", nullptr, "number of agents n (at least the number of ranks)", 1));
   root.sections = {topology_section(), problem_section(), algorithm_section(), output_section(), parallel_section()};
@@ -569,6 +571,31 @@ void reference_section(const Section& s, const std::string& path, std::string& o
   for (const auto& sub : s.sections) reference_section(sub, path + "/" + sub.key, out);
 }
 
+/// An override's VALUE read the way a YAML scalar or flow sequence would be, with the parsers
+/// every command-line value goes through (concord/core/text.hpp): an integer, a real, true/false,
+/// a quoted string, a list [a, b, ...] of those, or else a string ("1 3" stays the string "1 3",
+/// which an integer or list parameter then refuses).
+Tree override_value(const std::string& value, const std::string& where) {
+  auto scalar = [](std::string_view s) -> Tree {
+    s = trim(s);
+    if (auto i = parse_integer(s)) return *i;
+    if (auto x = parse_real(s)) return *x;
+    if (s == "true") return true;
+    if (s == "false") return false;
+    if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
+      return std::string(s.substr(1, s.size() - 2));
+    return std::string(s);
+  };
+  const std::string_view v = trim(value);
+  if (v.empty() || (v.front() != '[' && v.back() != ']')) return scalar(v);
+  const auto list = split_list(v);
+  if (!list.error.empty())
+    throw InputError(where + ": " + list.error + " (expected PATH=[a, b, ...] for a list)");
+  Tree out = Tree::array();
+  for (const auto& item : list.items) out.push_back(scalar(item));
+  return out;
+}
+
 }  // namespace
 
 DeckFormat deck_format_of(std::string_view name) {
@@ -599,38 +626,7 @@ void apply_override(Tree& raw, const std::string& assignment) {
     if (key.empty()) throw InputError("--set " + assignment + ": empty path component" + usage);
     if (!node->is_object()) throw InputError("--set " + assignment + ": " + path.substr(0, start - 1) + " is not a list");
     if (slash == std::string::npos) {
-      // The value, read the way a YAML scalar or flow sequence would be.
-      Tree v;
-      auto scalar = [](std::string s) -> Tree {
-        while (!s.empty() && s.front() == ' ') s.erase(s.begin());
-        while (!s.empty() && s.back() == ' ') s.pop_back();
-        std::int64_t i;
-        if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i); ec == std::errc() && p == s.data() + s.size() && !s.empty())
-          return i;
-        double d;
-        if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d); ec == std::errc() && p == s.data() + s.size() && !s.empty())
-          return d;
-        if (s == "true") return true;
-        if (s == "false") return false;
-        if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
-          return s.substr(1, s.size() - 2);
-        return s;
-      };
-      if (!value.empty() && value.front() == '[') {
-        if (value.back() != ']') throw InputError("--set " + assignment + ": a list must end with ]" + usage);
-        v = Tree::array();
-        const std::string inner = value.substr(1, value.size() - 2);
-        std::size_t b = 0;
-        while (b < inner.size()) {
-          auto e = inner.find(',', b);
-          if (e == std::string::npos) e = inner.size();
-          v.push_back(scalar(inner.substr(b, e - b)));
-          b = e + 1;
-        }
-      } else {
-        v = scalar(value);
-      }
-      (*node)[key] = v;
+      (*node)[key] = override_value(value, "--set " + assignment);
       return;
     }
     node = &(*node)[key];

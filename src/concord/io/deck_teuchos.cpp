@@ -62,6 +62,23 @@ std::vector<std::string> top_level_yaml_keys(const std::string& text) {
   return keys;
 }
 
+/// Where the outermost element starts (after the XML declaration and comments); npos if none.
+std::size_t first_element(const std::string& text) {
+  std::size_t pos = text.find('<');
+  while (pos != std::string::npos) {
+    if (text.compare(pos, 4, "<!--") == 0) {
+      const auto end = text.find("-->", pos + 4);
+      pos = end == std::string::npos ? end : text.find('<', end + 3);
+    } else if (text.compare(pos, 2, "<?") == 0 || text.compare(pos, 2, "<!") == 0) {
+      const auto end = text.find('>', pos + 2);
+      pos = end == std::string::npos ? end : text.find('<', end + 1);
+    } else {
+      return pos;
+    }
+  }
+  return pos;
+}
+
 }  // namespace
 
 Tree parse_deck(const std::string& text, const std::string& origin, DeckFormat format) {
@@ -94,14 +111,25 @@ Tree parse_deck(const std::string& text, const std::string& origin, DeckFormat f
     } catch (const std::exception& e) {
       throw InputError(origin + ": not a valid XML ParameterList: " + e.what());
     }
-    // Teuchos drops the top-level list's name: read it from the text.
-    const auto open = text.find("<ParameterList");
+    // Teuchos drops the top-level list's name: read it from the text. Two forms are accepted:
+    // <ParameterList name="concord"> ... </ParameterList>, and the usual Teuchos wrapper
+    // <ParameterList name="ANONYMOUS"> (or unnamed) holding exactly one list, `concord`.
+    const auto open = first_element(text);
     const auto close = text.find('>', open);
     const auto attr = text.find("name=\"", open);
-    if (open != std::string::npos && attr != std::string::npos && attr < close) {
+    if (open != std::string::npos && attr != std::string::npos && attr < close)
       top = text.substr(attr + 6, text.find('"', attr + 6) - (attr + 6));
-      if (top != "concord")
-        throw InputError(origin + ": the top-level <ParameterList> must be named \"concord\" (found \"" + top + "\")");
+    if (top != "concord") {
+      std::string found;
+      for (auto it = list->begin(); it != list->end(); ++it) found += (found.empty() ? "" : ", ") + list->name(it);
+      if (list->numParams() != 1 || !list->isSublist("concord"))
+        throw InputError(origin + ": the top-level <ParameterList> must be named \"concord\", or be a wrapper (\"" +
+                         (top.empty() ? std::string("unnamed") : top) +
+                         "\" here) holding exactly one <ParameterList name=\"concord\"> (found: " +
+                         (found.empty() ? std::string("nothing") : found) + ")");
+      Tree deck = Tree::object();
+      deck["concord"] = convert(list->sublist("concord"), "concord");
+      return deck;
     }
   }
   Tree deck = Tree::object();

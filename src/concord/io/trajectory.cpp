@@ -229,7 +229,8 @@ TrajectoryWriter TrajectoryWriter::create(const std::string& path, MPI_Comm comm
 
 TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm, std::int64_t iteration,
                                           const std::vector<std::string>& columns, const FileAttributes& attributes,
-                                          const AgentLayout& layout, int dimension, bool snapshots) {
+                                          const AgentLayout& layout, int dimension, bool snapshots,
+                                          std::int64_t required_record) {
   detail::QuietHdf5 quiet;
   validate_columns(columns);
   if (dimension < 1) throw std::logic_error("concord::io::TrajectoryWriter::resume: dimension must be >= 1");
@@ -301,6 +302,16 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
     std::size_t available = iterations.size();
     for (const auto& v : w.values)
       available = std::min<std::size_t>(available, detail::dataset_dims(v.get(), what).at(0));
+    if (required_record >= 0) {
+      const std::size_t upto = kept_prefix(iterations, available, std::max(iteration, required_record));
+      if (upto == 0 || iterations[upto - 1] != required_record)
+        throw InputError(fmt::format(
+            "{} does not reach the checkpoint: the run being continued had written a record of iteration {} "
+            "when it wrote its checkpoint, but the file's last record up to there is {} (records were lost, or the "
+            "file belongs to another run). Continue into a new trajectory instead: --new-trajectory with another "
+            "concord/output/file",
+            place, required_record, upto == 0 ? std::string("none") : "of iteration " + std::to_string(iterations[upto - 1])));
+    }
     const hsize_t keep = kept_prefix(iterations, available, iteration);
     check_status(H5Dset_extent(w.iteration.get(), &keep), what);
     for (const auto& v : w.values) check_status(H5Dset_extent(v.get(), &keep), what);
@@ -406,6 +417,10 @@ void TrajectoryWriter::close() {
 }
 
 std::int64_t TrajectoryWriter::records() const { return impl_ ? impl_->records : 0; }
+
+std::int64_t TrajectoryWriter::last_record() const {
+  return impl_ && impl_->records > 0 ? impl_->last_record : -1;
+}
 
 Trajectory read_trajectory(const std::string& path) {
   detail::QuietHdf5 quiet;

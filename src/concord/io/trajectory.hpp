@@ -62,9 +62,15 @@ class TrajectoryWriter {
   /// the root attributes given (e.g. the new rank count); the others stay. With `snapshots` and a
   /// file without /snapshots, /snapshots is created; without `snapshots`, existing snapshots are
   /// truncated the same way and no more are written.
+  ///
+  /// `required_record` (>= 0) is the iteration of the last record the run being continued had
+  /// written when it wrote its checkpoint: the file must hold it as its last record at or before
+  /// max(`iteration`, `required_record`), or the restart is refused (InputError, nothing changed)
+  /// — records lost in a crash, or a file of another run, are never silently continued.
   static TrajectoryWriter resume(const std::string& path, MPI_Comm comm, std::int64_t iteration,
                                  const std::vector<std::string>& columns, const FileAttributes& attributes,
-                                 const AgentLayout& layout, int dimension, bool snapshots);
+                                 const AgentLayout& layout, int dimension, bool snapshots,
+                                 std::int64_t required_record = -1);
 
   TrajectoryWriter(TrajectoryWriter&&) noexcept;
   TrajectoryWriter& operator=(TrajectoryWriter&&) noexcept;
@@ -82,6 +88,8 @@ class TrajectoryWriter {
 
   /// Records in the file (after a resume: those kept plus those appended since).
   std::int64_t records() const;
+  /// The iteration of the last record in the file; -1 when there is none.
+  std::int64_t last_record() const;
 
  private:
   struct Impl;

@@ -1,12 +1,12 @@
 #include "concord/topology/registry.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <functional>
 #include <limits>
 
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
+#include "concord/core/text.hpp"
 #include "concord/topology/base_graphs.hpp"
 #include "concord/topology/equitopo.hpp"
 #include "concord/topology/generators.hpp"
@@ -42,47 +42,33 @@ class Parameters {
 
   long long integer(const std::string& key, long long min, long long max = std::numeric_limits<int>::max()) const {
     const std::string v = raw(key);
-    long long x = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-    if (ec != std::errc() || ptr != v.data() + v.size()) fail(key, v, "expected an integer");
-    if (x < min || x > max) fail(key, v, "out of range: allowed " + range(min, max));
-    return x;
+    const auto x = parse_integer(v);
+    if (!x) fail(key, v, "expected an integer");
+    if (*x < min || *x > max) fail(key, v, "out of range: allowed " + range(min, max));
+    return *x;
   }
 
   double real(const std::string& key, double lo, double hi, bool lo_open) const {
     const std::string v = raw(key);
-    double x = 0;
-    std::size_t used = 0;
-    try {
-      x = std::stod(v, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != v.size() || v.empty() || !std::isfinite(x)) fail(key, v, "expected a real number");
-    if ((lo_open ? x <= lo : x < lo) || x > hi)
+    const auto x = parse_real(v);
+    if (!x) fail(key, v, "expected a real number");
+    if ((lo_open ? *x <= lo : *x < lo) || *x > hi)
       fail(key, v, "out of range: allowed " + std::string(lo_open ? "(" : "[") + shortest(lo) + ", " + shortest(hi) + "]");
-    return x;
+    return *x;
   }
 
-  /// "1,2,3" or "[1, 2, 3]".
+  /// "1,2,3" or "[1, 2, 3]" (concord::split_list: "1 3" is refused, never read as 13).
   std::vector<int> int_list(const std::string& key, long long min, long long max) const {
-    std::string v = raw(key);
+    const std::string v = raw(key);
+    const auto list = split_list(v);
+    if (!list.error.empty() || list.items.empty())
+      fail(key, v, "not a list of integers: " + (list.error.empty() ? std::string("the list is empty") : list.error));
     std::vector<int> out;
-    std::string s;
-    for (char c : v)
-      if (c != '[' && c != ']' && c != ' ') s += c;
-    std::size_t start = 0;
-    while (start <= s.size()) {
-      auto end = s.find(',', start);
-      if (end == std::string::npos) end = s.size();
-      const std::string item = s.substr(start, end - start);
-      long long x = 0;
-      auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), x);
-      if (item.empty() || ec != std::errc() || ptr != item.data() + item.size())
-        fail(key, v, "expected a comma-separated list of integers, e.g. 1,3,7");
-      if (x < min || x > max) fail(key, v, "entry " + item + " out of range: allowed " + range(min, max));
-      out.push_back(static_cast<int>(x));
-      start = end + 1;
+    for (const auto& item : list.items) {
+      const auto x = parse_integer(item);
+      if (!x) fail(key, v, "entry '" + item + "' is not an integer; expected a comma-separated list of integers, e.g. 1,3,7");
+      if (*x < min || *x > max) fail(key, v, "entry " + item + " out of range: allowed " + range(min, max));
+      out.push_back(static_cast<int>(*x));
     }
     return out;
   }
@@ -166,7 +152,7 @@ const std::vector<Entry>& entries() {
     const ParameterInfo rows{"rows", "int", "auto", "rows of the 2D layout (default: the most square factorisation)"};
     const ParameterInfo cols{"cols", "int", "auto", "columns of the 2D layout (rows x cols = agents)"};
     const ParameterInfo k{"k", "int", "1", "maximum degree k >= 1 (the graph uses cliques of size up to k+1)"};
-    const ParameterInfo hops{"hops", "int list", "", "explicit hops a_m in 1..n-1, comma-separated (instead of M)"};
+    const ParameterInfo hops{"hops", "int list", "none", "explicit hops a_m in 1..n-1, comma-separated (instead of M)"};
     const ParameterInfo m{"M", "int", "auto", "number of hops drawn from the seed (auto: floor(8 ln(2n/0.1)/(3*0.5^2)))"};
     const ParameterInfo eta{"eta", "real", "0.5", "mixing step eta in (0, 1]: W = (1-eta) I + eta B"};
     const ParameterInfo dhops{"hops", "int list", "complete",

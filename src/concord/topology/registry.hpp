@@ -4,7 +4,7 @@
 /// table serves the command line (`concord topology`), input decks and the docs.
 ///
 /// \code
-///   auto t = concord::topology::make_topology("base", 12, {{"k", "2"}}, /*seed=*/0);
+///   auto t = concord::topology::make_topology("base", 12, {{"k", "2"}}, /*seed=*/1);
 /// \endcode
 #include <cstdint>
 #include <map>
@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "concord/core/random.hpp"
 #include "concord/topology/topology.hpp"
 
 namespace concord::topology {
@@ -19,7 +20,7 @@ namespace concord::topology {
 struct ParameterInfo {
   std::string key;
   std::string type;           ///< "int", "real", "int list", "word", "path"
-  std::string default_value;  ///< empty: required
+  std::string default_value;  ///< empty: required; "none": optional, absent unless given
   std::string help;
 };
 
@@ -40,6 +41,6 @@ const TopologyInfo& topology_info(std::string_view name);
 /// Builds topology `name` for `agents` agents. `params` are KEY=VALUE strings (unknown keys,
 /// malformed values and values out of range throw InputError naming the key and what is allowed).
 Topology make_topology(std::string_view name, int agents, const std::map<std::string, std::string>& params,
-                       std::uint64_t seed = 0);
+                       std::uint64_t seed = default_seed);
 
 }  // namespace concord::topology

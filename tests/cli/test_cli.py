@@ -4,6 +4,7 @@ Run by ctest with CONCORD (the executable) and MPIEXEC in the environment; stdli
 import json
 import math
 import os
+import re
 import subprocess
 import unittest
 
@@ -138,6 +139,101 @@ class OtherOutputs(unittest.TestCase):
         self.assertEqual(rows["base:k=3"][-1], "yes")
         self.assertEqual(rows["ring"][-1], "no")
         self.assertEqual(rows["one_peer_hypercube"][1], "4")
+
+
+class CommandLine(unittest.TestCase):
+    """Values typed as text, the catalogue as JSON, one default seed, help."""
+
+    def test_lists_separated_by_spaces_are_refused_not_merged(self):
+        for value in ("1 3", "2 1", "[1 3]", "1,,3", "1,"):
+            r = run("topology", "equi_static", "--agents", "8", "--param", "hops=" + value)
+            self.assertEqual(r.returncode, 2, value + ": " + r.stdout)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn("hops=" + value, r.stderr)
+        # The accepted forms of the same list give the same graph, with two hops (degree 2).
+        graphs = [topology_json("equi_static", 8, "--param", "hops=" + v)["rounds"] for v in ("1,3", "[1, 3]", " 1 , 3")]
+        self.assertEqual(graphs[0], graphs[1])
+        self.assertEqual(graphs[0], graphs[2])
+        self.assertEqual(topology_json("equi_static", 8, "--param", "hops=1,3")["max_degree"], 2)
+
+    def test_compare_refuses_a_key_given_twice(self):
+        r = run("compare", "-n", "12", "base:k=2:k=3")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("k given twice", r.stderr)
+        self.assertEqual(r.stdout, "")  # refused before any row
+
+    def test_compare_reports_undefined_rows_and_goes_on(self):
+        r = run("compare", "-n", "12", "ring", "one_peer_hypercube", "base:k=2")
+        self.assertEqual(r.returncode, 2)
+        rows = {line.split()[0]: line for line in r.stdout.splitlines()[4:]}
+        self.assertEqual(list(rows), ["ring", "one_peer_hypercube", "base:k=2"])
+        self.assertIn("undefined", rows["one_peer_hypercube"])
+        self.assertIn("power of two", rows["one_peer_hypercube"])
+        self.assertTrue(rows["base:k=2"].endswith("yes"), rows["base:k=2"])
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("1 of 3", r.stderr)
+
+    def test_list_marks_only_required_parameters(self):
+        out = run("topology", "--list").stdout
+        blocks = {b.split()[0]: b for b in ("\n" + out).split("\n") if b and not b.startswith(" ")}
+        text = out.split("\nequi_static")[1].split("\nu_equi_static")[0]
+        self.assertIn("hops=<int list>", text)
+        self.assertNotIn("[required]", text)
+        geometric = out.split("\ngeometric")[1].split("\nexponential")[0]
+        self.assertIn("radius=<real>  connection radius in (0, sqrt(2)] [required]", geometric)
+        self.assertTrue(blocks)
+        # equi_static runs without hops (M = auto), as --list says.
+        self.assertEqual(run("topology", "equi_static", "--agents", "8").returncode, 0)
+
+    def test_list_json_is_the_catalogue(self):
+        r = run("topology", "--list", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        catalogue = json.loads(r.stdout)
+        names = [t["name"] for t in catalogue["topologies"]]
+        self.assertEqual(names, [line.split()[0] for line in run("topology", "--list").stdout.splitlines()
+                                 if line and not line.startswith(" ")])
+        equi = next(t for t in catalogue["topologies"] if t["name"] == "equi_static")
+        hops = next(p for p in equi["parameters"] if p["key"] == "hops")
+        self.assertEqual((hops["type"], hops["required"], hops["default"]), ("int list", False, None))
+        base = next(t for t in catalogue["topologies"] if t["name"] == "base")
+        self.assertEqual(base["parameters"][0]["default"], "1")
+        self.assertTrue(equi["uses_seed"])
+        self.assertEqual(equi["defined_for"], "n >= 2")
+
+    def test_one_default_seed(self):
+        catalogue = json.loads(run("topology", "--list", "--json").stdout)
+        deck_seed = re.search(r"\| `seed` \| integer \| `(\d+)`", run("deck", "--reference").stdout)
+        self.assertIsNotNone(deck_seed)
+        self.assertEqual(catalogue["default_seed"], int(deck_seed.group(1)))
+        default = topology_json("erdos_renyi", 16, "--param", "p=0.3")
+        self.assertEqual(default["seed"], int(deck_seed.group(1)))
+        self.assertEqual(default["rounds"], topology_json("erdos_renyi", 16, "--param", "p=0.3", "--seed",
+                                                          deck_seed.group(1))["rounds"])
+        self.assertIn(", seed %s" % deck_seed.group(1), run("compare", "-n", "8", "ring").stdout)
+
+    def test_info_json(self):
+        r = run("info", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        info = json.loads(r.stdout)
+        self.assertTrue(info["Kokkos"].startswith("5."))
+        self.assertTrue(info["MPI"].startswith("MPICH"))
+        self.assertEqual(set(info), {line.split(":")[0] for line in run("info").stdout.splitlines()})
+
+    def test_help_is_concords_own(self):
+        for args in (["--help"], ["run", "--help"], ["topology", "--help"], ["summary", "--help"]):
+            r = run(*args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("Kokkos command line arguments", r.stdout)
+            self.assertNotIn("--kokkos-num-threads=INT", r.stdout)
+            self.assertTrue(r.stdout.split("\n")[0].strip(), r.stdout[:200])
+        self.assertTrue(run("run", "--help").stdout.startswith("Run an input deck"))
+        self.assertIn("--kokkos-help", run("--help").stdout)
+        r = run("--kokkos-help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--kokkos-num-threads", r.stdout)
+        # Kokkos options still reach Kokkos.
+        r = run("--kokkos-num-threads=1", "topology", "ring", "--agents", "4")
+        self.assertEqual(r.returncode, 0, r.stderr)
 
 
 class Errors(unittest.TestCase):

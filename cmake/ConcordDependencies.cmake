@@ -43,6 +43,26 @@ if(NOT MPI_C_LIBRARIES MATCHES "mpich")
   message(WARNING "The MPI library is not MPICH (${MPI_C_LIBRARIES}); Concord is tested with MPICH. "
                   "Select it with -DMPI_CXX_COMPILER=mpicxx.mpich -DMPIEXEC_EXECUTABLE=/usr/bin/mpiexec.mpich.")
 endif()
+# The MPI of this build, recorded in the installed package (ConcordConfig.cmake) so that a consumer
+# gets the same one: absolute paths of the wrappers and the launcher (a wrapper given by name,
+# -DMPI_CXX_COMPILER=mpicxx.mpich, is looked up on PATH; some CMake versions keep the bare name)
+# and the real paths of the MPI libraries, which the consumer's MPI must match.
+foreach(tool MPI_C_COMPILER MPI_CXX_COMPILER MPIEXEC_EXECUTABLE)
+  set(CONCORD_${tool} "${${tool}}")
+  if(CONCORD_${tool} AND NOT IS_ABSOLUTE "${CONCORD_${tool}}")
+    unset(concord_tool_path)
+    find_program(concord_tool_path NAMES "${CONCORD_${tool}}" NO_CACHE)
+    if(NOT concord_tool_path)
+      message(FATAL_ERROR "${tool}=${${tool}} is not on PATH; pass its absolute path.")
+    endif()
+    set(CONCORD_${tool} "${concord_tool_path}")
+  endif()
+endforeach()
+set(CONCORD_MPI_LIBRARIES)
+foreach(lib IN LISTS MPI_C_LIBRARIES)
+  file(REAL_PATH "${lib}" lib)
+  list(APPEND CONCORD_MPI_LIBRARIES "${lib}")
+endforeach()
 
 # --- parallel HDF5 (MPICH flavour) ------------------------------------------------------------
 if(NOT HDF5_C_COMPILER_EXECUTABLE AND EXISTS /usr/bin/h5pcc.mpich)

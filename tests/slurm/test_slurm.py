@@ -7,7 +7,8 @@ bounds, checks the outputs with h5py and stops everything on success, failure, C
 
   a. cpu.sbatch at 2 ranks (one node) and 4 ranks (two nodes): COMPLETED, the rank count in the
      header line and in the trajectory's `ranks` attribute, the expected trajectory records, the
-     final checkpoint; both rank counts give bit-identical models and metrics.
+     final checkpoint; both rank counts give bit-identical models and metrics. Without CONCORD the
+     scripts run build/bin/concord of their own source tree, or stop with status 2 saying it is missing.
   b. restartable.sbatch, interrupted with `scancel --signal=TERM` (to the job steps, i.e. concord's
      ranks): exit status 75 and a checkpoint; the same script resubmitted resumes and completes; and
      with CONCORD_REQUEUE=1 the job requeues itself and completes. Final models (/state/*) and the
@@ -203,6 +204,44 @@ def check_cpu(h):
     say(f"PASS 2 and 4 ranks: bit-identical final state and {n} metric columns")
 
 
+def check_default_concord(h):
+    """Without CONCORD, the scripts run build/bin/concord of the source tree they are in, found through
+    the path they were submitted as (the batch shell runs a copy in the spool directory); without
+    that executable they stop at once with status 2 and a one-line reason."""
+    t = time.monotonic()
+    deck = h.write_deck("default.yaml", samples=50, batch=0, iterations=20, output="default.h5", log_every=10,
+                        checkpoint_every=0)
+    # A source tree of its own: the scripts, and build/bin/concord linked to the executable under test.
+    tree = h.work.parent / "tree"
+    (tree / "inputs").mkdir(parents=True)
+    shutil.copytree(h.scripts, tree / "inputs" / "slurm")
+    (tree / "build" / "bin").mkdir(parents=True)
+    (tree / "build" / "bin" / "concord").symlink_to(h.args.concord)
+    # CONCORD empty counts as unset; no concord on the job's PATH, so only the tree can provide it.
+    path = os.pathsep.join(d for d in h.cluster.env.get("PATH", "").split(os.pathsep)
+                           if d and not (Path(d) / "concord").exists())
+    env = {"CONCORD": "", "PATH": path}
+    options = ["--nodes=1", "--ntasks-per-node=2", f"--chdir={h.work}", "--time=10", f"--output={h.work}/%x-%j.out"]
+    # Submitted as the docs show it: from the tree's root, the script by a relative path.
+    job = h.cluster.sbatch("inputs/slurm/cpu.sbatch", deck.name, options=options, env=env, cwd=tree)
+    out = h.expect_completed(job, "concord", h.wait_end(job))
+    want = f"cpu.sbatch: {tree}/build/bin/concord run {deck.name}"
+    check(want in out, f"default CONCORD: the job's log lacks '{want}':\n{out}")
+    check((h.work / "default.h5").exists(), "default CONCORD: no default.h5 written")
+    # The same tree without its executable.
+    (tree / "build" / "bin" / "concord").unlink()
+    job = h.cluster.sbatch("inputs/slurm/restartable.sbatch", deck.name, options=options,
+                           env={**env, "OUTPUT": "missing.h5"}, cwd=tree)
+    info = h.wait_end(job)
+    out = h.stdout_of(job, "concord-restartable")
+    want = f"restartable.sbatch: no concord executable: {tree}/build/bin/concord does not exist"
+    check(info.get("JobState") == "FAILED" and info.get("ExitCode") == "2:0" and want in out,
+          f"missing concord: job {job} ended {info.get('JobState')} {info.get('ExitCode')}, want FAILED 2:0 "
+          f"and '{want}':\n{out}")
+    say(f"PASS without CONCORD: cpu.sbatch ran {tree}/build/bin/concord; restartable.sbatch without it: "
+        f"FAILED 2:0 with the reason ({time.monotonic() - t:.1f} s)")
+
+
 def check_gpu(h):
     """gpu.sbatch on nodes with count-only GPUs (no devices here): scheduling with --gpus-per-task,
     the arguments and environment it sets; a CPU build runs it with CONCORD_TRANSPORT=mpi."""
@@ -392,6 +431,7 @@ def main():
         h = Harness(args, cluster, jobs)
         if args.only in (None, "cpu"):
             check_cpu(h)
+            check_default_concord(h)
         if args.only in (None, "gpu"):
             check_gpu(h)
         if args.only in (None, "restart"):

@@ -1,5 +1,5 @@
-# Finds Concord's dependencies and checks that they are the right ones (see
-# ../shared/reference/dependencies.md and scripts/setup-deps.sh, which installs them).
+# Finds Concord's dependencies and checks that they are the right ones (scripts/setup-deps.sh
+# installs them; the README's "Set-up details" says which and why).
 
 # --- Kokkos >= 4 (never Debian's libtrilinos-kokkos 3.4.1) ---------------------------------
 find_package(Kokkos 4 CONFIG)

@@ -16,6 +16,7 @@
 #include "concord/config.hpp"
 #include "concord/core/error.hpp"
 #include "concord/driver/build_info.hpp"
+#include "concord/io/trajectory.hpp"
 
 namespace {
 
@@ -120,6 +121,12 @@ int main(int argc, char** argv) {
       runtime.abort_others(1);
       rc = 1;
     }
+  }
+  // HDF5 failed to close a file (disk full, I/O error: the message is printed): its shutdown in
+  // MPI_Finalize would crash on that file, so this process ends without it.
+  if (concord::io::hdf5_shutdown_unsafe()) {
+    std::fflush(nullptr);
+    std::_Exit(rc);
   }
   MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
   return rc;

@@ -105,6 +105,18 @@ std::string broadcast_file(const std::string& path, MPI_Comm comm) {
   return text;
 }
 
+/// Why `path` cannot receive an output file ("is a directory", "is not a regular file (a device,
+/// a pipe, ...)"), or "" when it is a regular file or does not exist. Rank 0 looks. Collective.
+std::string unusable_output(const std::string& path, MPI_Comm comm) {
+  int kind = 0;  // 0 fine, 1 directory, 2 another kind
+  if (comm_rank(comm) == 0) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) kind = S_ISREG(st.st_mode) ? 0 : S_ISDIR(st.st_mode) ? 1 : 2;
+  }
+  MPI_Bcast(&kind, 1, MPI_INT, 0, comm);
+  return kind == 0 ? "" : kind == 1 ? "is a directory" : "is not a regular file (a device, a pipe, ...)";
+}
+
 bool exists_on_root(const std::string& path, MPI_Comm comm) {
   int found = 0;
   if (comm_rank(comm) == 0) {
@@ -367,6 +379,9 @@ int run(const RunOptions& options, MPI_Comm comm) {
                                  agents, ranks, agents));
   if (checkpoint_file == output_file)
     throw InputError("concord/output/checkpoint_file: must differ from concord/output/file (" + output_file + ")");
+  for (const auto& [key, file] : {std::pair{"file", output_file}, std::pair{"checkpoint_file", checkpoint_file}})
+    if (const std::string problem = unusable_output(file, comm); !problem.empty())
+      throw InputError(str("concord/output/{}: {} {}; choose another file name", key, file, problem));
 
   // ---- 2. The topology (its parameters are checked against n here) ---------------------------
   topology::Topology topo;

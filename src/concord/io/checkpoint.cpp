@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <system_error>
 
 #include "concord/core/error.hpp"
+#include "concord/core/random.hpp"
 #include "concord/io/hdf5_support.hpp"
 
 namespace concord::io {
@@ -27,7 +30,67 @@ using detail::H5Id;
 constexpr const char* checkpoint_format = "concord-checkpoint 1";
 /// Root attributes set from the header's own fields; entries of header.attributes with these
 /// names are ignored on write and not returned by read_checkpoint_header.
-const std::set<std::string> reserved_attributes = {"format", "iteration", "agents", "dimension"};
+const std::set<std::string> reserved_attributes = {"format", "iteration", "agents", "dimension", "checksum"};
+/// Text attributes are fixed-length strings in checksummed metadata (StringStorage::fixed).
+constexpr auto strings = detail::StringStorage::fixed;
+
+// ---------------------------------------------------------------------------------------------
+// Checksums: one per state matrix (attribute `checksum` of /state/<name>) and one of the whole
+// header (root attribute `checksum`: the reserved fields, every attribute, the state names and
+// their checksums). Both are independent of the number of ranks that wrote or read the file.
+// ---------------------------------------------------------------------------------------------
+std::uint64_t hash_bytes(std::uint64_t h, const void* data, std::size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  h = mix64(h ^ size);
+  for (std::size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 0x100000001b3ULL;  // FNV-1a
+  return mix64(h);
+}
+std::uint64_t hash_text(std::uint64_t h, const std::string& text) { return hash_bytes(h, text.data(), text.size()); }
+std::uint64_t hash_integer(std::uint64_t h, std::int64_t value) { return hash_bytes(h, &value, sizeof(value)); }
+
+/// Collective: the checksum of a state matrix, from each rank's rows (global row `first + r`):
+/// a sum over rows (mod 2^64) of a hash of the row's bits keyed by the global row, so the same
+/// for any split of the rows over ranks. Also counts the entries that are not finite.
+std::pair<std::uint64_t, long long> state_checksum(MPI_Comm comm, int first, int count, int dimension,
+                                                   const detail::HostMatrix& host) {
+  std::uint64_t local = 0;
+  long long nonfinite = 0;
+  for (int r = 0; r < count; ++r) {
+    std::uint64_t h = mix64(static_cast<std::uint64_t>(first + r) + 1);
+    for (int c = 0; c < dimension; ++c) {
+      const double x = host(r, c);
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &x, sizeof(bits));
+      h = mix64(h ^ bits);
+      nonfinite += std::isfinite(x) ? 0 : 1;
+    }
+    local += h;
+  }
+  std::uint64_t total = 0;
+  long long bad = 0;
+  MPI_Allreduce(&local, &total, 1, MPI_UINT64_T, MPI_SUM, comm);
+  MPI_Allreduce(&nonfinite, &bad, 1, MPI_LONG_LONG, MPI_SUM, comm);
+  return {total, bad};
+}
+
+std::uint64_t header_checksum(const CheckpointHeader& h, const std::vector<std::int64_t>& state_checksums) {
+  std::uint64_t x = hash_text(0x636f6e636f726431ULL, checkpoint_format);
+  x = hash_integer(x, h.iteration);
+  x = hash_integer(x, h.agents);
+  x = hash_integer(x, h.dimension);
+  for (const auto& [name, value] : h.attributes.text)
+    if (!reserved_attributes.count(name)) x = hash_text(hash_text(x, name), value);
+  for (const auto& [name, value] : h.attributes.integers)
+    if (!reserved_attributes.count(name)) x = hash_integer(hash_text(x, name), value);
+  for (std::size_t i = 0; i < h.state.size(); ++i) x = hash_integer(hash_text(x, h.state[i]), state_checksums.at(i));
+  return x;
+}
+
+std::int64_t as_attribute(std::uint64_t checksum) {
+  std::int64_t value = 0;
+  std::memcpy(&value, &checksum, sizeof(value));
+  return value;
+}
 
 std::string where(const std::string& path) { return fmt::format("checkpoint file '{}'", path); }
 
@@ -77,23 +140,29 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
   detail::on_every_rank(comm, [&] {
     dxpl = detail::collective_dxpl();
     H5Id fapl = detail::mpio_fapl(comm);
+    detail::use_checksummed_metadata(fapl.get());
     file = H5Id(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
     if (!file.ok())
       throw RuntimeError(fmt::format("{}: cannot create '{}' (does the directory exist, is it writable?){}", place, tmp,
                                      detail::hdf5_detail()));
-    detail::write_text_attribute(file.get(), "format", checkpoint_format, place);
+    detail::write_text_attribute(file.get(), "format", checkpoint_format, place, strings);
     detail::write_integer_attribute(file.get(), "iteration", header.iteration, place);
     detail::write_integer_attribute(file.get(), "agents", layout.agents(), place);
     detail::write_integer_attribute(file.get(), "dimension", dimension, place);
-    detail::write_file_attributes(file.get(), header.attributes, reserved_attributes, place);
+    detail::write_file_attributes(file.get(), header.attributes, reserved_attributes, place, strings);
     group = H5Id(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                           place + ": cannot create /state"),
                  H5Gclose);
     // The state names in the order given (HDF5 lists links by name).
     std::vector<std::string> names;
     for (const auto& entry : state) names.push_back(entry.first);
-    detail::write_text_list_attribute(group.get(), "order", names, place);
+    detail::write_text_list_attribute(group.get(), "order", names, place, strings);
   });
+  CheckpointHeader written = header;
+  written.agents = layout.agents();
+  written.dimension = dimension;
+  written.state.clear();
+  std::vector<std::int64_t> checksums;
   const hsize_t dims[2] = {static_cast<hsize_t>(layout.agents()), static_cast<hsize_t>(dimension)};
   for (const auto& [name, x] : state) {
     const std::string what = fmt::format("{}: cannot write state '{}'", place, name);
@@ -111,10 +180,18 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
     Kokkos::deep_copy(host, x);
     detail::transfer_rows(true, comm, dataset.get(), dxpl.get(), -1, layout.local_first(), layout.local_count(),
                           dimension, host, what);
+    const std::int64_t checksum =
+        as_attribute(state_checksum(comm, layout.local_first(), layout.local_count(), dimension, host).first);
+    written.state.push_back(name);
+    checksums.push_back(checksum);
     detail::on_every_rank(comm, [&] {
+      detail::write_integer_attribute(dataset.get(), "checksum", checksum, what);
       if (!dataset.reset()) throw RuntimeError(what + detail::hdf5_detail());
     });
   }
+  detail::on_every_rank(comm, [&] {
+    detail::write_integer_attribute(file.get(), "checksum", as_attribute(header_checksum(written, checksums)), place);
+  });
   detail::on_every_rank(comm, [&] {
     bool fine = group.reset();
     fine &= dxpl.reset();
@@ -147,6 +224,8 @@ void write_checkpoint(const std::string& path, MPI_Comm comm, const AgentLayout&
   const bool root = detail::comm_rank(comm) == 0;
   const int kind = detail::path_kind_on_rank0(path, comm);
   if (kind == 2) throw InputError(fmt::format("{} is a directory; choose a file name", where(path)));
+  if (kind == 3)
+    throw InputError(fmt::format("{} is not a regular file, or cannot be inspected (a device, a pipe, a path without permission); choose another file name", where(path)));
   try {
     write_file(tmp, path, comm, layout, header, dimension, state);
     detail::on_every_rank(comm, [&] {
@@ -173,6 +252,14 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
       !detail::read_integer_attribute(file.get(), "dimension", dimension, place))
     throw InputError(place +
                      " lacks one of the integer root attributes 'iteration', 'agents', 'dimension'; it is damaged");
+  // Range checks before any narrowing: a damaged or hand-made file never passes as another size.
+  if (header.iteration < 0)
+    throw InputError(fmt::format("{}: attribute 'iteration' is {}; it must be >= 0 (the file is damaged)", place,
+                                 header.iteration));
+  for (const auto& [name, value] : {std::pair{"agents", agents}, std::pair{"dimension", dimension}})
+    if (value < 1 || value > INT_MAX)
+      throw InputError(fmt::format("{}: attribute '{}' is {}; allowed 1..{} (the file is damaged)", place, name, value,
+                                   INT_MAX));
   header.agents = static_cast<int>(agents);
   header.dimension = static_cast<int>(dimension);
   header.attributes = detail::read_attributes(file.get(), reserved_attributes, place);
@@ -181,6 +268,23 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
   H5Id order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place + ": /state has no attribute 'order'"),
              H5Aclose);
   header.state = detail::read_strings(order.get(), place + ": attribute /state order");
+  // The header's checksum covers every field read above and the states' own checksums.
+  std::vector<std::int64_t> checksums;
+  for (const auto& name : header.state) {
+    const std::string what = fmt::format("{}: state '{}'", place, name);
+    if (name.empty() || H5Lexists(group.get(), name.c_str(), H5P_DEFAULT) <= 0)
+      throw InputError(what + " is listed in /state order but missing; the file is damaged");
+    H5Id dataset(check_id(H5Dopen2(group.get(), name.c_str(), H5P_DEFAULT), what + " cannot be opened"), H5Dclose);
+    std::int64_t checksum = 0;
+    if (!detail::read_integer_attribute(dataset.get(), "checksum", checksum, what))
+      throw InputError(what + " has no checksum; the file is damaged or was not written by this version of Concord");
+    checksums.push_back(checksum);
+  }
+  std::int64_t stored = 0;
+  if (!detail::read_integer_attribute(file.get(), "checksum", stored, place))
+    throw InputError(place + " has no checksum; it is damaged or was not written by this version of Concord");
+  if (stored != as_attribute(header_checksum(header, checksums)))
+    throw InputError(place + ": its header does not match its checksum; the file is damaged");
   return header;
 }
 
@@ -198,6 +302,7 @@ void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLa
   H5Id file = detail::open_parallel(path, comm, H5F_ACC_RDONLY, "checkpoint");
   H5Id dxpl, group;
   std::vector<H5Id> datasets;
+  std::vector<std::int64_t> checksums;
   // Metadata reads: identical on every rank, so every rank reaches the same verdict.
   detail::on_every_rank(comm, [&] {
     detail::require_format(file.get(), path, "checkpoint", checkpoint_format);
@@ -226,6 +331,10 @@ void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLa
             fmt::format("{}: state '{}' has shape {} (agents x coordinates) but this run has {} agents x {} "
                         "coordinates",
                         place, name, detail::shape_text(dims), layout.agents(), x.extent(1)));
+      std::int64_t checksum = 0;
+      if (!detail::read_integer_attribute(datasets.back().get(), "checksum", checksum, place))
+        throw InputError(fmt::format("{}: state '{}' has no checksum; the file is damaged", place, name));
+      checksums.push_back(checksum);
     }
   });
   for (std::size_t i = 0; i < state.size(); ++i) {
@@ -233,6 +342,15 @@ void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLa
     auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, x);
     detail::transfer_rows(false, comm, datasets[i].get(), dxpl.get(), -1, layout.local_first(), layout.local_count(),
                           static_cast<int>(x.extent(1)), host, fmt::format("{}: cannot read state '{}'", place, name));
+    // The same verdict on every rank (both figures are allreduced).
+    const auto [checksum, nonfinite] =
+        state_checksum(comm, layout.local_first(), layout.local_count(), static_cast<int>(x.extent(1)), host);
+    if (as_attribute(checksum) != checksums[i])
+      throw InputError(fmt::format("{}: state '{}' does not match its checksum; the file is damaged", place, name));
+    if (nonfinite > 0)
+      throw InputError(fmt::format("{}: state '{}' holds {} values that are not finite (NaN or Inf); a run cannot "
+                                   "continue from it",
+                                   place, name, nonfinite));
     Kokkos::deep_copy(x, host);
   }
 }

@@ -18,6 +18,7 @@
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <exception>
@@ -36,6 +37,12 @@
 namespace concord::io::detail {
 
 /// RAII for one HDF5 id.
+/// Set when HDF5 could not close an object (see H5Id::reset and io::hdf5_shutdown_unsafe).
+inline std::atomic<bool>& abandoned_files() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
 class H5Id {
  public:
   H5Id() = default;
@@ -59,6 +66,9 @@ class H5Id {
   bool reset() {
     bool fine = true;
     if (id_ >= 0 && close_) fine = close_(id_) >= 0;
+    // A failed H5Fclose (disk full, I/O error) leaves a half-destroyed file registered: HDF5's
+    // own shutdown (run by MPI_Finalize) would close it again and crash. Remember it.
+    if (!fine && H5Iis_valid(id_) > 0) abandoned_files().store(true);
     id_ = -1;
     return fine;
   }
@@ -196,11 +206,27 @@ inline H5Id collective_dxpl() {
 // Attributes
 // ------------------------------------------------------------------------------------------------
 
-inline H5Id utf8_string_type() {
+/// How string attributes are stored. Variable-length strings live in HDF5's global heap, which
+/// has no checksums: a corrupted heap can crash the reader inside H5Aread. Fixed-length strings
+/// live in the attribute message itself, which files with the latest format (see
+/// `checksummed_fapl`) protect with a checksum: corruption becomes a clean read error.
+enum class StringStorage { variable, fixed };
+
+/// UTF-8 string type: variable length, or fixed at `fixed_size` bytes (null-padded).
+inline H5Id utf8_string_type(StringStorage storage = StringStorage::variable, std::size_t fixed_size = 1) {
   H5Id type(check_id(H5Tcopy(H5T_C_S1), "cannot create an HDF5 string type"), H5Tclose);
-  check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot create an HDF5 string type");
+  check_status(H5Tset_size(type.get(), storage == StringStorage::variable ? H5T_VARIABLE : std::max<std::size_t>(1, fixed_size)),
+               "cannot create an HDF5 string type");
+  if (storage == StringStorage::fixed) check_status(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "cannot create an HDF5 string type");
   check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot create an HDF5 string type");
   return type;
+}
+
+/// Latest file format (object headers, superblock and heaps of version 2, all checksummed), so
+/// that HDF5 itself detects corrupted metadata when the file is read back.
+inline void use_checksummed_metadata(hid_t fapl) {
+  check_status(H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST),
+               "cannot select HDF5's latest file format");
 }
 
 inline void delete_attribute_if_present(hid_t object, const std::string& name, const std::string& where) {
@@ -212,30 +238,45 @@ inline void delete_attribute_if_present(hid_t object, const std::string& name, c
 /// Writes (replacing) a scalar variable-length UTF-8 string attribute. Collective in a parallel
 /// file: every rank passes the same value.
 inline void write_text_attribute(hid_t object, const std::string& name, const std::string& value,
-                                 const std::string& where) {
+                                 const std::string& where, StringStorage storage = StringStorage::variable) {
   delete_attribute_if_present(object, name, where);
   const std::string what = where + ": cannot write attribute '" + name + "'";
-  H5Id type = utf8_string_type();
+  H5Id type = utf8_string_type(storage, value.size());
   H5Id space(check_id(H5Screate(H5S_SCALAR), what), H5Sclose);
   H5Id attribute(check_id(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), what),
                  H5Aclose);
+  if (storage == StringStorage::fixed) {
+    std::string padded = value;
+    padded.resize(std::max<std::size_t>(1, value.size()), '\0');
+    check_status(H5Awrite(attribute.get(), type.get(), padded.data()), what);
+    return;
+  }
   const char* text = value.c_str();
   check_status(H5Awrite(attribute.get(), type.get(), &text), what);
 }
 
-/// Writes (replacing) a 1-D attribute of variable-length UTF-8 strings.
+/// Writes (replacing) a 1-D attribute of UTF-8 strings.
 inline void write_text_list_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values,
-                                      const std::string& where) {
+                                      const std::string& where, StringStorage storage = StringStorage::variable) {
   delete_attribute_if_present(object, name, where);
   const std::string what = where + ": cannot write attribute '" + name + "'";
-  H5Id type = utf8_string_type();
+  std::size_t longest = 1;
+  for (const auto& v : values) longest = std::max(longest, v.size());
+  H5Id type = utf8_string_type(storage, longest);
   const hsize_t n = values.size();
   H5Id space(check_id(n ? H5Screate_simple(1, &n, nullptr) : H5Screate(H5S_NULL), what), H5Sclose);
   H5Id attribute(check_id(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), what),
                  H5Aclose);
+  if (!n) return;
+  if (storage == StringStorage::fixed) {
+    std::string packed(n * longest, '\0');
+    for (std::size_t i = 0; i < n; ++i) packed.replace(i * longest, values[i].size(), values[i]);
+    check_status(H5Awrite(attribute.get(), type.get(), packed.data()), what);
+    return;
+  }
   std::vector<const char*> texts;
   for (const auto& v : values) texts.push_back(v.c_str());
-  if (n) check_status(H5Awrite(attribute.get(), type.get(), texts.data()), what);
+  check_status(H5Awrite(attribute.get(), type.get(), texts.data()), what);
 }
 
 /// Writes (replacing) a scalar int64 attribute.
@@ -353,12 +394,12 @@ inline bool read_integer_attribute(hid_t object, const std::string& name, std::i
 /// Writes the given root attributes, except the `reserved` names (set by the caller from their
 /// dedicated arguments). A name that is both a text and an integer attribute is a caller bug.
 inline void write_file_attributes(hid_t object, const FileAttributes& attributes, const std::set<std::string>& reserved,
-                                  const std::string& where) {
+                                  const std::string& where, StringStorage storage = StringStorage::variable) {
   for (const auto& [name, value] : attributes.text) {
     if (attributes.integers.count(name))
       throw std::logic_error(where + ": attribute '" + name + "' is given both as text and as an integer");
     if (name.empty()) throw std::logic_error(where + ": an attribute name is empty");
-    if (!reserved.count(name)) write_text_attribute(object, name, value, where);
+    if (!reserved.count(name)) write_text_attribute(object, name, value, where, storage);
   }
   for (const auto& [name, value] : attributes.integers) {
     if (name.empty()) throw std::logic_error(where + ": an attribute name is empty");

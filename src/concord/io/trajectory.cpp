@@ -196,6 +196,8 @@ TrajectoryWriter TrajectoryWriter::create(const std::string& path, MPI_Comm comm
   // Rank 0 looks, everyone agrees, before any collective HDF5 call.
   const int kind = detail::path_kind_on_rank0(path, comm);
   if (kind == 2) throw InputError(fmt::format("{} is a directory; choose a file name", where(path)));
+  if (kind == 3)
+    throw InputError(fmt::format("{} is not a regular file, or cannot be inspected (a device, a pipe, a path without permission); choose another file name", where(path)));
   if (kind != 0 && !overwrite)
     throw InputError(fmt::format("{} already exists; set `concord/output/overwrite: true` to replace it", where(path)));
 
@@ -415,6 +417,8 @@ void TrajectoryWriter::close() {
       throw RuntimeError(where(w.path) + ": closing the file failed; it may be incomplete" + detail::hdf5_detail());
   });
 }
+
+bool hdf5_shutdown_unsafe() { return detail::abandoned_files().load(); }
 
 std::int64_t TrajectoryWriter::records() const { return impl_ ? impl_->records : 0; }
 

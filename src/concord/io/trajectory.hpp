@@ -37,6 +37,11 @@
 
 namespace concord::io {
 
+/// True once HDF5 failed to close a file (disk full, an I/O error): HDF5 keeps a half-destroyed
+/// file registered, and its shutdown — run by MPI_Finalize — would crash on it. A program that
+/// sees this ends without MPI_Finalize (after printing its error), as `concord` does.
+bool hdf5_shutdown_unsafe();
+
 /// Root attributes: text ones and integer ones.
 struct FileAttributes {
   std::map<std::string, std::string> text;

@@ -1,5 +1,6 @@
 // The data layer: HDF5, LIBSVM and IDX readers (read exactly, bad input rejected with the file
 // name and the problem), Fashion-MNIST, and the seeded partitioners.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <unistd.h>
@@ -8,9 +9,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <set>
 #include <string>
@@ -563,6 +566,441 @@ TEST(IdxReader, BadFilesRejected) {
   e = error_of([&] { read_idx(missing, lab.string()); });
   EXPECT_CONTAINS(e, missing);
   EXPECT_CONTAINS(e, "no such file");
+}
+
+// ==================================================================================================
+// Hostile input: corrupt and lying files are refused with one line, before any large allocation
+// ==================================================================================================
+
+namespace {
+
+std::vector<unsigned char> file_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_raw(const fs::path& p, const std::vector<unsigned char>& bytes) {
+  std::ofstream(p, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// The InputError of `f` (or "(no error)"), with whatever it wrote on stderr (fd 2) meanwhile.
+struct Outcome {
+  std::string error, stderr_text;
+};
+Outcome outcome_of(const std::function<void()>& f) {
+  const auto capture = scratch("stderr.txt");
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int fd = ::open(capture.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ::dup2(fd, 2);
+  ::close(fd);
+  Outcome out;
+  out.error = error_of(f);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::ifstream in(capture);
+  out.stderr_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return out;
+}
+
+#define EXPECT_ONE_LINE(text) EXPECT_EQ((text).find('\n'), std::string::npos) << "message: " << (text)
+
+/// A valid gzip'd IDX pair (3 images of 2 x 2) for the corruption tests.
+struct IdxPair {
+  fs::path images, labels;
+  std::vector<unsigned char> raw_images, raw_labels;
+};
+IdxPair idx_pair(const std::string& stem) {
+  IdxPair p{scratch(stem + "-images.gz"), scratch(stem + "-labels.gz"),
+            idx_images(3, 2, 2, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}), idx_labels({1, 0, 2})};
+  write_bytes(p.images, p.raw_images, true);
+  write_bytes(p.labels, p.raw_labels, true);
+  return p;
+}
+
+}  // namespace
+
+TEST(IdxReader, GzipStreamIsReadToItsVerifiedEnd) {
+  const auto ok = idx_pair("ok");
+  ASSERT_NO_THROW(read_idx(ok.images.string(), ok.labels.string()));
+  const auto good = file_bytes(ok.images);
+  ASSERT_GT(good.size(), 8u);
+
+  struct Case {
+    std::string name;
+    std::function<void(std::vector<unsigned char>&)> damage;
+    std::string fact;
+  };
+  const std::vector<Case> cases = {
+      {"crc", [](auto& b) { b[b.size() - 8] ^= 0xff; }, "incorrect data check"},
+      {"isize", [](auto& b) { b[b.size() - 4] ^= 0x01; }, "incorrect length check"},
+      {"trailer_cut", [](auto& b) { b.resize(b.size() - 3); }, "the gzip stream ends early"},
+      {"garbage", [](auto& b) { b.insert(b.end(), {'j', 'u', 'n', 'k'}); }, "bytes follow the end of the gzip stream"},
+  };
+  for (const auto& c : cases) {
+    auto bytes = good;
+    c.damage(bytes);
+    const auto images = scratch("damaged-" + c.name + "-images.gz");
+    write_raw(images, bytes);
+    const auto e = error_of([&] { read_idx(images.string(), ok.labels.string()); });
+    EXPECT_CONTAINS(e, images.string());
+    EXPECT_CONTAINS(e, c.fact);
+    EXPECT_ONE_LINE(e);
+    // The same damage in the label file.
+    auto lbytes = file_bytes(ok.labels);
+    c.damage(lbytes);
+    const auto labels = scratch("damaged-" + c.name + "-labels.gz");
+    write_raw(labels, lbytes);
+    const auto le = error_of([&] { read_idx(ok.images.string(), labels.string()); });
+    EXPECT_CONTAINS(le, labels.string());
+    EXPECT_CONTAINS(le, c.fact);
+  }
+
+  // A gzip file of several members (cat a.gz b.gz) is one stream of data.
+  const auto head = scratch("member1.gz"), tail = scratch("member2.gz");
+  write_bytes(head, {ok.raw_images.begin(), ok.raw_images.begin() + 16}, true);
+  write_bytes(tail, {ok.raw_images.begin() + 16, ok.raw_images.end()}, true);
+  auto joined = file_bytes(head);
+  const auto second = file_bytes(tail);
+  joined.insert(joined.end(), second.begin(), second.end());
+  const auto members = scratch("members-images.gz");
+  write_raw(members, joined);
+  const auto set = read_idx(members.string(), ok.labels.string());
+  EXPECT_EQ(set.samples, 3);
+  EXPECT_EQ(set.x[11], 11 / 255.0);
+
+  // More data than the header declares: refused, compressed or plain.
+  auto longer = ok.raw_images;
+  longer.push_back(7);
+  const auto long_gz = scratch("long-images.gz"), long_plain = scratch("long-images.idx3");
+  write_bytes(long_gz, longer, true);
+  write_bytes(long_plain, longer, false);
+  for (const auto& p : {long_gz, long_plain}) {
+    const auto e = error_of([&] { read_idx(p.string(), ok.labels.string()); });
+    EXPECT_CONTAINS(e, p.string());
+    EXPECT_CONTAINS(e, "trailing data");
+  }
+}
+
+TEST(IdxReader, DeclaredCountsAreCheckedBeforeAllocating) {
+  const auto ok = idx_pair("counts");
+  // 0xFFFFFFFF images of 28 x 28: 3.3 TB declared by a file of a few bytes.
+  const auto huge = idx_images(0xFFFFFFFFu, 28, 28, {1, 2, 3, 4});
+  const auto plain = scratch("huge-images.idx3"), gz = scratch("huge-images.gz");
+  write_bytes(plain, huge, false);
+  write_bytes(gz, huge, true);
+  auto e = error_of([&] { read_idx(plain.string(), ok.labels.string()); });
+  EXPECT_CONTAINS(e, plain.string());
+  EXPECT_CONTAINS(e, "declares 4294967295 images of 28 x 28 pixels");
+  EXPECT_CONTAINS(e, "the file has only 20 bytes");
+  e = error_of([&] { read_idx(gz.string(), ok.labels.string()); });
+  EXPECT_CONTAINS(e, gz.string());
+  EXPECT_CONTAINS(e, "declares 4294967295 images of 28 x 28 pixels");
+  EXPECT_CONTAINS(e, "inflates to at most");
+
+  // A label file that announces 0xFFFFFFFF labels.
+  const auto lab = scratch("huge-labels.idx1");
+  auto labels = idx_labels({1, 0, 2});
+  labels[4] = labels[5] = labels[6] = labels[7] = 0xff;
+  write_bytes(lab, labels, false);
+  e = error_of([&] { read_idx(ok.images.string(), lab.string()); });
+  EXPECT_CONTAINS(e, lab.string());
+  EXPECT_CONTAINS(e, "4294967295 labels");
+
+  // A plausible count whose data is missing from a gzip file: refused as truncated, having
+  // allocated only what arrived.
+  const auto short_gz = scratch("short-images.gz"), labels50 = scratch("labels50.gz");
+  write_bytes(short_gz, idx_images(50, 2, 2, std::vector<unsigned char>(8, 1)), true);
+  write_bytes(labels50, idx_labels(std::vector<unsigned char>(50, 1)), true);
+  e = error_of([&] { read_idx(short_gz.string(), labels50.string()); });
+  EXPECT_CONTAINS(e, short_gz.string());
+  EXPECT_CONTAINS(e, "ends after 8 of the 200 bytes of the pixels");
+}
+
+TEST(Hdf5Reader, DeclaredExtentMustBeStoredInTheFile) {
+  // A chunked dataset of 1e9 x 1000 float64 with no chunk written: a few KB on disk.
+  const auto unwritten = scratch("unwritten.h5");
+  {
+    H5Writer w(unwritten);
+    const hsize_t dims[2] = {1000000000, 1000}, chunk[2] = {1, 1000};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    hid_t d = H5Dcreate2(w.file, "features", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    H5Dclose(d);
+    hid_t tspace = H5Screate_simple(1, dims, nullptr);
+    H5Pset_chunk(dcpl, 1, chunk);
+    d = H5Dcreate2(w.file, "targets", H5T_IEEE_F64LE, tspace, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    H5Dclose(d);
+    H5Sclose(tspace);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  }
+  ASSERT_LT(fs::file_size(unwritten), 100000u);
+  auto e = error_of([&] { read_hdf5(unwritten.string(), Task::regression); });
+  EXPECT_CONTAINS(e, unwritten.string());
+  EXPECT_CONTAINS(e, "/features declares 1000000000 x 1000 values of 8 bytes");
+  EXPECT_CONTAINS(e, "stores only 0 bytes");
+  EXPECT_ONE_LINE(e);
+
+  // A contiguous dataset whose space was never allocated (fill values only).
+  const auto never = scratch("never_written.h5");
+  {
+    H5Writer w(never);
+    const hsize_t dims[2] = {5, 3};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE);
+    hid_t d = H5Dcreate2(w.file, "features", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    w.targets({1, 2, 3, 4, 5});
+  }
+  e = error_of([&] { read_hdf5(never.string(), Task::regression); });
+  EXPECT_CONTAINS(e, never.string());
+  EXPECT_CONTAINS(e, "/features declares 5 x 3 values");
+  EXPECT_CONTAINS(e, "never written");
+
+  // Deflate-compressed data reads back exactly; a deflated dataset holding one row of a
+  // declared million is refused (no deflate stream reaches that ratio).
+  const auto deflated = scratch("deflated.h5");
+  const auto sparse = scratch("deflated_sparse.h5");
+  for (const auto& p : {deflated, sparse}) {
+    H5Writer w(p);
+    const bool full = p == deflated;
+    const hsize_t dims[2] = {full ? hsize_t{5} : hsize_t{1000000}, 3}, chunk[2] = {1, 3};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 6);
+    hid_t d = H5Dcreate2(w.file, "features", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    const hsize_t start[2] = {0, 0}, count[2] = {5, 3};
+    hid_t file_space = H5Dget_space(d);
+    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+    hid_t memory = H5Screate_simple(2, count, nullptr);
+    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_DOUBLE, memory, file_space, H5P_DEFAULT, kX.data()), 0);
+    H5Sclose(memory);
+    H5Sclose(file_space);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (full) w.targets({1, 2, 3, 4, 5});
+    else w.write<double>("targets", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {1000000}, std::vector<double>(1000000, 1.0));
+  }
+  EXPECT_EQ(read_hdf5(deflated.string(), Task::regression).x, kX);
+  e = error_of([&] { read_hdf5(sparse.string(), Task::regression); });
+  EXPECT_CONTAINS(e, sparse.string());
+  EXPECT_CONTAINS(e, "/features declares 1000000 x 3 values");
+  EXPECT_CONTAINS(e, "compressed");
+
+  // A truncated file: the data lies beyond its end.
+  const auto whole = scratch("whole.h5");
+  {
+    H5Writer w(whole);
+    w.features(std::vector<double>(3000, 0.5), 1000, 3);
+    w.targets(std::vector<double>(1000, 1.0));
+  }
+  auto bytes = file_bytes(whole);
+  bytes.resize(bytes.size() - 4000);
+  const auto cut = scratch("cut.h5");
+  write_raw(cut, bytes);
+  e = error_of([&] { read_hdf5(cut.string(), Task::regression); });
+  EXPECT_CONTAINS(e, cut.string());
+  EXPECT_ONE_LINE(e);
+  EXPECT_NE(e, "(no error)");
+}
+
+TEST(Hdf5Reader, DeclaredSizeBeyondTheMemoryIsRefused) {
+  // A filter whose ratio is unbounded (scale-offset): the storage cannot bound the extent, the
+  // memory does. 1e9 x 1e5 values, one chunk written.
+  const auto p = scratch("scaleoffset.h5");
+  {
+    H5Writer w(p);
+    const hsize_t dims[2] = {1000000000, 100000}, chunk[2] = {1, 1000};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_scaleoffset(dcpl, H5Z_SO_INT, H5Z_SO_INT_MINBITS_DEFAULT);
+    hid_t d = H5Dcreate2(w.file, "features", H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    std::vector<int> row(1000, 3);
+    const hsize_t start[2] = {0, 0}, count[2] = {1, 1000};
+    hid_t file_space = H5Dget_space(d);
+    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+    hid_t memory = H5Screate_simple(2, count, nullptr);
+    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_INT, memory, file_space, H5P_DEFAULT, row.data()), 0);
+    H5Sclose(memory);
+    H5Sclose(file_space);
+    H5Dclose(d);
+    // The labels: 1-D, one chunk written.
+    hid_t tspace = H5Screate_simple(1, dims, nullptr);
+    hid_t tdcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(tdcpl, 1, chunk + 1);
+    H5Pset_scaleoffset(tdcpl, H5Z_SO_INT, H5Z_SO_INT_MINBITS_DEFAULT);
+    d = H5Dcreate2(w.file, "targets", H5T_STD_I32LE, tspace, H5P_DEFAULT, tdcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    file_space = H5Dget_space(d);
+    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start + 1, nullptr, count + 1, nullptr);
+    memory = H5Screate_simple(1, count + 1, nullptr);
+    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_INT, memory, file_space, H5P_DEFAULT, row.data()), 0);
+    H5Sclose(memory);
+    H5Sclose(file_space);
+    H5Dclose(d);
+    H5Pclose(tdcpl);
+    H5Sclose(tspace);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  }
+  const auto e = error_of([&] { read_hdf5(p.string(), Task::classification); });
+  EXPECT_CONTAINS(e, p.string());
+  EXPECT_CONTAINS(e, "1000000000 samples x 100000 features would need");
+  EXPECT_CONTAINS(e, "of memory, more than this machine's");
+  EXPECT_ONE_LINE(e);
+  EXPECT_GT(data_memory_limit(), std::uint64_t{1} << 26);
+}
+
+TEST(Hdf5Reader, ClassLabelsAreCapped) {
+  const auto huge = scratch("label_1e9.h5");
+  {
+    H5Writer w(huge);
+    w.features(kX, 5, 3);
+    w.labels({0, 1, 1000000000, 1, 0});
+  }
+  auto e = error_of([&] { read_hdf5(huge.string(), Task::classification); });
+  EXPECT_CONTAINS(e, huge.string());
+  EXPECT_CONTAINS(e, "/targets: entry 2 is 1000000000");
+  EXPECT_CONTAINS(e, "at most 100000 classes");
+
+  const auto top = scratch("label_max.h5");
+  {
+    H5Writer w(top);
+    w.features(kX, 5, 3);
+    w.labels({0, 1, max_classes - 1, 1, 0});
+  }
+  EXPECT_EQ(read_hdf5(top.string(), Task::classification).classes, max_classes);
+}
+
+TEST(Hdf5Reader, ErrorsCloseEveryObjectAndPrintOneLine) {
+  const auto good = scratch("closing_good.h5");
+  {
+    H5Writer w(good);
+    w.features(kX, 5, 3);
+    w.labels({0, 1, 2, 1, 0});
+  }
+  auto bytes = file_bytes(good);
+  std::vector<fs::path> bad;
+  // Not HDF5; truncated; header bytes damaged; a dataset of the wrong type; NaN; labels < 0.
+  bad.push_back(scratch("closing_text.h5"));
+  write_text(bad.back(), "plain text\n");
+  bad.push_back(scratch("closing_cut.h5"));
+  write_raw(bad.back(), {bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2)});
+  for (std::size_t at : {std::size_t{40}, std::size_t{100}, std::size_t{200}, std::size_t{400}, std::size_t{800}}) {
+    auto damaged = bytes;
+    for (std::size_t i = at; i < std::min(damaged.size(), at + 8); ++i) damaged[i] = 0xff;
+    bad.push_back(scratch("closing_damaged" + std::to_string(at) + ".h5"));
+    write_raw(bad.back(), damaged);
+  }
+  bad.push_back(scratch("closing_string.h5"));
+  {
+    H5Writer w(bad.back());
+    w.features(kX, 5, 3);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, 4);
+    w.write<char>("targets", type, type, {5}, std::vector<char>(20, 'a'));
+    H5Tclose(type);
+  }
+  bad.push_back(scratch("closing_negative.h5"));
+  {
+    H5Writer w(bad.back());
+    w.features(kX, 5, 3);
+    w.labels({0, -1, 2, 1, 0});
+  }
+  int refused = 0;
+  for (const auto& p : bad) {
+    ASSERT_EQ(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+    const auto o = outcome_of([&] { read_hdf5(p.string(), Task::classification); });
+    EXPECT_EQ(o.stderr_text, "") << p;
+    EXPECT_ONE_LINE(o.error);
+    if (o.error != "(no error)") {
+      ++refused;
+      EXPECT_CONTAINS(o.error, p.string());
+    }
+    EXPECT_EQ(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0) << "objects left open after reading " << p;
+  }
+  EXPECT_GE(refused, 5);
+  // The reader leaves HDF5's own error reporting as it found it.
+  H5E_auto2_t function = nullptr;
+  void* data = nullptr;
+  H5Eget_auto2(H5E_DEFAULT, &function, &data);
+  EXPECT_NE(function, nullptr);
+}
+
+TEST(LibsvmReader, DeclaredSizesAreCheckedBeforeAllocating) {
+  // Index 2^31 - 1 on 300 lines: 300 x 2147483647 float64 values (4.7 TiB) dense.
+  const auto p = scratch("huge_index.svm");
+  {
+    std::ofstream out(p);
+    out << "1 1:0.5\n";
+    for (int i = 0; i < 300; ++i) out << "-1 2147483647:1\n";
+  }
+  auto e = error_of([&] { read_libsvm(p.string(), Task::classification); });
+  EXPECT_CONTAINS(e, p.string());
+  EXPECT_CONTAINS(e, "301 samples x 2147483647 features (the largest feature index, line 2) would need");
+  EXPECT_ONE_LINE(e);
+
+  // More distinct class labels than classes allowed.
+  const auto many = scratch("many_labels.svm");
+  {
+    std::ofstream out(many);
+    for (int i = 0; i <= max_classes; ++i) out << i << " 1:1\n";
+  }
+  e = error_of([&] { read_libsvm(many.string(), Task::classification); });
+  EXPECT_CONTAINS(e, many.string());
+  EXPECT_CONTAINS(e, "100001 distinct class labels; at most 100000");
+  // As regression targets they are fine; a label of 1e9 is one class among two.
+  EXPECT_EQ(read_libsvm(many.string(), Task::regression).samples, max_classes + 1);
+  const auto big = scratch("big_label.svm");
+  write_text(big, "1000000000 1:1\n3 1:2\n");
+  EXPECT_EQ(read_libsvm(big.string(), Task::classification).labels, (std::vector<int>{1, 0}));
+}
+
+TEST(LibsvmReader, MoreMalformedLinesNameFileAndLine) {
+  struct Case {
+    std::string text, fact;
+    Task task = Task::classification;
+  };
+  const std::vector<Case> cases = {
+      {"1 1:1\n1 -3:1\n", "line 2: feature index '-3' in '-3:1' is not an integer >= 1"},
+      {"1 1:1e400\n", "line 1: value '1e400' of feature 1 is not a finite number"},
+      {"1 2:inf\n", "line 1: value 'inf' of feature 2 is not a finite number"},
+      {"nan 1:1\n", "line 1: label 'nan' is not a finite number", Task::regression},
+      {"1 1:1 1:2\n", "line 1: feature index 1 follows index 1"},
+      {"1 1:0x10\n", "line 1: value '0x10' of feature 1"},
+      {"1 1:\n", "line 1: value '' of feature 1"},
+      {"1 :5\n", "line 1: feature index '' in ':5'"},
+      {"1 qid:x 1:1\n", "line 1: query id 'x' is not an integer >= 0"},
+      {"1 1:1 qid:2\n", "line 1: 'qid:2' follows a feature"},
+      {"1 1:1\n\x01\x7f 1:1\n", "line 2: label '\\x01\\x7f' is not a finite number"},
+      {"1 2147483648:1\n", "line 1: feature index 2147483648 is too large"},
+      {"1 99999999999999999999:1\n", "line 1: feature index '99999999999999999999'"},
+  };
+  int k = 0;
+  for (const auto& c : cases) {
+    const auto p = scratch("malformed" + std::to_string(k++) + ".svm");
+    write_text(p, c.text);
+    const auto e = error_of([&] { read_libsvm(p.string(), c.task); });
+    EXPECT_CONTAINS(e, p.string());
+    EXPECT_CONTAINS(e, c.fact);
+    EXPECT_ONE_LINE(e);
+  }
 }
 
 // ==================================================================================================

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <hdf5.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,18 +13,82 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <new>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
+#include "concord/io/hdf5_support.hpp"
 
 namespace concord::data {
+
+std::uint64_t data_memory_limit() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return std::uint64_t{1} << 40;  // unknown: 1 TiB
+  const auto p = static_cast<std::uint64_t>(pages), s = static_cast<std::uint64_t>(page_size);
+  return p > std::numeric_limits<std::uint64_t>::max() / s ? std::numeric_limits<std::uint64_t>::max() : p * s;
+}
+
 namespace {
 
 namespace fs = std::filesystem;
+using io::detail::H5Id;
+using io::detail::hdf5_detail;
+using io::detail::QuietHdf5;
+using io::detail::shape_text;
+
+constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
+
+/// a * b, saturating at 2^64 - 1.
+std::uint64_t times(std::uint64_t a, std::uint64_t b) {
+  if (a != 0 && b > u64_max / a) return u64_max;
+  return a * b;
+}
+std::uint64_t plus(std::uint64_t a, std::uint64_t b) { return b > u64_max - a ? u64_max : a + b; }
+
+/// "1.5 GiB", "800 bytes".
+std::string bytes_text(std::uint64_t bytes) {
+  if (bytes == u64_max) return "more than 16 EiB";
+  if (bytes < 1024) return fmt::format("{} bytes", bytes);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes) / 1024.0;
+  int u = 0;
+  while (v >= 1024.0 && u < 5) v /= 1024.0, ++u;
+  return fmt::format("{:.1f} {}", v, units[u]);
+}
+
+/// InputError unless `bytes` of memory (the values of the data set once read) fit in the machine.
+void require_memory(std::uint64_t bytes, const std::string& where, const std::string& what) {
+  const std::uint64_t limit = data_memory_limit();
+  if (bytes > limit)
+    throw InputError(fmt::format("{}: {} would need {} of memory, more than this machine's {} (corrupt header, or a "
+                                 "data set too large for one process)",
+                                 where, what, bytes_text(bytes), bytes_text(limit)));
+}
+
+/// A token of a text file as it may appear in a one-line message: at most 40 characters,
+/// control and non-ASCII bytes as \xNN.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (out.size() >= 40) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
 
 std::string describe_missing(const std::string& path) {
   std::error_code ec;
@@ -36,67 +101,26 @@ std::string describe_missing(const std::string& path) {
 // HDF5
 // ------------------------------------------------------------------------------------------------
 
-/// RAII for HDF5 ids.
-class H5Id {
- public:
-  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  H5Id(const H5Id&) = delete;
-  H5Id& operator=(const H5Id&) = delete;
-  H5Id(H5Id&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = -1; }
-  H5Id& operator=(H5Id&&) = delete;
-  ~H5Id() {
-    if (id_ >= 0) close_(id_);
-  }
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
+/// Deflate cannot compress by more than about 1032:1; a dataset whose only filters are deflate,
+/// shuffle and fletcher32 must store at least 1/ratio of its declared bytes.
+constexpr std::uint64_t max_compression_ratio = 1100;
 
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-std::string shape_text(const std::vector<hsize_t>& dims) {
-  if (dims.empty()) return "a scalar";
-  std::string s;
-  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? " x " : "") + std::to_string(dims[i]);
-  return s;
-}
-
-/// One open dataset of an HDF5 data file, with its shape and type class.
+/// One open dataset of an HDF5 data file, with its shape and type.
 struct Dataset {
   std::string path;  // the file
   std::string name;  // "/features"
-  hid_t id = -1;
+  H5Id id;
   H5T_class_t type_class = H5T_NO_CLASS;
+  std::size_t type_size = 0;
   std::vector<hsize_t> dims;
 
   std::string where() const { return fmt::format("data file '{}': dataset {}", path, name); }
-  hsize_t count() const {
-    hsize_t c = 1;
-    for (auto d : dims) c *= d;
+  std::uint64_t count() const {
+    std::uint64_t c = 1;
+    for (auto d : dims) c = times(c, d);
     return c;
   }
 };
-
-/// Opens `name` in `file`; the id is kept alive by `holder`.
-Dataset open_dataset(hid_t file, const std::string& path, const std::string& name, std::vector<H5Id>& holder) {
-  Dataset ds;
-  ds.path = path;
-  ds.name = name;
-  holder.emplace_back(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!holder.back().ok()) throw InputError(fmt::format("data file '{}': dataset {} cannot be opened", path, name));
-  ds.id = holder.back().get();
-  H5Id type(H5Dget_type(ds.id), H5Tclose);
-  ds.type_class = type.ok() ? H5Tget_class(type.get()) : H5T_NO_CLASS;
-  H5Id space(H5Dget_space(ds.id), H5Sclose);
-  const int rank = space.ok() ? H5Sget_simple_extent_ndims(space.get()) : -1;
-  if (rank < 0) throw InputError(ds.where() + " has no simple dataspace; expected a numeric array");
-  ds.dims.assign(static_cast<std::size_t>(rank), 0);
-  if (rank > 0) H5Sget_simple_extent_dims(space.get(), ds.dims.data(), nullptr);
-  return ds;
-}
-
-bool has_link(hid_t file, const char* name) { return H5Lexists(file, name, H5P_DEFAULT) > 0; }
 
 const char* class_name(H5T_class_t c) {
   switch (c) {
@@ -110,13 +134,98 @@ const char* class_name(H5T_class_t c) {
     case H5T_BITFIELD: return "bitfield";
     case H5T_OPAQUE: return "opaque";
     case H5T_REFERENCE: return "reference";
+    case H5T_TIME: return "time";
     default: return "unknown";
   }
 }
 
-void require_numeric(const Dataset& ds, const char* allowed) {
+/// Opens `name` in `file` and reads its type and shape. InputError naming the dataset when it
+/// is not a numeric array (`allowed` says what is).
+Dataset open_dataset(hid_t file, const std::string& path, const std::string& name, const char* allowed) {
+  Dataset ds;
+  ds.path = path;
+  ds.name = name;
+  ds.id = H5Id(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.id.ok())
+    throw InputError(fmt::format("{} cannot be opened as a dataset (corrupt file?){}", ds.where(), hdf5_detail()));
+  H5Id type(H5Dget_type(ds.id.get()), H5Tclose);
+  if (!type.ok()) throw InputError(fmt::format("{} has an unreadable type (corrupt file?){}", ds.where(), hdf5_detail()));
+  ds.type_class = H5Tget_class(type.get());
+  ds.type_size = H5Tget_size(type.get());
   if (ds.type_class != H5T_INTEGER && ds.type_class != H5T_FLOAT)
     throw InputError(fmt::format("{} has {} type; allowed: {}", ds.where(), class_name(ds.type_class), allowed));
+  if (ds.type_size < 1 || ds.type_size > 16)
+    throw InputError(fmt::format("{} has {} elements of {} bytes; allowed: {} of 1 to 16 bytes", ds.where(),
+                                 class_name(ds.type_class), ds.type_size, allowed));
+  H5Id space(H5Dget_space(ds.id.get()), H5Sclose);
+  if (!space.ok() || H5Sget_simple_extent_type(space.get()) != H5S_SIMPLE)
+    throw InputError(fmt::format("{} has no simple dataspace; expected a numeric array{}", ds.where(), hdf5_detail()));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0 || rank > H5S_MAX_RANK)
+    throw InputError(fmt::format("{} has an unreadable shape (corrupt file?){}", ds.where(), hdf5_detail()));
+  ds.dims.assign(static_cast<std::size_t>(rank), 0);
+  if (rank > 0 && H5Sget_simple_extent_dims(space.get(), ds.dims.data(), nullptr) < 0)
+    throw InputError(fmt::format("{} has an unreadable shape (corrupt file?){}", ds.where(), hdf5_detail()));
+  return ds;
+}
+
+/// The dataset's declared extent against what the file really stores: storage inside the file,
+/// no more than the file's size, and (without compression) every declared value present.
+void require_stored(const Dataset& ds, std::uint64_t file_size) {
+  const std::uint64_t declared = times(ds.count(), ds.type_size);
+  const std::string extent = fmt::format("{} values of {} bytes ({})", shape_text(ds.dims), ds.type_size,
+                                         bytes_text(declared));
+  H5Id dcpl(H5Dget_create_plist(ds.id.get()), H5Pclose);
+  if (!dcpl.ok())
+    throw InputError(fmt::format("{} has unreadable storage properties (corrupt file?){}", ds.where(), hdf5_detail()));
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  if (layout != H5D_COMPACT && layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED)
+    throw InputError(fmt::format("{} has a {} layout; allowed: data stored in the file itself (contiguous, chunked or "
+                                 "compact)",
+                                 ds.where(), layout == H5D_VIRTUAL ? "virtual" : "unknown"));
+  const int external = H5Pget_external_count(dcpl.get());
+  if (external < 0)
+    throw InputError(fmt::format("{} has unreadable storage properties (corrupt file?){}", ds.where(), hdf5_detail()));
+  if (external > 0)
+    throw InputError(fmt::format("{} keeps its values in external files; allowed: data stored in the file itself",
+                                 ds.where()));
+  const int filters = H5Pget_nfilters(dcpl.get());
+  if (filters < 0)
+    throw InputError(fmt::format("{} has unreadable filters (corrupt file?){}", ds.where(), hdf5_detail()));
+  bool bounded_ratio = true;  // only deflate, shuffle, fletcher32
+  for (int f = 0; f < filters; ++f) {
+    unsigned flags = 0;
+    std::size_t nelements = 0;
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(f), &flags, &nelements, nullptr, 0,
+                                           nullptr, nullptr);
+    if (id != H5Z_FILTER_DEFLATE && id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32) bounded_ratio = false;
+  }
+
+  const hsize_t storage = H5Dget_storage_size(ds.id.get());
+  if (storage > file_size)
+    throw InputError(fmt::format("{} claims {} of storage but the file has {} (corrupt or truncated file)", ds.where(),
+                                 bytes_text(storage), bytes_text(file_size)));
+  if (layout == H5D_CONTIGUOUS && declared > 0) {
+    const haddr_t offset = H5Dget_offset(ds.id.get());
+    if (offset == HADDR_UNDEF || storage == 0)
+      throw InputError(fmt::format("{} declares {} but none is stored in the file (dataset never written)", ds.where(),
+                                   extent));
+    if (plus(offset, storage) > file_size)
+      throw InputError(fmt::format("{} declares {} stored from byte {}, beyond the end of the file ({} bytes; truncated "
+                                   "or corrupt file)",
+                                   ds.where(), extent, offset, file_size));
+  }
+  if (declared > 0 && storage == 0)
+    throw InputError(fmt::format("{} declares {} but the file stores only 0 bytes of it (dataset never written)",
+                                 ds.where(), extent));
+  if (filters == 0 && storage < declared)
+    throw InputError(fmt::format("{} declares {} but the file stores only {} of it (truncated, corrupt or partly "
+                                 "written dataset)",
+                                 ds.where(), extent, bytes_text(storage)));
+  if (filters > 0 && bounded_ratio && times(storage, max_compression_ratio) < declared)
+    throw InputError(fmt::format("{} declares {} but the file stores only {} of it, compressed (more than {}:1 is "
+                                 "impossible with deflate: corrupt or partly written dataset)",
+                                 ds.where(), extent, bytes_text(storage), max_compression_ratio));
 }
 
 /// A one-column dataset (shape m or m x 1) with `rows` entries.
@@ -132,28 +241,29 @@ void require_column(const Dataset& ds, hsize_t rows, const std::vector<hsize_t>&
 
 std::vector<double> read_doubles(const Dataset& ds) {
   std::vector<double> v(static_cast<std::size_t>(ds.count()));
-  if (!v.empty() && H5Dread(ds.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
-    throw InputError(ds.where() + " cannot be read as float64 numbers");
+  if (!v.empty() && H5Dread(ds.id.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
+    throw InputError(fmt::format("{} cannot be read as float64 numbers (corrupt data?){}", ds.where(), hdf5_detail()));
   return v;
 }
 
 /// Integer values (class labels, owners) from an integer dataset, or a float dataset holding
-/// integral values. Rejects non-integral, negative and values above INT_MAX - 1.
-std::vector<int> read_nonnegative_ints(const Dataset& ds, const char* what) {
+/// integral values. Rejects non-integral, negative and values above `max`.
+std::vector<int> read_nonnegative_ints(const Dataset& ds, const char* what, int max, const char* why_max) {
   const std::size_t n = static_cast<std::size_t>(ds.count());
   std::vector<int> out(n);
   if (n == 0) return out;
   auto check = [&](std::size_t i, long double value, const std::string& text) {
     if (value < 0)
       throw InputError(fmt::format("{}: entry {} is {}; {} must be integers >= 0", ds.where(), i, text, what));
-    if (value > INT_MAX - 1)
-      throw InputError(fmt::format("{}: entry {} is {}; {} must be integers in [0, {}]", ds.where(), i, text, what, INT_MAX - 1));
+    if (value > max)
+      throw InputError(fmt::format("{}: entry {} is {}; {} must be integers in [0, {}]{}", ds.where(), i, text, what, max,
+                                   why_max));
     out[i] = static_cast<int>(value);
   };
   if (ds.type_class == H5T_INTEGER) {
     std::vector<long long> v(n);
-    if (H5Dread(ds.id, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
-      throw InputError(ds.where() + " cannot be read as integers");
+    if (H5Dread(ds.id.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
+      throw InputError(fmt::format("{} cannot be read as integers (corrupt data?){}", ds.where(), hdf5_detail()));
     for (std::size_t i = 0; i < n; ++i) check(i, static_cast<long double>(v[i]), std::to_string(v[i]));
   } else {
     const auto v = read_doubles(ds);
@@ -165,6 +275,14 @@ std::vector<int> read_nonnegative_ints(const Dataset& ds, const char* what) {
     }
   }
   return out;
+}
+
+/// Whether the link `name` exists in `file`; InputError when the file's index cannot be read.
+bool has_link(hid_t file, const std::string& path, const char* name) {
+  const htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
+  if (exists < 0)
+    throw InputError(fmt::format("data file '{}': the root group cannot be read (corrupt file?){}", path, hdf5_detail()));
+  return exists > 0;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -189,78 +307,221 @@ bool parse_int64(std::string_view s, long long& out) {
 // IDX
 // ------------------------------------------------------------------------------------------------
 
-/// A gzip (or plain) file read with zlib.
-class GzFile {
+/// The bytes of an IDX file, plain or gzip-compressed (recognised by its magic bytes), read
+/// incrementally. A gzip file is inflated to the end of its last member, so that zlib verifies
+/// every member's CRC-32 and length trailer; bytes after the last member are refused.
+class IdxStream {
  public:
-  explicit GzFile(const std::string& path) : path_(path) {
+  explicit IdxStream(const std::string& path) : path_(path) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec))
       throw InputError(fmt::format("IDX file '{}': {}", path, describe_missing(path)));
-    f_ = gzopen(path.c_str(), "rb");
-    if (!f_) throw InputError(fmt::format("IDX file '{}': cannot be opened", path));
+    file_size_ = fs::file_size(path, ec);
+    if (ec) throw InputError(fmt::format("IDX file '{}': cannot be opened ({})", path, ec.message()));
+    in_.open(path, std::ios::binary);
+    if (!in_) throw InputError(fmt::format("IDX file '{}': cannot be opened (check the permissions)", path));
+    const int first = in_.peek();
+    if (first == 0x1f) {
+      gzip_ = true;
+      input_.resize(1 << 16);
+      if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK)
+        throw InputError(fmt::format("IDX file '{}': cannot start zlib", path));
+      inflating_ = true;
+    }
   }
-  GzFile(const GzFile&) = delete;
-  GzFile& operator=(const GzFile&) = delete;
-  ~GzFile() {
-    if (f_) gzclose(f_);
+  IdxStream(const IdxStream&) = delete;
+  IdxStream& operator=(const IdxStream&) = delete;
+  ~IdxStream() {
+    if (inflating_) inflateEnd(&z_);
+  }
+
+  const std::string& path() const { return path_; }
+  bool gzip() const { return gzip_; }
+  std::uint64_t file_size() const { return file_size_; }
+  /// Bytes of data delivered so far.
+  std::uint64_t position() const { return position_; }
+
+  /// Up to `n` bytes of data into `dst`; fewer only at the end of the data. `what` names the
+  /// item being read in messages.
+  std::size_t read(unsigned char* dst, std::size_t n, const std::string& what) {
+    const std::size_t got = gzip_ ? inflate_into(dst, n, what) : read_plain(dst, n);
+    position_ += got;
+    return got;
   }
 
   /// Reads exactly `n` bytes; `what` names them in the error.
-  void read(unsigned char* dst, std::size_t n, const std::string& what) {
-    std::size_t done = 0;
-    while (done < n) {
-      const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 24));
-      const int got = gzread(f_, dst + done, chunk);
-      if (got < 0) {
-        int errnum = 0;
-        const char* msg = gzerror(f_, &errnum);
-        throw InputError(fmt::format("IDX file '{}': cannot be decompressed while reading the {} ({})", path_, what,
-                                     msg ? msg : "zlib error"));
-      }
-      if (got == 0)
-        throw InputError(fmt::format("IDX file '{}': the file ends after {} of the {} bytes of the {} (truncated file?)",
-                                     path_, done, n, what));
-      done += static_cast<std::size_t>(got);
-    }
+  void read_exact(unsigned char* dst, std::size_t n, const std::string& what) {
+    const std::size_t got = read(dst, n, what);
+    if (got < n)
+      throw InputError(fmt::format("IDX file '{}': the file ends after {} of the {} bytes of the {} (truncated file?)",
+                                   path_, got, n, what));
   }
 
   std::uint32_t read_u32(const std::string& what) {
     unsigned char b[4];
-    read(b, 4, what);
+    read_exact(b, 4, what);
     return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | std::uint32_t{b[3]};
   }
 
+  /// Before reading `payload` more bytes: refuses when the file cannot hold them (a plain file
+  /// of the wrong size; a gzip file too small for any compression to reach the size).
+  void require_capacity(std::uint64_t payload, const std::string& declared) const {
+    const std::uint64_t total = plus(position_, payload);
+    if (!gzip_) {
+      if (file_size_ < total)
+        throw InputError(fmt::format("IDX file '{}': the header declares {} ({} bytes with the header) but the file has "
+                                     "only {} bytes (truncated file or corrupt header)",
+                                     path_, declared, total, file_size_));
+      if (file_size_ > total)
+        throw InputError(fmt::format("IDX file '{}': the header declares {} ({} bytes with the header) but the file has "
+                                     "{} bytes (trailing data or corrupt header)",
+                                     path_, declared, total, file_size_));
+      return;
+    }
+    // Deflate expands at most about 1032:1; a gzip member adds at least 18 bytes.
+    const std::uint64_t most = times(file_size_, 1032);
+    if (total > most)
+      throw InputError(fmt::format("IDX file '{}': the header declares {} ({} bytes) but a gzip file of {} bytes "
+                                   "inflates to at most {} bytes (corrupt header)",
+                                   path_, declared, total, file_size_, most));
+  }
+
+  /// After the last item: the data must end here, and a gzip file's trailers must check out.
+  void require_end(const std::string& declared) {
+    unsigned char extra[1];
+    if (read(extra, 1, "data after the " + declared) > 0)
+      throw InputError(fmt::format("IDX file '{}': more data follows the {} the header declares (trailing data or "
+                                   "corrupt header)",
+                                   path_, declared));
+  }
+
  private:
+  std::size_t read_plain(unsigned char* dst, std::size_t n) {
+    in_.read(reinterpret_cast<char*>(dst), static_cast<std::streamsize>(n));
+    return static_cast<std::size_t>(in_.gcount());
+  }
+
+  [[noreturn]] void corrupt(const std::string& what, const std::string& why) const {
+    throw InputError(fmt::format("IDX file '{}': the gzip data is corrupt while reading the {} ({})", path_, what, why));
+  }
+
+  std::size_t inflate_into(unsigned char* dst, std::size_t n, const std::string& what) {
+    std::size_t done = 0;
+    while (done < n && !finished_) {
+      if (z_.avail_in == 0 && !input_end_) {
+        in_.read(reinterpret_cast<char*>(input_.data()), static_cast<std::streamsize>(input_.size()));
+        const auto got = static_cast<uInt>(in_.gcount());
+        if (got == 0) input_end_ = true;
+        z_.next_in = input_.data();
+        z_.avail_in = got;
+        continue;
+      }
+      if (member_done_) {
+        if (z_.avail_in == 0 && input_end_) {
+          finished_ = true;
+          break;
+        }
+        if (z_.next_in[0] != 0x1f)
+          throw InputError(fmt::format("IDX file '{}': bytes follow the end of the gzip stream (trailing garbage after "
+                                       "byte {} of the file)",
+                                       path_, z_.total_in + compressed_before_));
+        compressed_before_ += z_.total_in;
+        if (inflateReset(&z_) != Z_OK) corrupt(what, "zlib cannot restart");
+        member_done_ = false;
+        continue;
+      }
+      const std::size_t room = std::min<std::size_t>(n - done, std::size_t{1} << 30);
+      z_.next_out = dst + done;
+      z_.avail_out = static_cast<uInt>(room);
+      const int ret = inflate(&z_, Z_NO_FLUSH);
+      done += room - z_.avail_out;
+      if (ret == Z_STREAM_END) {
+        member_done_ = true;
+      } else if (ret == Z_BUF_ERROR) {
+        if (z_.avail_in == 0 && input_end_)
+          throw InputError(fmt::format("IDX file '{}': the gzip stream ends early while reading the {} (truncated file?)",
+                                       path_, what));
+      } else if (ret != Z_OK) {
+        corrupt(what, z_.msg ? fmt::format("zlib: {}", z_.msg) : fmt::format("zlib error {}", ret));
+      }
+    }
+    return done;
+  }
+
   std::string path_;
-  gzFile f_ = nullptr;
+  std::ifstream in_;
+  std::uint64_t file_size_ = 0;
+  std::uint64_t position_ = 0;
+  bool gzip_ = false;
+  bool inflating_ = false;
+  z_stream z_{};
+  std::vector<unsigned char> input_;
+  bool input_end_ = false;
+  bool member_done_ = false;
+  bool finished_ = false;
+  std::uint64_t compressed_before_ = 0;
 };
+
+/// Reads exactly `n` bytes, growing the buffer only as data arrives (a header that lies about
+/// the size cannot make us allocate much more than the file really holds: a plain file's size
+/// was checked, a gzip file's buffer starts at 8 times the compressed size and doubles).
+std::vector<unsigned char> read_payload(IdxStream& s, std::uint64_t n, const std::string& what) {
+  std::vector<unsigned char> out;
+  const std::uint64_t first = s.gzip() ? std::max<std::uint64_t>(times(s.file_size(), 8), 1 << 20) : n;
+  while (out.size() < n) {
+    const std::size_t have = out.size();
+    const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(n - have, have ? have : first));
+    out.resize(have + step);
+    const std::size_t got = s.read(out.data() + have, step, what);
+    if (got < step)
+      throw InputError(fmt::format("IDX file '{}': the file ends after {} of the {} bytes of the {} (truncated file?)",
+                                   s.path(), have + got, n, what));
+  }
+  return out;
+}
 
 constexpr std::uint32_t idx_images_magic = 0x00000803;  // unsigned bytes, 3 dimensions
 constexpr std::uint32_t idx_labels_magic = 0x00000801;  // unsigned bytes, 1 dimension
 
-}  // namespace
+/// Runs `read`, turning an allocation failure into an InputError naming `where`.
+template <class Read>
+SampleSet guarded(const std::string& where, Read&& read) {
+  try {
+    return read();
+  } catch (const std::bad_alloc&) {
+    throw InputError(fmt::format("{}: not enough memory to read it (corrupt header, or a data set too large for one "
+                                 "process)",
+                                 where));
+  } catch (const std::length_error&) {
+    throw InputError(fmt::format("{}: declares more values than one process can hold (corrupt header?)", where));
+  }
+}
 
-// ------------------------------------------------------------------------------------------------
-
-SampleSet read_hdf5(const std::string& path, Task task) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // our messages, not HDF5's error stack
+SampleSet read_hdf5_file(const std::string& path, Task task) {
+  QuietHdf5 quiet;  // our messages, not HDF5's error stack
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw InputError(fmt::format("data file '{}': {}", path, describe_missing(path)));
+  const std::uint64_t file_size = fs::file_size(path, ec);
+  if (ec) throw InputError(fmt::format("data file '{}': cannot be opened ({})", path, ec.message()));
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(fmt::format("data file '{}': not an HDF5 file (expected datasets /features, /targets and optional /owner)",
                                  path));
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.ok()) throw InputError(fmt::format("data file '{}': cannot be opened as HDF5", path));
-  std::vector<H5Id> held;
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (!fapl.ok() || H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG) < 0)
+    throw RuntimeError(fmt::format("data file '{}': cannot create an HDF5 file access property list{}", path,
+                                   hdf5_detail()));
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  if (!file.ok())
+    throw InputError(fmt::format("data file '{}': cannot be opened as HDF5 (corrupt or truncated file?){}", path,
+                                 hdf5_detail()));
 
   for (const char* required : {"features", "targets"})
-    if (!has_link(file.get(), required))
+    if (!has_link(file.get(), path, required))
       throw InputError(fmt::format("data file '{}': no dataset /{} (expected /features (m x d float64), /targets (m) and "
                                    "optional /owner (m integers))",
                                    path, required));
 
-  const Dataset fx = open_dataset(file.get(), path, "/features", held);
-  require_numeric(fx, "float64 (or another numeric type)");
+  const Dataset fx = open_dataset(file.get(), path, "/features", "float64 (or another float or integer type)");
   if (fx.dims.size() != 2)
     throw InputError(fmt::format("{} has shape {}; expected a 2-D array (samples x features)", fx.where(), shape_text(fx.dims)));
   if (fx.dims[0] < 1 || fx.dims[1] < 1)
@@ -268,29 +529,37 @@ SampleSet read_hdf5(const std::string& path, Task task) {
                                  shape_text(fx.dims)));
   if (fx.dims[1] > static_cast<hsize_t>(INT_MAX))
     throw InputError(fmt::format("{} has {} features; at most {} are supported", fx.where(), fx.dims[1], INT_MAX));
+  if (fx.dims[0] > static_cast<hsize_t>(INT64_MAX))
+    throw InputError(fmt::format("{} has {} samples; at most {} are supported", fx.where(), fx.dims[0], INT64_MAX));
   const hsize_t m = fx.dims[0];
+
+  const Dataset ft = task == Task::regression
+                         ? open_dataset(file.get(), path, "/targets", "float64 (or another numeric type) for regression targets")
+                         : open_dataset(file.get(), path, "/targets",
+                                        "integer class labels (any integer type, or floats holding integers)");
+  require_column(ft, m, fx.dims, task == Task::regression ? "target" : "label");
+
+  std::optional<Dataset> fo;
+  if (has_link(file.get(), path, "owner")) {
+    fo.emplace(open_dataset(file.get(), path, "/owner", "integers (the agent of each row)"));
+    require_column(*fo, m, fx.dims, "owner");
+  }
+
+  // What the file declares against what it stores, and against the memory, before allocating.
+  require_stored(fx, file_size);
+  require_stored(ft, file_size);
+  if (fo) require_stored(*fo, file_size);
+  const std::uint64_t values = plus(fx.count(), times(m, fo ? 2 : 1));
+  require_memory(times(values, sizeof(double)), fmt::format("data file '{}'", path),
+                 fmt::format("{} samples x {} features", m, fx.dims[1]));
 
   SampleSet set;
   set.name = path;
   set.samples = static_cast<std::int64_t>(m);
   set.features = static_cast<int>(fx.dims[1]);
 
-  const Dataset ft = open_dataset(file.get(), path, "/targets", held);
-  if (task == Task::regression) {
-    require_numeric(ft, "float64 (or another numeric type) for regression targets");
-    require_column(ft, m, fx.dims, "target");
-  } else {
-    require_numeric(ft, "integer class labels (any integer type, or floats holding integers)");
-    require_column(ft, m, fx.dims, "label");
-  }
-
   std::vector<int> owner;
-  if (has_link(file.get(), "owner")) {
-    const Dataset fo = open_dataset(file.get(), path, "/owner", held);
-    require_numeric(fo, "integers (the agent of each row)");
-    require_column(fo, m, fx.dims, "owner");
-    owner = read_nonnegative_ints(fo, "owners (agent numbers)");
-  }
+  if (fo) owner = read_nonnegative_ints(*fo, "owners (agent numbers)", INT_MAX - 1, "");
 
   set.x = read_doubles(fx);
   for (std::size_t i = 0; i < set.x.size(); ++i)
@@ -305,7 +574,8 @@ SampleSet read_hdf5(const std::string& path, Task task) {
         throw InputError(fmt::format("{}: sample {} has a non-finite target ({}); targets must be finite", ft.where(), i,
                                      shortest(set.targets[i])));
   } else {
-    set.labels = read_nonnegative_ints(ft, "class labels");
+    const std::string why = fmt::format(" (at most {} classes)", max_classes);
+    set.labels = read_nonnegative_ints(ft, "class labels", max_classes - 1, why.c_str());
     set.classes = *std::max_element(set.labels.begin(), set.labels.end()) + 1;
   }
   set.owner = std::move(owner);
@@ -313,12 +583,12 @@ SampleSet read_hdf5(const std::string& path, Task task) {
   return set;
 }
 
-SampleSet read_libsvm(const std::string& path, Task task, int features) {
+SampleSet read_libsvm_file(const std::string& path, Task task, int features) {
   const std::string where = fmt::format("LIBSVM file '{}'", path);
   if (features < 0) throw InputError(fmt::format("{}: features = {}; allowed: 0 (largest index seen) or >= 1", where, features));
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw InputError(fmt::format("{}: {}", where, describe_missing(path)));
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot be opened", where));
 
   struct Entry {
@@ -328,7 +598,7 @@ SampleSet read_libsvm(const std::string& path, Task task, int features) {
   };
   std::vector<Entry> entries;
   std::vector<double> raw_labels;
-  long long max_index = 0;
+  long long max_index = 0, max_index_line = 0;
   std::string line;
   long long lineno = 0;
   auto bad = [&](const std::string& why) { throw InputError(fmt::format("{}, line {}: {}", where, lineno, why)); };
@@ -353,21 +623,27 @@ SampleSet read_libsvm(const std::string& path, Task task, int features) {
     if (label_tok.empty()) continue;  // blank or comment-only line
     double label = 0;
     if (!parse_double(label_tok, label) || !std::isfinite(label))
-      bad(fmt::format("label '{}' is not a finite number (expected 'label index:value ...')", label_tok));
+      bad(fmt::format("label '{}' is not a finite number (expected 'label index:value ...')", printable(label_tok)));
     if (task == Task::classification && label != std::floor(label))
-      bad(fmt::format("label '{}' is not an integer; classification needs integer class labels", label_tok));
+      bad(fmt::format("label '{}' is not an integer; classification needs integer class labels", printable(label_tok)));
     const auto sample = static_cast<std::int64_t>(raw_labels.size());
     long long previous = 0;
     for (auto tok = next_token(); !tok.empty(); tok = next_token()) {
       const auto colon = tok.find(':');
-      if (colon == std::string_view::npos)
-        bad(fmt::format("'{}' is not an 'index:value' pair", tok));
+      if (colon == std::string_view::npos) bad(fmt::format("'{}' is not an 'index:value' pair", printable(tok)));
       const auto index_text = tok.substr(0, colon);
       const auto value_text = tok.substr(colon + 1);
-      if (index_text == "qid") continue;  // SVMlight query ids: not a feature
+      if (index_text == "qid") {  // SVMlight query ids: not a feature
+        long long qid = 0;
+        if (previous != 0) bad(fmt::format("'{}' follows a feature; a query id comes before the features", printable(tok)));
+        if (!parse_int64(value_text, qid) || qid < 0)
+          bad(fmt::format("query id '{}' is not an integer >= 0", printable(value_text)));
+        continue;
+      }
       long long index = 0;
       if (!parse_int64(index_text, index) || index < 1)
-        bad(fmt::format("feature index '{}' in '{}' is not an integer >= 1 (indices are 1-based)", index_text, tok));
+        bad(fmt::format("feature index '{}' in '{}' is not an integer >= 1 (indices are 1-based)", printable(index_text),
+                        printable(tok)));
       if (index <= previous)
         bad(fmt::format("feature index {} follows index {}; indices must be strictly increasing", index, previous));
       if (features > 0 && index > features)
@@ -375,9 +651,9 @@ SampleSet read_libsvm(const std::string& path, Task task, int features) {
       if (index > INT_MAX) bad(fmt::format("feature index {} is too large (at most {})", index, INT_MAX));
       double value = 0;
       if (!parse_double(value_text, value) || !std::isfinite(value))
-        bad(fmt::format("value '{}' of feature {} is not a finite number", value_text, index));
+        bad(fmt::format("value '{}' of feature {} is not a finite number", printable(value_text), index));
       previous = index;
-      max_index = std::max(max_index, index);
+      if (index > max_index) max_index = index, max_index_line = lineno;
       if (value != 0.0) entries.push_back({sample, index, value});
     }
     raw_labels.push_back(label);
@@ -387,6 +663,11 @@ SampleSet read_libsvm(const std::string& path, Task task, int features) {
   const long long d = features > 0 ? features : max_index;
   if (d < 1)
     throw InputError(fmt::format("{}: no feature index appears in the file; pass the number of features explicitly", where));
+  // The samples are held dense: m x d float64 values.
+  require_memory(times(times(raw_labels.size(), static_cast<std::uint64_t>(d)), sizeof(double)), where,
+                 features > 0 ? fmt::format("{} samples x {} features", raw_labels.size(), d)
+                              : fmt::format("{} samples x {} features (the largest feature index, line {})",
+                                            raw_labels.size(), d, max_index_line));
 
   SampleSet set;
   set.name = path;
@@ -412,8 +693,9 @@ SampleSet read_libsvm(const std::string& path, Task task, int features) {
       cls = {{0.0, 0}, {1.0, 1}};
       set.classes = 2;
     } else {
-      if (distinct.size() > static_cast<std::size_t>(INT_MAX - 1))
-        throw InputError(fmt::format("{}: too many distinct labels ({})", where, distinct.size()));
+      if (distinct.size() > static_cast<std::size_t>(max_classes))
+        throw InputError(fmt::format("{}: {} distinct class labels; at most {} classes are allowed", where,
+                                     distinct.size(), max_classes));
       for (std::size_t i = 0; i < distinct.size(); ++i) cls[distinct[i]] = static_cast<int>(i);
       set.classes = static_cast<int>(distinct.size());
     }
@@ -424,11 +706,11 @@ SampleSet read_libsvm(const std::string& path, Task task, int features) {
   return set;
 }
 
-SampleSet read_idx(const std::string& images_path, const std::string& labels_path, int classes) {
+SampleSet read_idx_files(const std::string& images_path, const std::string& labels_path, int classes) {
   if (classes < 1 || classes > 256)
     throw InputError(fmt::format("IDX data '{}': classes = {}; allowed: 1..256 (labels are bytes)", images_path, classes));
 
-  GzFile images(images_path);
+  IdxStream images(images_path);
   const std::uint32_t magic = images.read_u32("header");
   if (magic != idx_images_magic)
     throw InputError(fmt::format("IDX file '{}': magic number 0x{:08x}; an image file needs 0x{:08x} (unsigned bytes, "
@@ -442,9 +724,12 @@ SampleSet read_idx(const std::string& images_path, const std::string& labels_pat
                                  images_path, m, rows, cols));
   const std::uint64_t pixels = std::uint64_t{rows} * cols;
   if (pixels > static_cast<std::uint64_t>(INT_MAX))
-    throw InputError(fmt::format("IDX file '{}': images of {} x {} pixels are too large", images_path, rows, cols));
+    throw InputError(fmt::format("IDX file '{}': images of {} x {} pixels are too large (at most {} pixels)", images_path,
+                                 rows, cols, INT_MAX));
+  const std::string images_declared = fmt::format("{} images of {} x {} pixels", m, rows, cols);
+  images.require_capacity(times(m, pixels), images_declared);
 
-  GzFile labels(labels_path);
+  IdxStream labels(labels_path);
   const std::uint32_t lmagic = labels.read_u32("header");
   if (lmagic != idx_labels_magic)
     throw InputError(fmt::format("IDX file '{}': magic number 0x{:08x}; a label file needs 0x{:08x} (unsigned bytes, "
@@ -454,11 +739,15 @@ SampleSet read_idx(const std::string& images_path, const std::string& labels_pat
   if (ml != m)
     throw InputError(fmt::format("IDX file '{}': {} labels, but the image file '{}' has {} images (expected one label per image)",
                                  labels_path, ml, images_path, m));
+  const std::string labels_declared = fmt::format("{} labels", m);
+  labels.require_capacity(m, labels_declared);
+  // The pixels as bytes, then as float64 values.
+  require_memory(times(times(m, pixels), 1 + sizeof(double)), fmt::format("IDX file '{}'", images_path), images_declared);
 
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(m) * pixels);
-  images.read(bytes.data(), bytes.size(), "pixels");
-  std::vector<unsigned char> lab(m);
-  labels.read(lab.data(), lab.size(), "labels");
+  const auto bytes = read_payload(images, times(m, pixels), "pixels");
+  images.require_end(images_declared);
+  const auto lab = read_payload(labels, m, "labels");
+  labels.require_end(labels_declared);
 
   SampleSet set;
   set.name = images_path;
@@ -475,6 +764,23 @@ SampleSet read_idx(const std::string& images_path, const std::string& labels_pat
     set.labels[i] = lab[i];
   }
   return set;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+
+SampleSet read_hdf5(const std::string& path, Task task) {
+  return guarded(fmt::format("data file '{}'", path), [&] { return read_hdf5_file(path, task); });
+}
+
+SampleSet read_libsvm(const std::string& path, Task task, int features) {
+  return guarded(fmt::format("LIBSVM file '{}'", path), [&] { return read_libsvm_file(path, task, features); });
+}
+
+SampleSet read_idx(const std::string& images_path, const std::string& labels_path, int classes) {
+  return guarded(fmt::format("IDX file '{}'", images_path),
+                 [&] { return read_idx_files(images_path, labels_path, classes); });
 }
 
 SampleSet read_fashion_mnist(const std::string& split, const std::string& directory) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -799,7 +800,7 @@ TEST(Hdf5Reader, DeclaredExtentMustBeStoredInTheFile) {
   e = error_of([&] { read_hdf5(sparse.string(), Task::regression); });
   EXPECT_CONTAINS(e, sparse.string());
   EXPECT_CONTAINS(e, "/features declares 1000000 x 3 values");
-  EXPECT_CONTAINS(e, "compressed");
+  EXPECT_CONTAINS(e, "in 1000000 chunks but the file stores 5 of them");
 
   // A truncated file: the data lies beyond its end.
   const auto whole = scratch("whole.h5");
@@ -818,52 +819,51 @@ TEST(Hdf5Reader, DeclaredExtentMustBeStoredInTheFile) {
   EXPECT_NE(e, "(no error)");
 }
 
-TEST(Hdf5Reader, DeclaredSizeBeyondTheMemoryIsRefused) {
-  // A filter whose ratio is unbounded (scale-offset): the storage cannot bound the extent, the
-  // memory does. 1e9 x 1e5 values, one chunk written.
+TEST(Hdf5Reader, OnlyFiltersOfBoundedRatioAreAccepted) {
+  // Scale-offset can shrink a chunk to a few bytes whatever its size: the storage would not bound
+  // the declared extent: datasets with such filters are refused.
   const auto p = scratch("scaleoffset.h5");
   {
     H5Writer w(p);
-    const hsize_t dims[2] = {1000000000, 100000}, chunk[2] = {1, 1000};
+    const hsize_t dims[2] = {4, 3}, chunk[2] = {1, 3};
     hid_t space = H5Screate_simple(2, dims, nullptr);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 2, chunk);
     H5Pset_scaleoffset(dcpl, H5Z_SO_INT, H5Z_SO_INT_MINBITS_DEFAULT);
     hid_t d = H5Dcreate2(w.file, "features", H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     ASSERT_GE(d, 0);
-    std::vector<int> row(1000, 3);
-    const hsize_t start[2] = {0, 0}, count[2] = {1, 1000};
-    hid_t file_space = H5Dget_space(d);
-    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr);
-    hid_t memory = H5Screate_simple(2, count, nullptr);
-    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_INT, memory, file_space, H5P_DEFAULT, row.data()), 0);
-    H5Sclose(memory);
-    H5Sclose(file_space);
+    const std::vector<int> values(12, 3);
+    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
     H5Dclose(d);
-    // The labels: 1-D, one chunk written.
-    hid_t tspace = H5Screate_simple(1, dims, nullptr);
-    hid_t tdcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(tdcpl, 1, chunk + 1);
-    H5Pset_scaleoffset(tdcpl, H5Z_SO_INT, H5Z_SO_INT_MINBITS_DEFAULT);
-    d = H5Dcreate2(w.file, "targets", H5T_STD_I32LE, tspace, H5P_DEFAULT, tdcpl, H5P_DEFAULT);
-    ASSERT_GE(d, 0);
-    file_space = H5Dget_space(d);
-    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start + 1, nullptr, count + 1, nullptr);
-    memory = H5Screate_simple(1, count + 1, nullptr);
-    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_INT, memory, file_space, H5P_DEFAULT, row.data()), 0);
-    H5Sclose(memory);
-    H5Sclose(file_space);
-    H5Dclose(d);
-    H5Pclose(tdcpl);
-    H5Sclose(tspace);
     H5Pclose(dcpl);
     H5Sclose(space);
+    w.labels({0, 1, 1, 0});
   }
   const auto e = error_of([&] { read_hdf5(p.string(), Task::classification); });
   EXPECT_CONTAINS(e, p.string());
-  EXPECT_CONTAINS(e, "1000000000 samples x 100000 features would need");
-  EXPECT_CONTAINS(e, "of memory, more than this machine's");
+  EXPECT_CONTAINS(e, "/features uses HDF5 filter 6 ('scaleoffset')");
+  EXPECT_CONTAINS(e, "allowed: deflate (gzip), shuffle and fletcher32");
   EXPECT_ONE_LINE(e);
+}
+
+TEST(LibsvmReader, MemoryLimitFollowsTheProcessLimits) {
+  // 1 sample x 600,000,000 features: 4.5 GiB dense. Under a data limit of 8 GiB (half of it
+  // allowed) it is refused before allocating; the machine's own limit is reported.
+  const auto p = scratch("wide.svm");
+  write_text(p, "1 600000000:1\n");
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_DATA, &saved), 0);
+  struct rlimit lowered = saved;
+  lowered.rlim_cur = std::uint64_t{8} << 30;
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < lowered.rlim_cur) GTEST_SKIP() << "hard data limit below 8 GiB";
+  ASSERT_EQ(::setrlimit(RLIMIT_DATA, &lowered), 0);
+  const std::uint64_t limit = data_memory_limit();
+  const auto e = error_of([&] { read_libsvm(p.string(), Task::regression); });
+  ASSERT_EQ(::setrlimit(RLIMIT_DATA, &saved), 0);
+  EXPECT_LE(limit, std::uint64_t{4} << 30);
+  EXPECT_CONTAINS(e, p.string());
+  EXPECT_CONTAINS(e, "1 samples x 600000000 features (the largest feature index, line 1) would need 4.5 GiB of memory");
+  EXPECT_CONTAINS(e, "allowed");
   EXPECT_GT(data_memory_limit(), std::uint64_t{1} << 26);
 }
 

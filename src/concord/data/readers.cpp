@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <hdf5.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -11,6 +12,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -28,11 +30,20 @@
 namespace concord::data {
 
 std::uint64_t data_memory_limit() {
+  constexpr std::uint64_t unknown = std::uint64_t{1} << 40;  // 1 TiB when the system does not say
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page_size = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0) return std::uint64_t{1} << 40;  // unknown: 1 TiB
-  const auto p = static_cast<std::uint64_t>(pages), s = static_cast<std::uint64_t>(page_size);
-  return p > std::numeric_limits<std::uint64_t>::max() / s ? std::numeric_limits<std::uint64_t>::max() : p * s;
+  std::uint64_t memory = unknown;
+  if (pages > 0 && page_size > 0) {
+    const auto p = static_cast<std::uint64_t>(pages), s = static_cast<std::uint64_t>(page_size);
+    memory = p > std::numeric_limits<std::uint64_t>::max() / s ? unknown : p * s;
+  }
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    struct rlimit limit {};
+    if (::getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+      memory = std::min<std::uint64_t>(memory, static_cast<std::uint64_t>(limit.rlim_cur));
+  }
+  return memory / 2;
 }
 
 namespace {
@@ -67,8 +78,8 @@ std::string bytes_text(std::uint64_t bytes) {
 void require_memory(std::uint64_t bytes, const std::string& where, const std::string& what) {
   const std::uint64_t limit = data_memory_limit();
   if (bytes > limit)
-    throw InputError(fmt::format("{}: {} would need {} of memory, more than this machine's {} (corrupt header, or a "
-                                 "data set too large for one process)",
+    throw InputError(fmt::format("{}: {} would need {} of memory, more than the {} allowed (half of the memory this "
+                                 "process may use; corrupt header, or a data set too large for one process)",
                                  where, what, bytes_text(bytes), bytes_text(limit)));
 }
 
@@ -101,8 +112,8 @@ std::string describe_missing(const std::string& path) {
 // HDF5
 // ------------------------------------------------------------------------------------------------
 
-/// Deflate cannot compress by more than about 1032:1; a dataset whose only filters are deflate,
-/// shuffle and fletcher32 must store at least 1/ratio of its declared bytes.
+/// Deflate cannot compress by more than about 1032:1 (shuffle and fletcher32 do not compress):
+/// a filtered dataset must store at least 1/ratio of its declared bytes.
 constexpr std::uint64_t max_compression_ratio = 1100;
 
 /// One open dataset of an HDF5 data file, with its shape and type.
@@ -192,13 +203,15 @@ void require_stored(const Dataset& ds, std::uint64_t file_size) {
   const int filters = H5Pget_nfilters(dcpl.get());
   if (filters < 0)
     throw InputError(fmt::format("{} has unreadable filters (corrupt file?){}", ds.where(), hdf5_detail()));
-  bool bounded_ratio = true;  // only deflate, shuffle, fletcher32
   for (int f = 0; f < filters; ++f) {
     unsigned flags = 0;
     std::size_t nelements = 0;
-    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(f), &flags, &nelements, nullptr, 0,
-                                           nullptr, nullptr);
-    if (id != H5Z_FILTER_DEFLATE && id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32) bounded_ratio = false;
+    char name[64] = {};
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(f), &flags, &nelements, nullptr,
+                                           sizeof(name), name, nullptr);
+    if (id != H5Z_FILTER_DEFLATE && id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32)
+      throw InputError(fmt::format("{} uses HDF5 filter {} ('{}'); allowed: deflate (gzip), shuffle and fletcher32",
+                                   ds.where(), static_cast<long>(id), printable(std::string_view(name, strnlen(name, sizeof(name))))));
   }
 
   const hsize_t storage = H5Dget_storage_size(ds.id.get());
@@ -222,7 +235,27 @@ void require_stored(const Dataset& ds, std::uint64_t file_size) {
     throw InputError(fmt::format("{} declares {} but the file stores only {} of it (truncated, corrupt or partly "
                                  "written dataset)",
                                  ds.where(), extent, bytes_text(storage)));
-  if (filters > 0 && bounded_ratio && times(storage, max_compression_ratio) < declared)
+  if (layout == H5D_CHUNKED && declared > 0) {
+    // Unwritten chunks would read as fill values: every chunk of the extent must be stored.
+    std::vector<hsize_t> chunk(ds.dims.size(), 0);
+    if (H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size()))
+      throw InputError(fmt::format("{} has an unreadable chunk shape (corrupt file?){}", ds.where(), hdf5_detail()));
+    std::uint64_t expected = 1;
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      if (chunk[i] == 0)
+        throw InputError(fmt::format("{} has a chunk dimension of 0 (corrupt file)", ds.where()));
+      expected = times(expected, (ds.dims[i] + chunk[i] - 1) / chunk[i]);
+    }
+    hsize_t written = 0;
+    H5Id space(H5Dget_space(ds.id.get()), H5Sclose);
+    if (!space.ok() || H5Dget_num_chunks(ds.id.get(), space.get(), &written) < 0)
+      throw InputError(fmt::format("{} has an unreadable chunk index (corrupt file?){}", ds.where(), hdf5_detail()));
+    if (written != expected)
+      throw InputError(fmt::format("{} declares {} in {} chunks but the file stores {} of them (partly written or "
+                                   "corrupt dataset)",
+                                   ds.where(), extent, expected, written));
+  }
+  if (filters > 0 && times(storage, max_compression_ratio) < declared)
     throw InputError(fmt::format("{} declares {} but the file stores only {} of it, compressed (more than {}:1 is "
                                  "impossible with deflate: corrupt or partly written dataset)",
                                  ds.where(), extent, bytes_text(storage), max_compression_ratio));

@@ -16,8 +16,10 @@ namespace concord::data {
 /// number of distinct labels for LIBSVM). A larger label is refused as corrupt input.
 inline constexpr int max_classes = 100000;
 
-/// The memory a data set read from a file may need (its values as float64): the machine's
-/// physical memory. Larger declared sizes are refused before anything is allocated.
+/// The memory a data set read from a file may take (its values as float64): half of what this
+/// process may use (the physical memory, or the address-space or data limit of `ulimit -v`/`-d`
+/// when lower), since the values are copied once more for the agents. Larger declared sizes
+/// are refused before anything is allocated.
 std::uint64_t data_memory_limit();
 
 /// HDF5 file (read with the serial driver; every rank may call it). Layout (docs/algorithms.md):
@@ -25,8 +27,9 @@ std::uint64_t data_memory_limit();
 ///   /targets   (m) float64 for regression, integer class labels in [0, c) for classification
 ///   /owner     optional (m) integer, the agent of each row
 /// For classification, c = max label + 1 <= max_classes. Every dataset must hold in the file the
-/// values its shape declares (all of them without compression; at least 1/1100 of their bytes
-/// with deflate), with no virtual or external storage.
+/// values its shape declares (every chunk written; without compression all the bytes, with
+/// deflate at least 1/1100 of them), with no virtual or external storage and no filters but
+/// deflate, shuffle and fletcher32.
 SampleSet read_hdf5(const std::string& path, Task task);
 
 /// LIBSVM / SVMlight text: one sample per line, `label index:value ...`, 1-based increasing

@@ -675,16 +675,21 @@ class RestartTrajectory(RunTestCase):
         # Explicitly into a new trajectory: it starts at the checkpoint's iteration.
         r = self.run_ok(d, "run", name, "--restart", "run.checkpoint.h5", "--new-trajectory",
                         *sets(**{"algorithm/iterations": 60, "output/file": "continued.h5"}))
-        self.assertIn("a new trajectory continued.h5 starts at iteration 40", r.stdout)
+        self.assertIn("a new trajectory continued.h5 holds the checkpoint's 5 records (iterations 0 to 40)", r.stdout)
+        # Nothing lost: the records the damaged file lacked come from the checkpoint.
         t = read_trajectory(os.path.join(d, "continued.h5"))
-        self.assertEqual(list(t["columns"]["iteration"]), [50, 60])
+        self.assertEqual(list(t["columns"]["iteration"]), [0, 10, 20, 30, 40, 50, 60])
+        reference = self.tmpdir()
+        self.run_ok(reference, "run", write_deck(reference, base_deck(**{"algorithm/iterations": 60,
+                                                                          "output/log_every": 10})))
+        self.assert_same_trajectory(read_trajectory(os.path.join(reference, "run.h5")), t, "rebuilt from the checkpoint")
 
     def test_missing_trajectory_is_refused(self):
         d, name = self.first_run()
         os.remove(os.path.join(d, "run.h5"))
         before = snapshot_dir(d)
         r = concord(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": 60}))
-        self.assert_one_error(r, "trajectory run.h5 does not exist", "--new-trajectory", "iteration 40")
+        self.assert_one_error(r, "trajectory run.h5 does not exist", "--new-trajectory", "up to iteration 40")
         self.assertEqual(snapshot_dir(d), before)
         # --new-trajectory never replaces an existing file without overwrite.
         shutil.copy(os.path.join(d, "run.checkpoint.h5"), os.path.join(d, "other.h5"))

@@ -328,6 +328,44 @@ std::string oversubscription(MPI_Comm comm) {
              numbers[1] == 1 ? "" : "s", numbers[2], numbers[2] == 1 ? "" : "s");
 }
 
+/// The trajectory's records in memory (a few doubles per record), for the checkpoints.
+class RecordHistory {
+ public:
+  explicit RecordHistory(std::vector<std::string> columns) : columns_(std::move(columns)) {}
+  /// The checkpoint's records with iteration <= `until`, mapped by column name (a column the
+  /// checkpoint lacks, e.g. after output/time_phases changed, reads NaN).
+  void restore(const io::CheckpointHeader& checkpoint, std::int64_t until) {
+    const std::size_t from = checkpoint.record_columns.size();
+    std::vector<long> source(columns_.size(), -1);
+    for (std::size_t c = 0; c < columns_.size(); ++c)
+      for (std::size_t f = 0; f < from; ++f)
+        if (checkpoint.record_columns[f] == columns_[c]) source[c] = static_cast<long>(f);
+    for (std::size_t r = 0; r < checkpoint.record_iteration.size() && checkpoint.record_iteration[r] <= until; ++r) {
+      std::vector<double> row(columns_.size(), algorithms::MetricValues::none);
+      for (std::size_t c = 0; c < columns_.size(); ++c)
+        if (source[c] >= 0) row[c] = checkpoint.record_values[r * from + static_cast<std::size_t>(source[c])];
+      append(checkpoint.record_iteration[r], row);
+    }
+  }
+  void append(std::int64_t iteration, const std::vector<double>& row) {
+    iterations_.push_back(iteration);
+    values_.insert(values_.end(), row.begin(), row.end());
+  }
+  std::size_t size() const { return iterations_.size(); }
+  std::int64_t last() const { return iterations_.empty() ? -1 : iterations_.back(); }
+  std::int64_t iteration(std::size_t r) const { return iterations_[r]; }
+  std::vector<double> values(std::size_t r) const {
+    return {values_.begin() + static_cast<long>(r * columns_.size()), values_.begin() + static_cast<long>((r + 1) * columns_.size())};
+  }
+  const std::vector<std::int64_t>& iterations() const { return iterations_; }
+  const std::vector<double>& flat_values() const { return values_; }
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<std::int64_t> iterations_;
+  std::vector<double> values_;
+};
+
 /// Rank 0 prints; lines are flushed so batch logs show progress as it happens.
 class Console {
  public:
@@ -421,7 +459,8 @@ int run(const RunOptions& options, MPI_Comm comm) {
     if (!options.new_trajectory && !trajectory_exists)
       throw InputError(str("trajectory {} does not exist: a restart continues the trajectory of the run it restarts. Point "
                     "concord/output/file to that run's trajectory (the command printed when the run stopped has "
-                    "every --set it used), or add --new-trajectory to start a new trajectory at iteration {}",
+                    "every --set it used), or add --new-trajectory to write a new trajectory from the records the "
+                    "checkpoint keeps (up to iteration {})",
                            output_file, start));
   } else if (options.new_trajectory) {
     throw InputError("--new-trajectory applies to a restart only (give --restart CHECKPOINT)");
@@ -509,17 +548,38 @@ int run(const RunOptions& options, MPI_Comm comm) {
   // of its last iteration, which an uninterrupted longer run does not have: a restart drops it.
   const bool off_grid = !options.restart.empty() && start % log_every != 0 && start < iterations;
   const bool resuming = !options.restart.empty() && !options.new_trajectory;
+  // Every record written so far, kept for the checkpoints (a lost or damaged trajectory is rebuilt
+  // from them): on a restart, the checkpoint's records up to where this run continues.
+  RecordHistory history(columns);
+  if (!options.restart.empty()) history.restore(resume_from, off_grid ? start - 1 : start);
   auto trajectory = [&] {
     if (resuming) {
       // The checkpoint names the last record its run had written (absent in files of older versions).
       const auto last = resume_from.attributes.integers.find(trajectory_last_record);
-      return io::TrajectoryWriter::resume(output_file, comm, off_grid ? start - 1 : start, columns, attributes, layout,
-                                          dimension, snapshots,
-                                          last == resume_from.attributes.integers.end() ? -1 : last->second);
+      const std::string hint = str(
+          "; add --new-trajectory (with another concord/output/file, or concord/output/overwrite: true) to write a "
+          "new trajectory from the {} records the checkpoint keeps (iterations 0 to {}; snapshots before iteration {} "
+          "are not in the checkpoint)",
+          history.size(), history.last(), start);
+      try {
+        return io::TrajectoryWriter::resume(output_file, comm, off_grid ? start - 1 : start, columns, attributes, layout,
+                                            dimension, snapshots,
+                                            last == resume_from.attributes.integers.end() ? -1 : last->second);
+      } catch (const InputError& e) {
+        throw InputError(e.what() + hint);
+      } catch (const RuntimeError& e) {  // a file damaged by a crash: HDF5 cannot update it
+        throw InputError(str("trajectory {} cannot be resumed: {}{}", output_file, e.what(), hint));
+      }
     }
-    if (options.new_trajectory) out("note: a new trajectory {} starts at iteration {}\n", output_file, start);
-    return io::TrajectoryWriter::create(output_file, comm, columns, attributes, layout, dimension, snapshots,
-                                        deck.boolean("output/overwrite"));
+    auto created = io::TrajectoryWriter::create(output_file, comm, columns, attributes, layout, dimension, snapshots,
+                                                deck.boolean("output/overwrite"));
+    if (options.new_trajectory) {
+      for (std::size_t r = 0; r < history.size(); ++r) created.append(history.iteration(r), history.values(r));
+      out("note: a new trajectory {} holds the checkpoint's {} records (iterations 0 to {}) and continues from "
+          "iteration {}\n",
+          output_file, history.size(), history.last(), start);
+    }
+    return created;
   }();
   // Dropping that record dropped a snapshot of the same iteration too: the restored models are it.
   if (resuming && off_grid && snapshots && start % snapshot_every == 0) trajectory.snapshot(start, algorithm->models());
@@ -539,6 +599,9 @@ int run(const RunOptions& options, MPI_Comm comm) {
     // Records first: a checkpoint never gets ahead of the records it names (a restart checks them).
     trajectory.flush();
     header.attributes.integers[trajectory_last_record] = trajectory.last_record();
+    header.record_iteration = history.iterations();
+    header.record_columns = columns;
+    header.record_values = history.flat_values();
     io::write_checkpoint(checkpoint_file, comm, layout, header, state);
     last_checkpoint = k;
     last_checkpoint_file = checkpoint_file;
@@ -593,6 +656,7 @@ int run(const RunOptions& options, MPI_Comm comm) {
     for (const auto& c : columns)
       values.push_back(c == "time_compute" ? per_iteration[0] : c == "time_comm" ? per_iteration[1] : metric_value(m, c));
     trajectory.append(k, values);
+    history.append(k, values);
     if (k % progress_every == 0 || k == iterations || k == start) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double rate = k > start && elapsed > 0 ? static_cast<double>(k - start) / elapsed : 0.0;

@@ -83,6 +83,9 @@ std::uint64_t header_checksum(const CheckpointHeader& h, const std::vector<std::
   for (const auto& [name, value] : h.attributes.integers)
     if (!reserved_attributes.count(name)) x = hash_integer(hash_text(x, name), value);
   for (std::size_t i = 0; i < h.state.size(); ++i) x = hash_integer(hash_text(x, h.state[i]), state_checksums.at(i));
+  for (const auto& column : h.record_columns) x = hash_text(x, column);
+  x = hash_bytes(x, h.record_iteration.data(), h.record_iteration.size() * sizeof(std::int64_t));
+  x = hash_bytes(x, h.record_values.data(), h.record_values.size() * sizeof(double));
   return x;
 }
 
@@ -128,6 +131,63 @@ void commit(const std::string& tmp, const std::string& path) {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+/// Collective: /records (the same values on every rank; rank 0 writes them).
+void write_records(hid_t file, hid_t dxpl, MPI_Comm comm, const CheckpointHeader& header, const std::string& place) {
+  const std::size_t records = header.record_iteration.size(), columns = header.record_columns.size();
+  if (header.record_values.size() != records * columns)
+    throw std::logic_error(fmt::format("concord::io::write_checkpoint: {} record values for {} records x {} columns",
+                                       header.record_values.size(), records, columns));
+  if (records == 0 || columns == 0) return;
+  const bool root = detail::comm_rank(comm) == 0;
+  const std::string what = place + ": cannot write /records";
+  H5Id group;
+  detail::on_every_rank(comm, [&] {
+    group = H5Id(check_id(H5Gcreate2(file, "records", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
+    detail::write_text_list_attribute(group.get(), "columns", header.record_columns, place, strings);
+  });
+  auto write = [&](const char* name, hid_t file_type, hid_t memory_type, int rank, const hsize_t* dims, const void* data) {
+    detail::on_every_rank(comm, [&] {
+      H5Id space(check_id(H5Screate_simple(rank, dims, nullptr), what), H5Sclose);
+      H5Id dataset(check_id(H5Dcreate2(group.get(), name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                            what),
+                   H5Dclose);
+      H5Id memory(check_id(H5Screate_simple(rank, dims, nullptr), what), H5Sclose);
+      if (!root) {
+        check_status(H5Sselect_none(space.get()), what);
+        check_status(H5Sselect_none(memory.get()), what);
+      }
+      check_status(H5Dwrite(dataset.get(), memory_type, memory.get(), space.get(), dxpl, data), what);
+    });
+  };
+  const hsize_t iteration_dims[1] = {records}, value_dims[2] = {records, columns};
+  write("iteration", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, iteration_dims, header.record_iteration.data());
+  write("values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, value_dims, header.record_values.data());
+}
+
+/// Serial: /records into `header` (nothing when absent). InputError when malformed.
+void read_records(hid_t file, CheckpointHeader& header, const std::string& place) {
+  if (H5Lexists(file, "records", H5P_DEFAULT) <= 0) return;
+  const std::string what = place + ": /records";
+  H5Id group(check_id(H5Gopen2(file, "records", H5P_DEFAULT), what + " cannot be opened"), H5Gclose);
+  H5Id columns(check_id(H5Aopen(group.get(), "columns", H5P_DEFAULT), what + " has no attribute 'columns'"), H5Aclose);
+  header.record_columns = detail::read_strings(columns.get(), what + " columns");
+  H5Id iteration(check_id(H5Dopen2(group.get(), "iteration", H5P_DEFAULT), what + "/iteration is missing"), H5Dclose);
+  H5Id values(check_id(H5Dopen2(group.get(), "values", H5P_DEFAULT), what + "/values is missing"), H5Dclose);
+  const auto idims = detail::dataset_dims(iteration.get(), what);
+  const auto vdims = detail::dataset_dims(values.get(), what);
+  if (idims.size() != 1 || vdims.size() != 2 || vdims[0] != idims[0] || vdims[1] != header.record_columns.size() ||
+      idims[0] > (hsize_t{1} << 32))
+    throw InputError(fmt::format("{} has shapes {} and {} for {} columns; the file is damaged", what,
+                                 detail::shape_text(idims), detail::shape_text(vdims), header.record_columns.size()));
+  header.record_iteration.resize(idims[0]);
+  header.record_values.resize(vdims[0] * vdims[1]);
+  if (idims[0] == 0) return;
+  check_status(H5Dread(iteration.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, header.record_iteration.data()),
+               what + "/iteration cannot be read");
+  check_status(H5Dread(values.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, header.record_values.data()),
+               what + "/values cannot be read");
 }
 
 /// Collective: writes the whole checkpoint into `tmp` and closes it. Every id is closed on return
@@ -189,6 +249,7 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
       if (!dataset.reset()) throw RuntimeError(what + detail::hdf5_detail());
     });
   }
+  write_records(file.get(), dxpl.get(), comm, header, place);
   detail::on_every_rank(comm, [&] {
     detail::write_integer_attribute(file.get(), "checksum", as_attribute(header_checksum(written, checksums)), place);
   });
@@ -280,6 +341,7 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
       throw InputError(what + " has no checksum; the file is damaged or was not written by this version of Concord");
     checksums.push_back(checksum);
   }
+  read_records(file.get(), header, place);
   std::int64_t stored = 0;
   if (!detail::read_integer_attribute(file.get(), "checksum", stored, place))
     throw InputError(place + " has no checksum; it is damaged or was not written by this version of Concord");

@@ -7,6 +7,11 @@
 ///   /state/<name>        float64 [agents, dimension] for each named state matrix (x, y, ...),
 ///                        row-major [agent][coordinate]
 ///   /state @order        the state names in the order written (1-D UTF-8 strings)
+///   /state/<name> @checksum  int64: a checksum of the matrix (any rank count gives the same)
+///   /records/iteration   int64 [records]; /records/values float64 [records, columns]; /records
+///                        @columns: the trajectory's records up to the checkpoint (absent when none)
+///   root @checksum       int64: a checksum of the header (attributes, state names and checksums,
+///                        records), verified by read_checkpoint_header
 ///   root attributes      `format` = "concord-checkpoint 1", iteration, agents, dimension (int64),
 ///                        and the header's text (variable-length UTF-8) and integer (int64)
 ///                        attributes (deck, ...). `format`, `iteration`, `agents`, `dimension`
@@ -40,6 +45,12 @@ struct CheckpointHeader {
   int dimension = 0;               ///< on writing: 0 (the state matrices' width) or that width
   FileAttributes attributes;       ///< deck text, version, ...
   std::vector<std::string> state;  ///< names of the state matrices, in file order (ignored on writing)
+  /// Every trajectory record written up to the checkpoint (the run's earlier runs included), so
+  /// that a trajectory lost or damaged by a crash can be rebuilt from the checkpoint: the
+  /// iteration of each record, the metric columns, and the values [record][column], row-major.
+  std::vector<std::int64_t> record_iteration;
+  std::vector<std::string> record_columns;
+  std::vector<double> record_values;
 };
 
 /// Collective, same header on every rank. `state` matrices are local agents x dimension (device

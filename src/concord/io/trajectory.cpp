@@ -310,8 +310,7 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
         throw InputError(fmt::format(
             "{} does not reach the checkpoint: the run being continued had written a record of iteration {} "
             "when it wrote its checkpoint, but the file's last record up to there is {} (records were lost, or the "
-            "file belongs to another run). Continue into a new trajectory instead: --new-trajectory with another "
-            "concord/output/file",
+            "file belongs to another run)",
             place, required_record, upto == 0 ? std::string("none") : "of iteration " + std::to_string(iterations[upto - 1])));
     }
     const hsize_t keep = kept_prefix(iterations, available, iteration);

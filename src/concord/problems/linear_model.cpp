@@ -4,6 +4,10 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <array>
+#include <limits>
+#include <utility>
+#include <vector>
 
 #include "concord/core/error.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
@@ -12,6 +16,32 @@ namespace concord::problems {
 namespace {
 
 using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>;
+
+/// Columns of the Gram matrix computed by one work item (a panel).
+constexpr int kGramPanel = 128;
+/// Per-agent Gram entries held at once on a rank (over all its agents), by default: 16 Mi doubles, 128 MiB.
+constexpr std::int64_t kEntriesInFlight = std::int64_t{1} << 24;
+/// Cholesky solves x* when its estimate of 1/cond_1(H) exceeds kCholeskyMargin D eps.
+constexpr double kCholeskyMargin = 1e4;
+
+/// While alive: Eigen runs single-threaded and blocks its products for fixed cache sizes, so that
+/// its results depend on the operands and their shapes only (not on the thread count or the
+/// machine's caches).
+struct FixedEigenKernels {
+  FixedEigenKernels()
+      : threads(Eigen::nbThreads()), l1(Eigen::l1CacheSize()), l2(Eigen::l2CacheSize()), l3(Eigen::l3CacheSize()) {
+    Eigen::setNbThreads(1);
+    Eigen::setCpuCacheSizes(32 * 1024, 512 * 1024, 8 * 1024 * 1024);
+  }
+  ~FixedEigenKernels() {
+    Eigen::setNbThreads(threads);
+    Eigen::setCpuCacheSizes(l1, l2, l3);
+  }
+  FixedEigenKernels(const FixedEigenKernels&) = delete;
+  FixedEigenKernels& operator=(const FixedEigenKernels&) = delete;
+  int threads;
+  std::ptrdiff_t l1, l2, l3;
+};
 
 std::string loss_name(Loss loss) {
   switch (loss) {
@@ -66,9 +96,14 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
 }
 
 std::string LinearModel::describe() const {
-  return fmt::format("{} ({}): {} features{}, {} outputs, dimension {}, l2 {}, batch {}", name_, loss_name(options_.loss),
-                     train_.features, options_.bias ? " + bias" : "", outputs_, dimension(), options_.l2,
-                     options_.batch == 0 ? std::string("full") : std::to_string(options_.batch));
+  std::string text = fmt::format("{} ({}): {} features{}, {} outputs, dimension {}, l2 {}, batch {}", name_,
+                                 loss_name(options_.loss), train_.features, options_.bias ? " + bias" : "", outputs_,
+                                 dimension(), options_.l2,
+                                 options_.batch == 0 ? std::string("full") : std::to_string(options_.batch));
+  if (solution_ && solution_rank_ < dimension())
+    text += fmt::format("; x* is the minimum-norm minimiser (the normal matrix has rank {} of {})", solution_rank_,
+                        dimension());
+  return text;
 }
 
 void LinearModel::forward(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
@@ -193,50 +228,155 @@ void LinearModel::evaluate(const ExecutionSpace& exec, const CoordinateVector& p
       });
 }
 
-void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<comm::Transport> transport) {
+void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<comm::Transport> transport,
+                                   std::int64_t entries_in_flight) {
   if (options_.loss != Loss::squared)
     throw std::logic_error("concord::problems::LinearModel::compute_solution: least squares only");
+  using HostPolicy = Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>,
+                                         Kokkos::IndexType<std::int64_t>>;
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Rows = Eigen::Map<const RowMajor, Eigen::Unaligned, Eigen::OuterStride<>>;
   const int D = row_, F = train_.features;
-  const int width = D * D + D;
-  auto X = train_.x;
-  auto t = train_.targets;
-  auto offsets = train_.offsets;
-  const std::int64_t agents = train_.local_agents;
-  AgentMatrix rows(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::normal_equations")),
+  const bool bias = options_.bias;
+  const int agents = train_.local_agents;
+  const std::int64_t agents64 = agents;
+  FixedEigenKernels fixed;
+
+  // The samples on the host (no copy on the host backends).
+  exec.fence();
+  auto X = Kokkos::create_mirror_view_and_copy(HostSpace(), train_.x);
+  auto t = Kokkos::create_mirror_view_and_copy(HostSpace(), train_.targets);
+  const std::int64_t* offsets = train_.host_offsets.data();
+  const double* x_data = X.data();
+  const std::int64_t x_stride = F > 0 ? static_cast<std::int64_t>(X.stride(0)) : 0;
+
+  // Per-agent entries in flight, (local agents x width), reduced over all agents chunk by chunk:
+  // first c_i = A_i^T b_i / m_i and (with a bias) the column sums A_i^T 1 / m_i, then the packed
+  // upper triangle of A_i^T A_i / m_i (entry (p, q), p <= q, at q (q + 1) / 2 + p) in chunks of
+  // whole panels holding at most entries_in_flight entries over all local agents (at least one panel).
+  const std::int64_t vector_width = D + (bias ? F : 0);
+  const std::int64_t per_agent_budget =
+      std::max<std::int64_t>((entries_in_flight > 0 ? entries_in_flight : kEntriesInFlight) /
+                                 std::max<std::int64_t>(agents64, 1),
+                             vector_width);
+  auto packed_before = [](std::int64_t q) { return q * (q + 1) / 2; };
+  std::vector<int> bounds{0};
+  std::int64_t width = vector_width;
+  while (bounds.back() < F) {
+    const int q0 = bounds.back();
+    int q1 = std::min(F, q0 + kGramPanel);
+    while (q1 < F && packed_before(std::min(F, q1 + kGramPanel)) - packed_before(q0) <= per_agent_budget)
+      q1 = std::min(F, q1 + kGramPanel);
+    bounds.push_back(q1);
+    width = std::max(width, packed_before(q1) - packed_before(q0));
+  }
+  if (width > std::numeric_limits<int>::max())
+    throw InputError(fmt::format("problem '{}': dimension {} is too large for the exact least-squares solution", name_, D));
+  AgentMatrix rows(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::gram_rows")),
                    agents, width);
-  Kokkos::parallel_for(
-      "concord::LinearModel::normal_equations", Policy(exec, 0, agents * width), KOKKOS_LAMBDA(std::int64_t i) {
-        const int a = static_cast<int>(i % agents);
-        const int e = static_cast<int>(i / agents);
-        const std::int64_t lo = offsets(a), hi = offsets(a + 1);
-        double sum = 0.0;
-        if (e < D * D) {
-          const int p = e / D, q = e % D;
-          for (std::int64_t s = lo; s < hi; ++s) sum += (p < F ? X(s, p) : 1.0) * (q < F ? X(s, q) : 1.0);
-        } else {
-          const int p = e - D * D;
-          for (std::int64_t s = lo; s < hi; ++s) sum += (p < F ? X(s, p) : 1.0) * t(s);
-        }
-        rows(a, e) = sum / static_cast<double>(hi - lo);
-      });
-  mixing::ReproducibleSum reducer(transport, layout_, width);
-  CoordinateVector total(Kokkos::view_alloc(std::string("concord::LinearModel::normal_total")), width);
-  reducer.average(exec, rows, total);
-  auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), total);
+  auto rows_host = Kokkos::create_mirror_view(rows);
+  CoordinateVector total(Kokkos::view_alloc(std::string("concord::LinearModel::gram_total")), width);
+  auto total_host = Kokkos::create_mirror_view(total);
+  mixing::ReproducibleSum reducer(transport, layout_, static_cast<int>(width));
+  // Averages the first `columns` columns of rows_host over all agents into total_host.
+  auto average = [&](std::int64_t columns) {
+    const auto cols = std::make_pair(std::int64_t{0}, columns);
+    Kokkos::deep_copy(exec, Kokkos::subview(rows, Kokkos::ALL, cols), Kokkos::subview(rows_host, Kokkos::ALL, cols));
+    reducer.average(exec, Kokkos::subview(rows, Kokkos::ALL, cols), total);
+    Kokkos::deep_copy(exec, Kokkos::subview(total_host, cols), Kokkos::subview(total, cols));
+    exec.fence();
+  };
+
   Eigen::MatrixXd H(D, D);
   Eigen::VectorXd c(D);
-  for (int p = 0; p < D; ++p) {
-    for (int q = 0; q < D; ++q) H(p, q) = host(p * D + q);
-    c(p) = host(D * D + p);
-    if (p < F) H(p, p) += options_.l2;
+
+  // Right-hand side and bias column: plain loops, samples in ascending order.
+  Kokkos::parallel_for(
+      "concord::LinearModel::normal_rhs", HostPolicy(0, agents64), [=](std::int64_t a) {
+        const std::int64_t lo = offsets[a], hi = offsets[a + 1];
+        const double m = static_cast<double>(hi - lo);
+        std::vector<double> sums(static_cast<std::size_t>(vector_width), 0.0);
+        for (std::int64_t s = lo; s < hi; ++s) {
+          const double* xs = x_data + s * x_stride;
+          const double ts = t(s);
+          for (int p = 0; p < F; ++p) sums[static_cast<std::size_t>(p)] += xs[p] * ts;
+          if (bias) {
+            sums[static_cast<std::size_t>(F)] += ts;
+            for (int p = 0; p < F; ++p) sums[static_cast<std::size_t>(D + p)] += xs[p];
+          }
+        }
+        for (std::int64_t e = 0; e < vector_width; ++e) rows_host(a, e) = sums[static_cast<std::size_t>(e)] / m;
+      });
+  average(vector_width);
+  for (int p = 0; p < D; ++p) c(p) = total_host(p);
+  if (bias) {
+    for (int p = 0; p < F; ++p) H(p, F) = H(F, p) = total_host(D + p);
+    H(F, F) = 1.0;
   }
-  Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(H);
-  if (qr.rank() < D)
-    throw InputError(fmt::format("problem '{}': the least-squares system is singular (rank {} of {}): more independent "
-                                 "samples than parameters are needed for a unique minimiser",
-                                 name_, qr.rank(), D));
-  Eigen::VectorXd x = qr.solve(c);
-  x += qr.solve(c - H * x);  // one step of iterative refinement
+
+  // The Gram matrix by column panels: work item (agent, panel) computes the upper part of the
+  // panel's columns [j0, j0 + kGramPanel) of A_i^T A_i with Eigen's blocked kernels on one thread:
+  // the block above the diagonal as one product, the diagonal block as a rank update (its upper
+  // triangle only). Items are ordered by decreasing cost for the dynamic schedule.
+  for (std::size_t chunk = 0; chunk + 1 < bounds.size(); ++chunk) {
+    const int q0 = bounds[chunk], q1 = bounds[chunk + 1];
+    const std::int64_t base = packed_before(q0);
+    std::vector<std::array<int, 2>> items;
+    for (int j0 = q0; j0 < q1; j0 += kGramPanel)
+      for (int a = 0; a < agents; ++a) items.push_back({a, j0});
+    std::stable_sort(items.begin(), items.end(), [](const auto& u, const auto& v) { return u[1] > v[1]; });
+    const std::array<int, 2>* item = items.data();
+    Kokkos::parallel_for(
+        "concord::LinearModel::gram", HostPolicy(0, static_cast<std::int64_t>(items.size())), [=](std::int64_t w) {
+          const auto [a, j0] = item[w];
+          const std::int64_t lo = offsets[a], hi = offsets[a + 1];
+          const double m = static_cast<double>(hi - lo);
+          const int bj = std::min(kGramPanel, F - j0);
+          const Rows A(x_data + lo * x_stride, hi - lo, F, Eigen::OuterStride<>(x_stride));
+          thread_local Eigen::MatrixXd above, diagonal;
+          above.resize(j0, bj);
+          if (j0 > 0) above.noalias() = A.leftCols(j0).transpose() * A.middleCols(j0, bj);
+          diagonal.setZero(bj, bj);
+          diagonal.selfadjointView<Eigen::Upper>().rankUpdate(A.middleCols(j0, bj).transpose());
+          for (int j = 0; j < bj; ++j) {
+            const int q = j0 + j;
+            const std::int64_t column = packed_before(q) - base;
+            for (int p = 0; p < j0; ++p) rows_host(a, column + p) = above(p, j) / m;
+            for (int i = 0; i <= j; ++i) rows_host(a, column + j0 + i) = diagonal(i, j) / m;
+          }
+        });
+    average(packed_before(q1) - base);
+    for (int q = q0; q < q1; ++q)
+      for (int p = 0; p <= q; ++p) H(p, q) = H(q, p) = total_host(packed_before(q) - base + p);
+  }
+  for (int p = 0; p < F; ++p) H(p, p) += options_.l2;
+
+  // x* = H^+ c. Cholesky (with one refinement step) when H is clearly nonsingular; otherwise the
+  // eigendecomposition H = V diag(lambda) V^T with lambda <= D eps lambda_max taken as zero: the
+  // minimum-norm minimiser (c lies in the range of H).
+  const double eps = std::numeric_limits<double>::epsilon();
+  Eigen::VectorXd x;
+  solution_rank_ = D;
+  Eigen::LLT<Eigen::MatrixXd> llt(H);
+  if (llt.info() == Eigen::Success && llt.rcond() > kCholeskyMargin * D * eps) {
+    x = llt.solve(c);
+    x += llt.solve(c - H * x);
+  } else {
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(H);
+    const Eigen::VectorXd& lambda = eigen.eigenvalues();
+    const Eigen::MatrixXd& V = eigen.eigenvectors();
+    const double cut = D * eps * std::max(0.0, lambda.cwiseAbs().maxCoeff());
+    Eigen::VectorXd inverse(D);
+    solution_rank_ = 0;
+    for (int i = 0; i < D; ++i) {
+      inverse(i) = lambda(i) > cut ? 1.0 / lambda(i) : 0.0;
+      if (lambda(i) > cut) ++solution_rank_;
+    }
+    const Eigen::VectorXd y = (V.transpose() * c).cwiseProduct(inverse);
+    x = V * y;
+    const Eigen::VectorXd correction = (V.transpose() * (c - H * x)).cwiseProduct(inverse);
+    x += V * correction;
+  }
   solution_ = std::vector<double>(x.data(), x.data() + D);
 }
 

@@ -49,12 +49,21 @@ class LinearModel final : public Problem {
   void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) override;
   void evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) override;
   std::optional<std::vector<double>> solution() const override { return solution_; }
+  /// Numerical rank of the normal matrix H (after compute_solution; dimension() when nonsingular).
+  int solution_rank() const { return solution_rank_; }
 
-  /// Least squares only: x* from the normal equations (1/n) sum_i (1/m_i) A_i^T A_i x =
-  /// (1/n) sum_i (1/m_i) A_i^T b_i (+ l2), summed over all agents with a ReproducibleSum (the same
-  /// x* for every P) and solved on the host. Collective. Throws InputError when the system is
-  /// singular (fewer independent samples than parameters).
-  void compute_solution(const ExecutionSpace& exec, std::shared_ptr<comm::Transport> transport);
+  /// Least squares only: x*, the minimum-norm minimiser of f, from the normal equations H x = c,
+  ///   H = (1/n) sum_i (1/m_i) A_i^T A_i (+ l2 on the weights),  c = (1/n) sum_i (1/m_i) A_i^T b_i.
+  /// Every agent's A_i^T A_i / m_i is formed on the host, by panels of 128 columns with Eigen's
+  /// blocked kernels (upper triangle only), and summed over all agents with a ReproducibleSum (the same H, hence the same x*,
+  /// for every P and every thread count). x* = H^+ c: Cholesky when H is clearly nonsingular,
+  /// otherwise an eigendecomposition with eigenvalues <= D eps lambda_max taken as zero (an
+  /// under-determined or rank-deficient problem: x* is then the minimum-norm solution, and
+  /// solution_rank() < dimension()). Collective. `entries_in_flight` bounds the per-agent Gram
+  /// entries held at once over the rank's agents (0: 2^24, 128 MiB); the Gram is reduced in chunks
+  /// of whole panels that fit (at least one), with the same result for any bound.
+  void compute_solution(const ExecutionSpace& exec, std::shared_ptr<comm::Transport> transport,
+                        std::int64_t entries_in_flight = 0);
 
   const AgentData& train_data() const { return train_; }
   const LinearModelOptions& options() const { return options_; }
@@ -79,6 +88,7 @@ class LinearModel final : public Problem {
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
   std::optional<std::vector<double>> solution_;
+  int solution_rank_ = 0;
 };
 
 }  // namespace concord::problems

@@ -3,6 +3,8 @@
 // trip, restart comparisons and the generated reference.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
 
 #include "concord/core/error.hpp"
@@ -219,7 +221,7 @@ TEST(Deck, TopLevelAndSyntaxErrors) {
                 .find("exactly one top-level list, `concord:` (found concord, other)"),
             std::string::npos);
   EXPECT_NE(error_of([] { parse("run:\n  seed: 1\n"); }).find("(found run)"), std::string::npos);
-  EXPECT_NE(error_of([] { parse("concord:\n  seed: [1, 2\n"); }).find("test.yaml: not valid YAML"), std::string::npos);
+  EXPECT_NE(error_of([] { parse("concord:\n  seed: [1, 2\n"); }).find("test.yaml: line 3: not valid YAML"), std::string::npos);
   EXPECT_NE(error_of([] { concord::io::read_deck_file("/nonexistent/deck.yaml"); }).find("cannot be read"),
             std::string::npos);
 }
@@ -273,6 +275,170 @@ TEST(Deck, ReferenceListsEveryDeclaredParameter) {
   };
   walk(concord::io::deck_schema(), "concord");
   EXPECT_GT(count, 40u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile decks: every refusal is one line naming the deck, the line and the key where known.
+// ---------------------------------------------------------------------------------------------
+
+Tree parse_xml(const std::string& text) {
+  return concord::io::parse_deck(text, "t.xml", concord::io::DeckFormat::xml);
+}
+
+/// The InputError of parsing `text`, which must be one line of at most 400 characters.
+std::string one_line_error(const std::string& text, concord::io::DeckFormat format) {
+  const std::string m = error_of([&] {
+    const auto raw = concord::io::parse_deck(text, format == concord::io::DeckFormat::xml ? "t.xml" : "test.yaml", format);
+    concord::io::validate_deck(raw);
+  });
+  EXPECT_FALSE(m.empty()) << "accepted: " << text.substr(0, 200);
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  EXPECT_LE(m.size(), 400u) << m.substr(0, 500);
+  EXPECT_EQ(m.find(".cpp"), std::string::npos) << m;
+  EXPECT_EQ(m.find("Throw"), std::string::npos) << m;
+  return m;
+}
+
+std::string xml_deck(const std::string& algorithm_body) {
+  return "<ParameterList name=\"concord\">\n  <Parameter name=\"agents\" type=\"int\" value=\"4\"/>\n"
+         "  <ParameterList name=\"algorithm\">\n" + algorithm_body + "  </ParameterList>\n</ParameterList>\n";
+}
+
+TEST(HostileDeck, XmlValuesMustBeWholeTokensOfTheirType) {
+  auto m = one_line_error(xml_deck("    <Parameter name=\"step_size\" type=\"double\" value=\"0.05abc\"/>\n"),
+                          concord::io::DeckFormat::xml);
+  EXPECT_EQ(m, "t.xml: line 4: concord/algorithm/step_size: '0.05abc' is not a finite real number (type \"double\")");
+  m = one_line_error(xml_deck("    <Parameter name=\"iterations\" type=\"int\" value=\"10 20\"/>\n"),
+                     concord::io::DeckFormat::xml);
+  EXPECT_NE(m.find("line 4: concord/algorithm/iterations: '10 20' is not an integer"), std::string::npos) << m;
+  m = one_line_error(xml_deck("    <Parameter name=\"iterations\" type=\"int\" value=\"4294967297\"/>\n"),
+                     concord::io::DeckFormat::xml);
+  EXPECT_NE(m.find("does not fit type \"int\""), std::string::npos) << m;
+  m = one_line_error(xml_deck("    <Parameter name=\"time\" type=\"bool\" value=\"truly\"/>\n"), concord::io::DeckFormat::xml);
+  EXPECT_NE(m.find("is not a boolean"), std::string::npos) << m;
+  m = one_line_error(xml_deck("    <Parameter name=\"h\" type=\"Array(int)\" value=\"{1, 2x}\"/>\n"),
+                     concord::io::DeckFormat::xml);
+  EXPECT_NE(m.find("has an entry that is not an integer"), std::string::npos) << m;
+  m = one_line_error(xml_deck("    <Parameter name=\"h\" type=\"float\" value=\"1\"/>\n"), concord::io::DeckFormat::xml);
+  EXPECT_NE(m.find("unsupported type \"float\""), std::string::npos) << m;
+  // Whole tokens are read as before (surrounding blanks allowed).
+  const auto raw = parse_xml(xml_deck("    <Parameter name=\"step_size\" type=\"double\" value=\" 0.05 \"/>\n"));
+  EXPECT_DOUBLE_EQ(raw["concord"]["algorithm"]["step_size"].get<double>(), 0.05);
+}
+
+TEST(HostileDeck, KeysGivenTwiceAreRefusedInBothFormats) {
+  auto m = one_line_error(xml_deck("    <Parameter name=\"step_size\" type=\"double\" value=\"0.05\"/>\n"
+                                   "    <Parameter name=\"step_size\" type=\"double\" value=\"0.1\"/>\n"),
+                          concord::io::DeckFormat::xml);
+  EXPECT_EQ(m, "t.xml: line 5: concord/algorithm/step_size: given twice in one list (first at line 4); each key "
+               "appears once");
+  m = one_line_error("concord:\n  seed: 1\n  algorithm:\n    name: dsgd\n    name: gossip\n", concord::io::DeckFormat::yaml);
+  EXPECT_EQ(m, "test.yaml: line 5: concord/algorithm/name: given twice in one list (first at line 4); each key "
+               "appears once");
+  m = one_line_error("concord:\n  topology: {name: ring, name: star}\n", concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("test.yaml: line 2: concord/topology/name: given twice"), std::string::npos) << m;
+  // The same key in different lists is fine.
+  EXPECT_NO_THROW(parse("concord:\n  problem:\n    name: mlp\n  algorithm:\n    name: dsgd\n"));
+}
+
+TEST(HostileDeck, DeepNestingIsRefusedBeforeTeuchos) {
+  std::string xml = "<ParameterList name=\"concord\">\n";
+  for (int k = 0; k < 20000; ++k) xml += "<ParameterList name=\"a\">\n";
+  for (int k = 0; k < 20000; ++k) xml += "</ParameterList>\n";
+  xml += "</ParameterList>\n";
+  auto m = one_line_error(xml, concord::io::DeckFormat::xml);
+  EXPECT_EQ(m, "t.xml: line 17: elements nested 17 deep; a deck nests at most 16 levels");
+  std::string yaml = "concord:\n  a: ";
+  for (int k = 0; k < 500; ++k) yaml += "{b: ";
+  yaml += "1" + std::string(500, '}') + "\n";
+  m = one_line_error(yaml, concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("test.yaml: line 2: lists nested 17 deep"), std::string::npos) << m;
+  yaml = "concord:\n";
+  for (int k = 1; k < 30; ++k) yaml += std::string(2 * k, ' ') + "k" + std::to_string(k) + ":\n";
+  m = one_line_error(yaml, concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("test.yaml: line 17: lists nested 17 deep"), std::string::npos) << m;
+}
+
+TEST(HostileDeck, TeuchosMessagesBecomeOneLine) {
+  auto m = one_line_error("concord: ~\n", concord::io::DeckFormat::yaml);
+  EXPECT_EQ(m, "test.yaml: line 1: concord: expected a parameter list (`concord:` followed by indented keys), got '~'");
+  m = one_line_error("concord:\n  seed: [1, 2\n", concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("test.yaml: line 3: not valid YAML"), std::string::npos) << m;
+  m = one_line_error("concord:\n  agents: \"4\n", concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("line 3: not valid YAML for a Teuchos ParameterList (column 1: "), std::string::npos) << m;
+  m = one_line_error("concord:\n  agents: !!int 4294967297\n", concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("line 2: a YAML tag"), std::string::npos) << m;
+  m = one_line_error("<ParameterList name=\"concord\">\n  <Parameter name=\"a\" type=\"int\" value=\"1\">\n</ParameterList>\n",
+                     concord::io::DeckFormat::xml);
+  EXPECT_NE(m.find("t.xml: line 3: </ParameterList> closes <Parameter> opened at line 2"), std::string::npos) << m;
+}
+
+TEST(HostileDeck, SizeDepthAndValueLengthAreBoundedAndQuotedShort) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  // 1 MB in one string value, on one line and folded over many.
+  auto m = one_line_error("concord:\n  agents: 4\n  output: {file: \"" + std::string(1000000, 'x') + "\"}\n",
+                          concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("line 3: a line longer than 4096 characters"), std::string::npos) << m;
+  std::string folded = "concord:\n  agents: 4\n  output:\n    file: >\n";
+  for (int k = 0; k < 2000; ++k) folded += "      xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n";
+  m = one_line_error(folded, concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("a value longer than 4096 characters"), std::string::npos) << m;
+  std::string wide = "concord:\n";
+  for (int k = 0; k < 50000; ++k) wide += "  k" + std::to_string(k) + ": 1\n";
+  m = one_line_error(wide, concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("line 1001: more than 1000 keys"), std::string::npos) << m;
+  m = one_line_error("concord:\n" + std::string(2 << 20, '#') + "\n", concord::io::DeckFormat::yaml);
+  EXPECT_NE(m.find("test.yaml: 2097162 bytes; a deck is at most 1048576 bytes"), std::string::npos) << m;
+  EXPECT_LT(std::chrono::duration<double>(clock::now() - t0).count(), 5.0);
+  // Values in messages: at most 60 characters, then "...".
+  const std::string long_name(3000, 'r');
+  m = validation_error("concord/topology/name=" + long_name);
+  EXPECT_NE(m.find("unknown value '" + std::string(60, 'r') + "...'"), std::string::npos) << m;
+  EXPECT_LT(m.size(), 400u) << m;
+  m = validation_error("concord/" + long_name + "=1");
+  EXPECT_LT(m.size(), 400u) << m;
+  m = validation_error("concord/algorithm/step_size=" + long_name);
+  EXPECT_LT(m.size(), 400u) << m;
+  m = error_of([&] { parse("concord:\n  agents: 4\n  output: {file: [" + std::string(4000, '1') + "]}\n"); });
+  EXPECT_LT(m.size(), 400u) << m;
+}
+
+TEST(HostileDeck, IntegersNeverNarrow) {
+  EXPECT_NE(validation_error("concord/agents=4294967297")
+                .find("concord/agents: 4294967297 is out of range; allowed: >= 1, <= 2147483647"),
+            std::string::npos);
+  EXPECT_NE(validation_error("concord/agents=2147483648").find("is out of range"), std::string::npos);
+  EXPECT_EQ(validation_error("concord/agents=2147483647"), "");
+  EXPECT_NE(validation_error("concord/problem/data/dimension=4294967298").find("<= 2147483647"), std::string::npos);
+  EXPECT_NE(validation_error("concord/algorithm/batch_size=2147483648").find("is out of range"), std::string::npos);
+  EXPECT_NE(validation_error("concord/algorithm/iterations=1000000000001").find("<= 1000000000000"), std::string::npos);
+  EXPECT_NE(validation_error("concord/seed=9223372036854775807").find("<= 9007199254740991"), std::string::npos);
+  EXPECT_NE(validation_error("concord/agents=9223372036854775808").find("expected an integer"), std::string::npos);
+  const auto hidden = error_of([] {
+    Tree raw = parse(kDeck);
+    concord::io::apply_override(raw, "concord/problem/name=mlp");
+    concord::io::apply_override(raw, "concord/problem/hidden=[8, 4294967297]");
+    raw["concord"]["problem"].erase("data");
+    concord::io::validate_deck(raw);
+  });
+  EXPECT_NE(hidden.find("concord/problem/hidden: 4294967297 is out of range; allowed: >= 1, <= 2147483647"),
+            std::string::npos)
+      << hidden;
+  // Beyond int64 in YAML: a real, refused as such; never a wrapped integer.
+  const auto big = error_of([] { concord::io::validate_deck(parse("concord:\n  agents: 18446744073709551617\n")); });
+  EXPECT_NE(big.find("concord/agents: expected an integer, got a real number"), std::string::npos) << big;
+  // Every integer parameter has an upper bound, stated in the reference.
+  std::function<void(const concord::io::Section&)> walk = [&](const concord::io::Section& s) {
+    for (const auto& p : s.params)
+      if (p.type == concord::io::ParamType::integer || p.type == concord::io::ParamType::integer_list) {
+        ASSERT_TRUE(p.max.has_value()) << p.key;
+        EXPECT_LE(*p.max, 9007199254740991.0) << p.key;
+      }
+    for (const auto& sub : s.sections) walk(sub);
+  };
+  walk(concord::io::deck_schema());
+  EXPECT_NE(concord::io::deck_reference_markdown().find("| >= 1, <= 2147483647 |"), std::string::npos);
 }
 
 }  // namespace

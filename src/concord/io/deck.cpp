@@ -58,7 +58,15 @@ Condition both(Condition a, Condition b) {
           [a, b](const Tree& v) { return a.holds(v) && b.holds(v); }};
 }
 
-Param integer(std::string key, Tree def, std::string doc, double min, std::optional<double> max = std::nullopt) {
+// Upper bounds of integer parameters, so that the validated value fits the C++ type it is read
+// into: `int` for sizes (agents, samples, widths, ...), `std::int64_t` for iteration counts (a
+// bound far beyond any run, with room for products such as iterations * batch), and the seed
+// (std::uint64_t; bounded where a double represents every integer, so the check is exact).
+constexpr double int_max = 2147483647.0;
+constexpr double iterations_max = 1.0e12;
+constexpr double seed_max = 9007199254740991.0;  // 2^53 - 1
+
+Param integer(std::string key, Tree def, std::string doc, double min, double max) {
   Param p;
   p.key = std::move(key);
   p.type = ParamType::integer;
@@ -182,6 +190,7 @@ Section problem_section() {
     hidden.default_value = Tree::array({32});
     hidden.doc = "widths of the hidden layers, e.g. [64, 32]";
     hidden.min = 1;
+    hidden.max = int_max;
     hidden.when = when_in("problem/name", {"mlp"});
     s.params.push_back(hidden);
   }
@@ -197,15 +206,15 @@ Section problem_section() {
   const auto synthetic_ls = both(when_in("problem/data/source", {"synthetic"}), when_in("problem/name", {"least_squares"}));
   const auto synthetic_cls =
       both(when_in("problem/data/source", {"synthetic"}), when_in("problem/name", {"logistic_regression", "mlp"}));
-  d.params.push_back(with(integer("samples_per_agent", 50, "rows a_s held by every agent", 1), synthetic_ls));
-  d.params.push_back(with(integer("dimension", 10, "model dimension d", 1), synthetic_ls));
+  d.params.push_back(with(integer("samples_per_agent", 50, "rows a_s held by every agent", 1, int_max), synthetic_ls));
+  d.params.push_back(with(integer("dimension", 10, "model dimension d", 1, int_max), synthetic_ls));
   d.params.push_back(with(real("heterogeneity", 0.0,
                                "delta: local minimisers x_i* = x* + delta u_i (0 = iid agents)", 0.0, false),
                           synthetic_ls));
   d.params.push_back(with(real("noise", 0.1, "standard deviation of the target noise", 0.0, false), synthetic_ls));
-  d.params.push_back(with(integer("samples", 1000, "samples over all agents", 1), synthetic_cls));
-  d.params.push_back(with(integer("features", 20, "features per sample", 1), synthetic_cls));
-  d.params.push_back(with(integer("classes", 2, "number of classes", 2), synthetic_cls));
+  d.params.push_back(with(integer("samples", 1000, "samples over all agents", 1, int_max), synthetic_cls));
+  d.params.push_back(with(integer("features", 20, "features per sample", 1, int_max), synthetic_cls));
+  d.params.push_back(with(integer("classes", 2, "number of classes", 2, int_max), synthetic_cls));
   d.params.push_back(with(real("separation", 3.0, "distance scale between class centres (noise units)", 0.0, true),
                           synthetic_cls));
   d.params.push_back(with(text("file", nullptr, "the training file"), when_in("problem/data/source", {"hdf5", "libsvm"})));
@@ -213,7 +222,7 @@ Section problem_section() {
                           when_in("problem/data/source", {"hdf5", "libsvm"})));
   d.params.push_back(with(text("directory", "", "directory of the IDX files (\"\" = Debian's location)"),
                           when_in("problem/data/source", {"fashion_mnist"})));
-  d.params.push_back(with(integer("max_samples", 0, "use only the first max_samples training rows (0 = all)", 0),
+  d.params.push_back(with(integer("max_samples", 0, "use only the first max_samples training rows (0 = all)", 0, int_max),
                           when_in("problem/data/source", {"hdf5", "libsvm", "fashion_mnist"})));
   const Condition partitioned{
       "the data is not synthetic least squares (which gives every agent its own block)", [](const Tree& v) {
@@ -245,15 +254,15 @@ Section algorithm_section() {
   s.params.push_back(with(word("schedule", "constant", {"constant", "inverse_sqrt", "step"},
                                "gamma_k = gamma; gamma / sqrt(k + 1); gamma * decay_factor^floor(k / decay_every)"),
                           descends));
-  s.params.push_back(with(integer("decay_every", 1000, "iterations between decays", 1),
+  s.params.push_back(with(integer("decay_every", 1000, "iterations between decays", 1, iterations_max),
                           both(descends, when_in("algorithm/schedule", {"step"}))));
   s.params.push_back(with(real("decay_factor", 0.1, "multiplier per decay", 0.0, true, 1.0),
                           both(descends, when_in("algorithm/schedule", {"step"}))));
-  s.params.push_back(with(integer("warmup", 0, "iterations of linear warm-up of gamma (0 = none)", 0), descends));
-  s.params.push_back(integer("iterations", nullptr, "iterations to run (in total, counting those before a restart)", 0));
-  s.params.push_back(with(integer("batch_size", 0, "minibatch per agent and iteration (0 = full local gradient)", 0),
+  s.params.push_back(with(integer("warmup", 0, "iterations of linear warm-up of gamma (0 = none)", 0, iterations_max), descends));
+  s.params.push_back(integer("iterations", nullptr, "iterations to run (in total, counting those before a restart)", 0, iterations_max));
+  s.params.push_back(with(integer("batch_size", 0, "minibatch per agent and iteration (0 = full local gradient)", 0, int_max),
                           descends));
-  s.params.push_back(with(integer("period", 10, "H: iterations between global averages", 1),
+  s.params.push_back(with(integer("period", 10, "H: iterations between global averages", 1, int_max),
                           when_in("algorithm/name", {"gossip_pga", "local_sgd"})));
   return s;
 }
@@ -264,19 +273,21 @@ Section output_section() {
   s.doc = "The HDF5 trajectory, checkpoints and progress lines (docs/outputs.md).";
   s.params.push_back(text("file", "concord.h5", "trajectory file (metrics every log_every iterations, snapshots)"));
   s.params.push_back(boolean("overwrite", false, "replace an existing output file (otherwise the run refuses to start)"));
-  s.params.push_back(integer("log_every", 10, "iterations between trajectory records", 1));
+  s.params.push_back(integer("log_every", 10, "iterations between trajectory records", 1, iterations_max));
   s.params.push_back(integer("progress_every", 0,
                              "iterations between progress lines on rank 0 (0 = about 20 lines per run, at log "
                              "records)",
-                             0));
+                             0, iterations_max));
   s.params.push_back(integer("checkpoint_every", 0,
-                             "iterations between checkpoints (0 = only at the end and when interrupted)", 0));
+                             "iterations between checkpoints (0 = only at the end and when interrupted)", 0,
+                             iterations_max));
   s.params.push_back(text("checkpoint_file", "",
                           "checkpoint file (\"\" = the output file with .h5 replaced by .checkpoint.h5); replaced "
                           "atomically"));
-  s.params.push_back(integer("snapshot_every", 0, "iterations between snapshots of every agent's model (0 = never)", 0));
+  s.params.push_back(integer("snapshot_every", 0, "iterations between snapshots of every agent's model (0 = never)", 0, iterations_max));
   s.params.push_back(integer("check_finite_every", 0,
-                             "iterations between NaN/Inf checks of the models (0 = at log records and checkpoints)", 0));
+                             "iterations between NaN/Inf checks of the models (0 = at log records and checkpoints)", 0,
+                             iterations_max));
   s.params.push_back(boolean("time_phases", true,
                              "split each step's time into compute and communication (fences at phase boundaries)"));
   return s;
@@ -297,8 +308,9 @@ Section make_schema() {
   root.key = "concord";
   root.doc = "A Concord run.";
   root.params.push_back(integer("seed", static_cast<std::int64_t>(default_seed),
-                                "seed of every random stream (data, minibatches, random topologies, initial models)", 0));
-  root.params.push_back(integer("agents", nullptr, "number of agents n (at least the number of ranks)", 1));
+                                "seed of every random stream (data, minibatches, random topologies, initial models)", 0,
+                                seed_max));
+  root.params.push_back(integer("agents", nullptr, "number of agents n (at least the number of ranks)", 1, int_max));
   root.sections = {topology_section(), problem_section(), algorithm_section(), output_section(), parallel_section()};
   return root;
 }
@@ -344,15 +356,30 @@ std::string type_name(const Tree& v) {
   return "nothing";
 }
 
+/// A value for a message: strings quoted, anything long cut after max_quoted_length characters.
 std::string show(const Tree& v) {
-  if (v.is_string()) return "'" + v.get<std::string>() + "'";
+  if (v.is_string()) return quote_value(v.get<std::string>());
   if (v.is_number_float()) return shortest(v.get<double>());
-  return v.dump();
+  std::string s = v.dump(-1, ' ', true, Tree::error_handler_t::replace);  // ASCII, escaped
+  return s.size() <= max_quoted_length ? s : s.substr(0, max_quoted_length) + "...";
+}
+
+/// A key for a message: printable, cut after max_quoted_length characters.
+std::string show_key(const std::string& key) {
+  const std::string q = quote_value(key);
+  return q.substr(1, q.size() - 2);
+}
+
+std::string bound_text(const Param& p, double x) {
+  // Integer bounds are written out in full (2147483647, not 2.147483647e9).
+  const bool integral = p.type == ParamType::integer || p.type == ParamType::integer_list;
+  if (integral && std::abs(x) < 9.0e15) return std::to_string(static_cast<std::int64_t>(x));
+  return shortest(x);
 }
 
 std::string range_text(const Param& p) {
-  std::string lo = p.min ? std::string(p.min_open ? "> " : ">= ") + shortest(*p.min) : "";
-  std::string hi = p.max ? "<= " + shortest(*p.max) : "";
+  std::string lo = p.min ? std::string(p.min_open ? "> " : ">= ") + bound_text(p, *p.min) : "";
+  std::string hi = p.max ? "<= " + bound_text(p, *p.max) : "";
   return join([&] {
     std::vector<std::string> v;
     if (!lo.empty()) v.push_back(lo);
@@ -369,6 +396,14 @@ void check_range(const Param& p, double x, const std::string& where, const Tree&
 
 bool is_integer(const Tree& v) { return v.is_number_integer() && !v.is_boolean(); }
 
+/// An integer entry as int64 (numbers above the int64 range compare as out of range).
+double integer_value(const Tree& v) {
+  if (v.is_number_unsigned()) return static_cast<double>(v.get<std::uint64_t>());
+  return static_cast<double>(v.get<std::int64_t>());
+}
+
+std::string type_text(const Param& p);
+
 Tree check_value(const Param& p, const Tree& v, const std::string& where) {
   auto wrong = [&](const std::string& expected) {
     return InputError(where + ": expected " + expected + ", got " + type_name(v) + " " + show(v));
@@ -376,7 +411,7 @@ Tree check_value(const Param& p, const Tree& v, const std::string& where) {
   switch (p.type) {
     case ParamType::integer:
       if (!is_integer(v)) throw wrong("an integer");
-      check_range(p, static_cast<double>(v.get<std::int64_t>()), where, v);
+      check_range(p, integer_value(v), where, v);
       return v;
     case ParamType::real: {
       if (!v.is_number() || v.is_boolean()) throw wrong("a real number");
@@ -392,7 +427,7 @@ Tree check_value(const Param& p, const Tree& v, const std::string& where) {
       if (!v.is_string()) throw wrong("one of " + join(p.words));
       const auto s = v.get<std::string>();
       if (std::find(p.words.begin(), p.words.end(), s) == p.words.end())
-        throw InputError(where + ": unknown value '" + s + "'" + closest(s, p.words) + "; allowed: " + join(p.words));
+        throw InputError(where + ": unknown value " + quote_value(s) + closest(s, p.words) + "; allowed: " + join(p.words));
       return v;
     }
     case ParamType::text:
@@ -403,7 +438,7 @@ Tree check_value(const Param& p, const Tree& v, const std::string& where) {
       if (!v.is_array() || v.empty()) throw wrong("a non-empty list of integers, e.g. [1, 2]");
       for (const auto& x : v) {
         if (!is_integer(x)) throw wrong("a list of integers");
-        check_range(p, static_cast<double>(x.get<std::int64_t>()), where, x);
+        check_range(p, integer_value(x), where, x);
       }
       return v;
     }
@@ -415,6 +450,11 @@ Tree check_value(const Param& p, const Tree& v, const std::string& where) {
         return v;
       }
       if (!(v.is_string() || v.is_number()) || v.is_boolean()) throw wrong("a number or a word");
+      // Words and numbers are short (the topology echoes them in its own messages); only a path
+      // (the matrix file) may be long.
+      if (v.is_string() && p.type_note != "string" && v.get<std::string>().size() > max_quoted_length)
+        throw InputError(where + ": " + show(v) + " is too long for " + type_text(p) + " (at most " +
+                         std::to_string(max_quoted_length) + " characters)");
       return v;
   }
   return v;
@@ -431,7 +471,7 @@ void validate_section(const Section& section, const Tree& raw, const std::string
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   for (const auto& [key, value] : raw.items())
     if (!std::binary_search(keys.begin(), keys.end(), key))
-      throw InputError(path + "/" + key + ": unknown parameter" + closest(key, keys) + "; valid keys in " + path +
+      throw InputError(path + "/" + show_key(key) + ": unknown parameter" + closest(key, keys) + "; valid keys in " + path +
                        ": " + join(keys));
 
   std::set<std::string> used;
@@ -455,7 +495,7 @@ void validate_section(const Section& section, const Tree& raw, const std::string
     std::vector<std::string> conditions;
     for (const auto& p : section.params)
       if (p.key == key && p.when) conditions.push_back(p.when->description);
-    throw InputError(path + "/" + key + ": does not apply here; it is used only when " + join(conditions, ", or when "));
+    throw InputError(path + "/" + show_key(key) + ": does not apply here; it is used only when " + join(conditions, ", or when "));
   }
 }
 
@@ -590,7 +630,9 @@ Tree override_value(const std::string& value, const std::string& where) {
   if (v.empty() || (v.front() != '[' && v.back() != ']')) return scalar(v);
   const auto list = split_list(v);
   if (!list.error.empty())
-    throw InputError(where + ": " + list.error + " (expected PATH=[a, b, ...] for a list)");
+    throw InputError(where + ": " + (list.error.size() <= 2 * max_quoted_length ? list.error
+                                                                   : list.error.substr(0, 2 * max_quoted_length) + "...") +
+                     " (expected PATH=[a, b, ...] for a list)");
   Tree out = Tree::array();
   for (const auto& item : list.items) out.push_back(scalar(item));
   return out;
@@ -613,20 +655,26 @@ Tree read_deck_file(const std::string& path) {
 void apply_override(Tree& raw, const std::string& assignment) {
   const auto eq = assignment.find('=');
   const std::string usage = " (expected PATH=VALUE, e.g. concord/algorithm/step_size=0.1)";
-  if (eq == std::string::npos || eq == 0) throw InputError("--set " + assignment + ": malformed" + usage);
+  const std::string shown = quote_value(assignment);
+  if (assignment.size() > max_value_length)
+    throw InputError("--set " + shown + ": longer than " + std::to_string(max_value_length) + " characters");
+  for (const char c : assignment)
+    if (static_cast<unsigned char>(c) > 126 || (static_cast<unsigned char>(c) < 32 && c != '\t'))
+      throw InputError("--set " + shown + ": a non-ASCII or control character; values are plain ASCII");
+  if (eq == std::string::npos || eq == 0) throw InputError("--set " + shown + ": malformed" + usage);
   const std::string path = assignment.substr(0, eq);
   const std::string value = assignment.substr(eq + 1);
   if (path.rfind("concord/", 0) != 0 || path.size() <= 8 || path.back() == '/')
-    throw InputError("--set " + assignment + ": the path must start with concord/ and name a parameter" + usage);
+    throw InputError("--set " + shown + ": the path must start with concord/ and name a parameter" + usage);
   Tree* node = &raw;
   std::size_t start = 0;
   for (;;) {
     const auto slash = path.find('/', start);
     const std::string key = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (key.empty()) throw InputError("--set " + assignment + ": empty path component" + usage);
-    if (!node->is_object()) throw InputError("--set " + assignment + ": " + path.substr(0, start - 1) + " is not a list");
+    if (key.empty()) throw InputError("--set " + shown + ": empty path component" + usage);
+    if (!node->is_object()) throw InputError("--set " + shown + ": " + show_key(path.substr(0, start - 1)) + " is not a list");
     if (slash == std::string::npos) {
-      (*node)[key] = override_value(value, "--set " + assignment);
+      (*node)[key] = override_value(value, "--set " + shown);
       return;
     }
     node = &(*node)[key];
@@ -688,6 +736,13 @@ std::string deck_reference_markdown() {
       "run with one message naming the path (e.g. `concord/algorithm/step_sise`), what is allowed and the closest "
       "valid key. Keys that apply only to some choices (\"applies when\") are refused elsewhere. Any value can be "
       "overridden on the command line: `concord run DECK --set concord/algorithm/step_size=0.1`.\n\n"
+      "Integers are bounded so that the validated value fits the type the run reads it into: sizes (agents, "
+      "samples, dimensions, widths, batch sizes, ...) at most 2147483647 (a C++ `int`), iteration counts at most "
+      "1000000000000, the seed at most 9007199254740991 (2^53 - 1). Before Teuchos reads a deck, its text is "
+      "bounded too: at most 1 MiB, 1000 keys, lists nested at most 16 deep, lines and values of at most 4096 "
+      "characters, plain ASCII; a key given twice in one list is refused (in YAML and in XML), and an XML value "
+      "must be a whole token of its `type` (`value=\"0.05abc\"` is not a double). Messages quote at most 60 "
+      "characters of a value.\n\n"
       "```yaml\n"
       "concord:\n"
       "  seed: 1\n"

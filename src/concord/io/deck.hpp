@@ -15,6 +15,7 @@
 ///   concord::io::Deck deck = concord::io::validate_deck(raw);  // InputError on bad input
 ///   double gamma = deck.real("algorithm/step_size");
 /// \endcode
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -34,9 +35,25 @@ enum class DeckFormat { yaml, xml };
 /// YAML unless `name` ends in ".xml".
 DeckFormat deck_format_of(std::string_view name);
 
+/// Limits checked on the text before Teuchos reads it (its parsers are slow, or recurse, on
+/// deep or long input; no deck comes near these).
+inline constexpr std::size_t max_deck_bytes = 1 << 20;  ///< 1 MiB
+inline constexpr int max_deck_depth = 16;               ///< nested lists, `concord` counting as 1
+inline constexpr std::size_t max_value_length = 4096;   ///< characters of one value, key or line
+inline constexpr std::size_t max_deck_entries = 1000;   ///< keys (parameters and lists) in a deck
+/// Characters of a value quoted in a message (longer values end in "...").
+inline constexpr std::size_t max_quoted_length = 60;
+
+/// `text` in single quotes for a message, cut after `max_quoted_length` characters ("...").
+std::string quote_value(std::string_view text);
+
 /// Parses deck text with Teuchos (YAML or XML). `origin` names the deck in messages. InputError
-/// for a syntax error, more or fewer than one top-level list, or a top-level list not named
-/// `concord`. Returns {"concord": {...}}.
+/// (one line, "ORIGIN: line L: ...", naming the key where it is known) for: a deck over
+/// `max_deck_bytes` or with more than `max_deck_entries` keys, a non-ASCII or control character, a line or value over `max_value_length`,
+/// lists nested deeper than `max_deck_depth`, a key given twice in one list, an XML value that is
+/// not a whole token of its type (`value="0.05abc"` for a double, `value="4294967297"` for an
+/// int), a YAML tag (`!!int`), a syntax error, more or fewer than one top-level list, or a
+/// top-level list not named `concord`. Returns {"concord": {...}}.
 Tree parse_deck(const std::string& text, const std::string& origin, DeckFormat format);
 /// Reads and parses a deck file (InputError naming the file when it cannot be read).
 Tree read_deck_file(const std::string& path);

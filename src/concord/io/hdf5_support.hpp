@@ -168,22 +168,20 @@ void on_every_rank(MPI_Comm comm, Step&& step) {
 
 /// What is at `path`, looked at by rank 0 and broadcast: 0 nothing, 1 a regular file, 2 a
 /// directory, 3 something else (or unknown).
+/// What `path` is, in this process: 0 missing, 1 regular file, 2 directory, 3 anything else.
+inline int path_kind(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) return 0;
+  if (ec) return 3;
+  if (std::filesystem::is_regular_file(status)) return 1;
+  if (std::filesystem::is_directory(status)) return 2;
+  return 3;
+}
+
+/// path_kind on rank 0, broadcast.
 inline int path_kind_on_rank0(const std::string& path, MPI_Comm comm) {
-  int kind = 0;
-  if (comm_rank(comm) == 0) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    if (status.type() == std::filesystem::file_type::not_found)
-      kind = 0;
-    else if (ec)
-      kind = 3;
-    else if (std::filesystem::is_regular_file(status))
-      kind = 1;
-    else if (std::filesystem::is_directory(status))
-      kind = 2;
-    else
-      kind = 3;
-  }
+  int kind = comm_rank(comm) == 0 ? path_kind(path) : 0;
   MPI_Bcast(&kind, 1, MPI_INT, 0, comm);
   return kind;
 }

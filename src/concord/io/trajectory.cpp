@@ -240,6 +240,17 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
   Impl& w = *impl;
   MPI_Comm c = w.comm.get();
   const std::string place = where(path);
+  // A crash between two flushes can leave data and metadata past the end of the allocated space
+  // that the superblock records (the EOA): new space would then overlap them. Rank 0 extends the
+  // EOA to the file's real end first, with the serial driver (HDF5 refuses this under MPI-IO); a
+  // no-op for a file that was closed cleanly.
+  detail::on_every_rank(c, [&] {
+    if (detail::comm_rank(c) != 0 || detail::path_kind(path) != 1 || H5Fis_hdf5(path.c_str()) <= 0) return;
+    H5Id serial(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    if (!serial.ok()) return;  // open_parallel below names the problem
+    check_status(H5Fincrement_filesize(serial.get(), 0), place + ": cannot extend its allocated space");
+    if (!serial.reset()) throw RuntimeError(place + ": cannot close it after extending its allocated space");
+  });
   w.file = detail::open_parallel(path, c, H5F_ACC_RDWR, "trajectory");
   // Every check below reads metadata that is the same on every rank, so all ranks agree.
   detail::on_every_rank(c, [&] {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -10,11 +11,15 @@
 #include <array>
 #include <charconv>
 #include <climits>
+#include <cerrno>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <new>
@@ -516,6 +521,151 @@ std::vector<unsigned char> read_payload(IdxStream& s, std::uint64_t n, const std
 constexpr std::uint32_t idx_images_magic = 0x00000803;  // unsigned bytes, 3 dimensions
 constexpr std::uint32_t idx_labels_magic = 0x00000801;  // unsigned bytes, 1 dimension
 
+// ------------------------------------------------------------------------------------------------
+// HDF5 in a child process
+// ------------------------------------------------------------------------------------------------
+
+/// Writes all of `n` bytes to `fd` (in the child); false when the parent went away.
+bool put(int fd, const void* data, std::size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w, n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+/// Reads all of `n` bytes from `fd`; false at the end of the data.
+bool take(int fd, void* data, std::size_t n) {
+  char* p = static_cast<char*>(data);
+  while (n > 0) {
+    const ssize_t r = ::read(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r, n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+template <class T>
+bool put_vector(int fd, const std::vector<T>& v) {
+  const std::uint64_t n = v.size();
+  return put(fd, &n, sizeof n) && put(fd, v.data(), n * sizeof(T));
+}
+
+template <class T>
+bool take_vector(int fd, std::vector<T>& v) {
+  std::uint64_t n = 0;
+  if (!take(fd, &n, sizeof n)) return false;
+  v.resize(static_cast<std::size_t>(n));
+  return take(fd, v.data(), v.size() * sizeof(T));
+}
+
+/// The HDF5 library (1.10) trusts a file's metadata: some corrupt files make it read out of
+/// bounds, divide by zero or smash its stack. `read` (which opens, checks and reads the file)
+/// therefore runs in a forked child that sends the SampleSet (or the error) back through a pipe;
+/// a child killed by a signal becomes an InputError naming the file. The child touches neither
+/// MPI nor Kokkos and leaves with _exit.
+SampleSet read_in_child(const std::string& path, const std::function<SampleSet()>& read) {
+  H5open();  // initialise the library once, here, rather than in every child
+  int fds[2];
+  if (::pipe(fds) != 0) return read();  // no pipe: read in this process
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return read();
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    const int out = fds[1];
+    std::uint8_t status = 0;
+    std::string message;
+    SampleSet set;
+    try {
+      set = read();
+    } catch (const InputError& e) {
+      status = 1, message = e.what();
+    } catch (const RuntimeError& e) {
+      status = 2, message = e.what();
+    } catch (const std::exception& e) {
+      status = 3, message = e.what();
+    } catch (...) {
+      status = 3, message = "unknown error";
+    }
+    bool fine = put(out, &status, 1);
+    if (status != 0) {
+      const std::uint64_t n = message.size();
+      fine = fine && put(out, &n, sizeof n) && put(out, message.data(), message.size());
+    } else {
+      const std::int64_t head[3] = {set.samples, set.features, set.classes};
+      fine = fine && put(out, head, sizeof head) && put_vector(out, set.x) && put_vector(out, set.targets) &&
+             put_vector(out, set.labels) && put_vector(out, set.owner);
+    }
+    ::_exit(fine ? 0 : 1);
+  }
+  ::close(fds[1]);
+  struct Child {  // reaps the child on every path (killing it when we stop reading early)
+    pid_t pid;
+    int fd;
+    int status = 0;
+    bool reaped = false;
+    int wait() {
+      if (!reaped) {
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        reaped = true;
+      }
+      return status;
+    }
+    ~Child() {
+      ::close(fd);
+      if (!reaped) {
+        ::kill(pid, SIGKILL);
+        wait();
+      }
+    }
+  } child{pid, fds[0]};
+  std::uint8_t status = 0;
+  SampleSet set;
+  bool complete = take(child.fd, &status, 1);
+  if (complete && status != 0) {
+    std::uint64_t n = 0;
+    std::string message;
+    complete = take(child.fd, &n, sizeof n) && n < (std::uint64_t{1} << 20);
+    if (complete) {
+      message.resize(static_cast<std::size_t>(n));
+      complete = take(child.fd, message.data(), message.size());
+    }
+    if (complete) {
+      child.wait();
+      if (status == 1) throw InputError(message);
+      if (status == 2) throw RuntimeError(message);
+      if (message.find("bad_alloc") != std::string::npos) throw std::bad_alloc();
+      throw RuntimeError(fmt::format("data file '{}': {}", path, message));
+    }
+  } else if (complete) {
+    std::int64_t head[3] = {0, 0, 0};
+    complete = take(child.fd, head, sizeof head) && take_vector(child.fd, set.x) && take_vector(child.fd, set.targets) &&
+               take_vector(child.fd, set.labels) && take_vector(child.fd, set.owner);
+    set.name = path;
+    set.samples = head[0];
+    set.features = static_cast<int>(head[1]);
+    set.classes = static_cast<int>(head[2]);
+  }
+  const int wait_status = child.wait();
+  if (WIFSIGNALED(wait_status))
+    throw InputError(fmt::format("data file '{}': corrupt HDF5 file: the HDF5 library stopped with signal {} ({}) while "
+                                 "reading it",
+                                 path, WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status))));
+  if (!complete || !WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0)
+    throw RuntimeError(fmt::format("data file '{}': the process reading it ended without a result", path));
+  return set;
+}
+
 /// Runs `read`, turning an allocation failure into an InputError naming `where`.
 template <class Read>
 SampleSet guarded(const std::string& where, Read&& read) {
@@ -804,7 +954,8 @@ SampleSet read_idx_files(const std::string& images_path, const std::string& labe
 // ------------------------------------------------------------------------------------------------
 
 SampleSet read_hdf5(const std::string& path, Task task) {
-  return guarded(fmt::format("data file '{}'", path), [&] { return read_hdf5_file(path, task); });
+  return guarded(fmt::format("data file '{}'", path),
+                 [&] { return read_in_child(path, [&] { return read_hdf5_file(path, task); }); });
 }
 
 SampleSet read_libsvm(const std::string& path, Task task, int features) {

@@ -4,10 +4,11 @@
 // over --timeout seconds) or any other exception fails the run.
 //
 //   fuzz_decks --corpus tests/fuzz/corpus/decks [--inputs 12000] [--seed 1] [--timeout 2]
-//              [--max-message 400] [--save DIR]
+//              [--max-message 400] [--save DIR] [--first K]
 //
 // Inputs are generated from (seed, index) alone (mutator.hpp); batches run in forked children so
-// that a crash or a hang is reported with its input, which --save writes out, and the run goes on.
+// that a crash or a hang is reported with its input, which --save writes out, and the run goes on;
+// `--seed S --first K --inputs 1` runs input K of seed S alone.
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -49,6 +50,7 @@ struct Options {
   std::size_t max_message = 400;
   std::string save;
   std::uint64_t batch = 1000;
+  std::uint64_t first = 0;  // run inputs [first, first + inputs): --first K --inputs 1 replays input K
 };
 
 /// Shared between the parent and the child running a batch.
@@ -191,7 +193,7 @@ void save_input(const Options& opt, std::uint64_t index, const Input& in, const 
 
 int usage(const char* argv0) {
   std::cerr << "usage: " << argv0
-            << " --corpus DIR [--inputs N] [--seed S] [--timeout SECONDS] [--max-message N] [--save DIR]\n";
+            << " --corpus DIR [--inputs N] [--seed S] [--first K] [--timeout SECONDS] [--max-message N] [--save DIR]\n";
   return 2;
 }
 
@@ -212,6 +214,7 @@ int main(int argc, char** argv) {
       else if (a == "--timeout") opt.timeout = std::stod(value());
       else if (a == "--max-message") opt.max_message = std::stoull(value());
       else if (a == "--save") opt.save = value();
+      else if (a == "--first") opt.first = std::stoull(value());
       else if (a == "--batch") opt.batch = std::max<std::uint64_t>(1, std::stoull(value()));
       else return usage(argv[0]);
     } catch (const std::exception& e) {
@@ -242,9 +245,10 @@ int main(int argc, char** argv) {
   double max_seconds = 0;
   std::uint64_t slowest = 0;
   const auto start = std::chrono::steady_clock::now();
-  std::uint64_t next = 0;
-  while (next < opt.inputs) {
-    const std::uint64_t end = std::min(opt.inputs, next + opt.batch);
+  std::uint64_t next = opt.first;
+  const std::uint64_t last = opt.first + opt.inputs;
+  while (next < last) {
+    const std::uint64_t end = std::min(last, next + opt.batch);
     std::memset(shared, 0, sizeof(Shared));
     std::cout.flush();
     std::cerr.flush();

@@ -32,7 +32,8 @@ Tree convert(const Teuchos::ParameterList& list, const std::string& path) {
   for (auto it = list.begin(); it != list.end(); ++it) {
     const std::string& name = list.name(it);
     const Teuchos::ParameterEntry& entry = list.entry(it);
-    const std::string where = path + "/" + name;
+    const std::string where =
+        path + "/" + (name.size() <= max_quoted_length ? name : name.substr(0, max_quoted_length) + "...");
     if (entry.isList()) {
       out[name] = convert(Teuchos::getValue<Teuchos::ParameterList>(entry), where);
       continue;
@@ -470,7 +471,7 @@ class XmlScan {
         std::size_t i = pos + 2;
         const std::string name = read_name(i);
         skip_blanks(i);
-        if (i >= text_.size() || text_[i] != '>') where_.fail(line_at(pos), "malformed closing tag </" + name);
+        if (i >= text_.size() || text_[i] != '>') where_.fail(line_at(pos), "malformed closing tag </" + short_key(name));
         if (open.empty()) where_.fail(line_at(pos), "</" + short_key(name) + "> closes nothing");
         if (open.back()->tag != name)
           where_.fail(line_at(pos), "</" + short_key(name) + "> closes <" + short_key(open.back()->tag) + "> opened at line " +

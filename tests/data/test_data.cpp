@@ -943,6 +943,25 @@ TEST(Hdf5Reader, ErrorsCloseEveryObjectAndPrintOneLine) {
   EXPECT_NE(function, nullptr);
 }
 
+TEST(Hdf5Reader, FilesThatCrashTheHdf5LibraryAreRefused) {
+  // Corrupt files found by fuzz_readers on which HDF5 1.10 divides by zero (a chunk dimension of
+  // 0), smashes its stack (an integer type of impossible precision) or reads out of bounds.
+  const auto dir = fs::path(__FILE__).parent_path().parent_path() / "fuzz" / "corpus" / "readers" / "crashers";
+  ASSERT_TRUE(fs::is_directory(dir)) << dir;
+  int seen = 0;
+  for (const char* name : {"divide-by-zero.h5", "stack-smash.h5", "out-of-bounds.h5"}) {
+    const auto p = dir / name;
+    for (Task task : {Task::classification, Task::regression}) {
+      const auto o = outcome_of([&] { read_hdf5(p.string(), task); });
+      EXPECT_CONTAINS(o.error, p.string());
+      EXPECT_ONE_LINE(o.error);
+      EXPECT_EQ(o.stderr_text, "") << p;
+      if (o.error.find("corrupt HDF5 file: the HDF5 library stopped with signal") != std::string::npos) ++seen;
+    }
+  }
+  EXPECT_GE(seen, 3);
+}
+
 TEST(LibsvmReader, DeclaredSizesAreCheckedBeforeAllocating) {
   // Index 2^31 - 1 on 300 lines: 300 x 2147483647 float64 values (4.7 TiB) dense.
   const auto p = scratch("huge_index.svm");

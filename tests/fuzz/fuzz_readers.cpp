@@ -14,7 +14,7 @@
 // rather than a check, a returned SampleSet that does not validate, or anything written on
 // stderr (HDF5's error stack). Failing inputs are saved for --replay.
 //
-//   fuzz_readers --corpus tests/fuzz/corpus/readers [--inputs 12000] [--seed 1] [--batch 400]
+//   fuzz_readers --corpus tests/fuzz/corpus/readers [--inputs 10000] [--seed 1] [--batch 400]
 //                [--hang-ms 2000] [--save DIR] [--replay INDEX]
 #include <fcntl.h>
 #include <poll.h>
@@ -408,7 +408,7 @@ static_assert(sizeof(Record) < PIPE_BUF);
 
 struct Options {
   fs::path corpus = "tests/fuzz/corpus/readers";
-  std::uint64_t inputs = 12000, seed = 1, batch = 400, hang_ms = 2000;
+  std::uint64_t inputs = 10000, seed = 1, batch = 400, hang_ms = 2000;
   fs::path save;
   long long replay = -1;
 };

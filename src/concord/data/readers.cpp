@@ -1,6 +1,7 @@
 #include "concord/data/readers.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -582,6 +583,10 @@ SampleSet read_in_child(const std::string& path, const std::function<SampleSet()
   if (pid == 0) {
     ::close(fds[0]);
     const int out = fds[1];
+    // A crash here is reported by the parent in one line: no handler of MPI's transports (UCX
+    // prints a backtrace), no glibc diagnostics on the terminal's stderr.
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, SIG_DFL);
+    if (const int null = ::open("/dev/null", O_WRONLY); null >= 0) ::dup2(null, 2);
     std::uint8_t status = 0;
     std::string message;
     SampleSet set;

@@ -835,5 +835,96 @@ class DeckForms(RunTestCase):
         self.assertIn("oversubscribed", r.stderr)
 
 
+# ---------------------------------------------------------------------------------------------
+# 11. Damaged checkpoints and unusable outputs: one line and status 2, never a crash
+# ---------------------------------------------------------------------------------------------
+class CheckpointIntegrity(RunTestCase):
+    def first_run(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 40, "algorithm/batch_size": 4}))
+        self.run_ok(d, "run", name)
+        return d, name
+
+    def test_byte_flips_are_refused_or_harmless(self):
+        d, name = self.first_run()
+        reference = self.tmpdir()
+        self.run_ok(reference, "run", write_deck(reference, base_deck(**{"algorithm/iterations": 60,
+                                                                          "algorithm/batch_size": 4})))
+        want = read_checkpoint(os.path.join(reference, "run.checkpoint.h5"))["state"]
+        with open(os.path.join(d, "run.checkpoint.h5"), "rb") as f:
+            original = f.read()
+        rng = np.random.default_rng(7)
+        refused = 0
+        for trial in range(40):
+            damaged = bytearray(original)
+            position = int(rng.integers(len(damaged)))
+            damaged[position] ^= 1 << int(rng.integers(8))
+            w = os.path.join(self.tmpdir(), "w")
+            shutil.copytree(d, w)
+            with open(os.path.join(w, "run.checkpoint.h5"), "wb") as f:
+                f.write(bytes(damaged))
+            r = concord(w, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": 60}))
+            what = "byte %d of %d flipped" % (position, len(damaged))
+            self.assertIn(r.returncode, (0, BAD_INPUT), what + ": " + r.stderr)
+            if r.returncode == BAD_INPUT:
+                refused += 1
+                self.assertEqual(len([l for l in r.stderr.splitlines() if l.strip()]), 1, what + ": " + r.stderr)
+                continue
+            # Accepted: the flip hit bytes that carry nothing; the run is the uninterrupted one.
+            got = read_checkpoint(os.path.join(w, "run.checkpoint.h5"))["state"]
+            for s_ in want:
+                self.assert_bits_equal(want[s_], got[s_], what)
+        self.assertGreater(refused, 10)
+
+    def test_state_change_fails_the_checksum(self):
+        d, name = self.first_run()
+        with h5py.File(os.path.join(d, "run.checkpoint.h5"), "r+") as f:
+            f["state/x"][3, 2] = np.nextafter(f["state/x"][3, 2], 1e300)
+        self.assert_one_error(concord(d, "run", name, "--restart", "run.checkpoint.h5"),
+                              "state 'x' does not match its checksum")
+
+    def test_header_attributes_out_of_range(self):
+        for attribute, value, fragment in (("iteration", -5, "must be >= 0"), ("agents", 2**33 + 16, "allowed 1.."),
+                                           ("dimension", 0, "allowed 1..")):
+            d, name = self.first_run()
+            with h5py.File(os.path.join(d, "run.checkpoint.h5"), "r+") as f:
+                f.attrs[attribute] = np.int64(value)
+            self.assert_one_error(concord(d, "run", name, "--restart", "run.checkpoint.h5"), attribute, fragment)
+        d, name = self.first_run()
+        with h5py.File(os.path.join(d, "run.checkpoint.h5"), "r+") as f:
+            f.attrs["iteration"] = np.int64(30)  # in range, but not what the checksum covers
+        self.assert_one_error(concord(d, "run", name, "--restart", "run.checkpoint.h5"), "does not match its checksum")
+
+    def test_outputs_that_are_not_files(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 10, "output/overwrite": True}))
+        os.mkdir(os.path.join(d, "folder.h5"))
+        for path, fragment in (("/dev/null", "not a regular file"), ("folder.h5", "is a directory")):
+            r = concord(d, "run", name, "--set", "concord/output/file=" + path)
+            self.assert_one_error(r, "concord/output/file", fragment)
+            self.assertEqual(r.stdout, "", "refused after work had started")
+        r = concord(d, "run", name, "--set", "concord/output/checkpoint_file=/dev/null")
+        self.assert_one_error(r, "concord/output/checkpoint_file", "not a regular file")
+
+    def test_full_disk_keeps_the_last_checkpoint(self):
+        """A real full disk (a 1 MiB tmpfs; needs root): exit 1 with one line, the checkpoint intact."""
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        d = tempfile.mkdtemp(prefix="concord-full-")
+        self.addCleanup(shutil.rmtree, d, True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", d], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", d])
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 2000, "output/snapshot_every": 5,
+                                          "output/checkpoint_every": 20, "problem/data/dimension": 200}))
+        r = concord(d, "run", name)
+        self.assertEqual(r.returncode, 1, r.stdout[-500:] + r.stderr)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("No space left on device", lines[0])
+        c = read_checkpoint(os.path.join(d, "run.checkpoint.h5"))
+        self.assertGreater(as_int(c["attrs"]["iteration"]), 0)
+        self.assertFalse(os.path.exists(os.path.join(d, "run.checkpoint.h5.tmp")))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -301,7 +301,48 @@ void write_checkpoint(const std::string& path, MPI_Comm comm, const AgentLayout&
   MPI_Barrier(comm);
 }
 
+namespace {
+CheckpointHeader read_header(const std::string& path);
+void read_state(const std::string& path, MPI_Comm comm, const AgentLayout& layout,
+                const std::vector<std::pair<std::string, AgentMatrix>>& state);
+
+/// HDF5 failures while reading a checkpoint mean a damaged file: bad input (exit status 2) that
+/// names the file, not an internal error.
+template <class Read>
+auto reading(const std::string& path, Read&& read) {
+  const long failures = detail::hdf5_failures().load();
+  // HDF5 calls failed on the way (damaged metadata): objects it could not read may stay
+  // half-open, and its shutdown would then loop or crash on them (see io::hdf5_shutdown_unsafe).
+  auto note_damage = [&] {
+    if (detail::hdf5_failures().load() != failures) detail::abandoned_files().store(true);
+  };
+  try {
+    return read();
+  } catch (const InputError&) {
+    note_damage();
+    throw;
+  } catch (const RuntimeError& e) {
+    note_damage();
+    detail::abandoned_files().store(true);
+    const std::string what = e.what(), place = where(path);
+    throw InputError(what.rfind(place, 0) == 0 ? what + " (the file is damaged)"
+                                               : place + " is damaged: " + what);
+  }
+}
+}  // namespace
+
 CheckpointHeader read_checkpoint_header(const std::string& path) {
+  return reading(path, [&] { return read_header(path); });
+}
+
+void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLayout& layout,
+                           const std::vector<std::pair<std::string, AgentMatrix>>& state) {
+  reading(path, [&] { read_state(path, comm, layout, state); });
+}
+
+namespace {
+
+CheckpointHeader read_header(const std::string& path) {
   detail::QuietHdf5 quiet;
   const std::string place = where(path);
   H5Id file = detail::open_serial(path, "checkpoint");
@@ -350,8 +391,8 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
   return header;
 }
 
-void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLayout& layout,
-                           const std::vector<std::pair<std::string, AgentMatrix>>& state) {
+void read_state(const std::string& path, MPI_Comm comm, const AgentLayout& layout,
+                const std::vector<std::pair<std::string, AgentMatrix>>& state) {
   validate_state_names(state, "read_checkpoint_state");
   for (const auto& [name, x] : state)
     if (static_cast<int>(x.extent(0)) != layout.local_count())
@@ -416,5 +457,7 @@ void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLa
     Kokkos::deep_copy(x, host);
   }
 }
+
+}  // namespace
 
 }  // namespace concord::io

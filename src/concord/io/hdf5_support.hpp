@@ -66,9 +66,10 @@ class H5Id {
   bool reset() {
     bool fine = true;
     if (id_ >= 0 && close_) fine = close_(id_) >= 0;
-    // A failed H5Fclose (disk full, I/O error) leaves a half-destroyed file registered: HDF5's
-    // own shutdown (run by MPI_Finalize) would close it again and crash. Remember it.
-    if (!fine && H5Iis_valid(id_) > 0) abandoned_files().store(true);
+    // A failed close (disk full, an I/O error, a damaged file) leaves a half-destroyed object
+    // registered: HDF5's own shutdown (at MPI_Finalize or exit) would close it again and crash or
+    // loop. Remember it.
+    if (!fine) abandoned_files().store(true);
     id_ = -1;
     return fine;
   }
@@ -79,11 +80,19 @@ class H5Id {
 };
 
 /// Turns HDF5's automatic error printing off for the lifetime of the object (restores it after).
+/// How many HDF5 calls have failed under a QuietHdf5 (in this process).
+inline std::atomic<long>& hdf5_failures() {
+  static std::atomic<long> count{0};
+  return count;
+}
+
 class QuietHdf5 {
  public:
   QuietHdf5() {
     H5Eget_auto2(H5E_DEFAULT, &function_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    // Instead of printing HDF5's error stack: count the failure (see hdf5_failures).
+    H5Eset_auto2(
+        H5E_DEFAULT, [](hid_t, void*) -> herr_t { return ++hdf5_failures(), 0; }, nullptr);
   }
   QuietHdf5(const QuietHdf5&) = delete;
   QuietHdf5& operator=(const QuietHdf5&) = delete;

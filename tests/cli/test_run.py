@@ -906,6 +906,17 @@ class CheckpointIntegrity(RunTestCase):
         r = concord(d, "run", name, "--set", "concord/output/checkpoint_file=/dev/null")
         self.assert_one_error(r, "concord/output/checkpoint_file", "not a regular file")
 
+    def test_divergence_before_the_first_checkpoint(self):
+        d = self.tmpdir()
+        for every, fragment in ((1000, "no checkpoint was written yet (the first was due at iteration 1000)"),
+                                (0, "set concord/output/checkpoint_every to keep one")):
+            name = write_deck(d, base_deck(**{"algorithm/step_size": 50.0, "algorithm/iterations": 2000,
+                                              "output/checkpoint_every": every, "output/overwrite": True}))
+            r = concord(d, "run", name)
+            self.assertEqual(r.returncode, DIVERGED, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn(fragment, r.stderr)
+
     def test_full_disk_keeps_the_last_checkpoint(self):
         """A real full disk (a 1 MiB tmpfs; needs root): exit 1 with one line, the checkpoint intact."""
         if os.geteuid() != 0:

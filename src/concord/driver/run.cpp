@@ -606,6 +606,12 @@ int run(const RunOptions& options, MPI_Comm comm) {
     last_checkpoint = k;
     last_checkpoint_file = checkpoint_file;
   };
+  // The divergence message when no checkpoint exists yet: what would have written one.
+  const std::string no_checkpoint_yet =
+      checkpoint_every > 0
+          ? str("no checkpoint was written yet (the first was due at iteration {})",
+                (start / checkpoint_every + 1) * checkpoint_every)
+          : std::string("no checkpoint was written (set concord/output/checkpoint_every to keep one during the run)");
   auto diverged_at = [&](std::int64_t k) {
     const int agent = first_nonfinite_agent(exec, algorithm->models(), layout, comm);
     if (agent == INT_MAX) return false;
@@ -616,7 +622,7 @@ int run(const RunOptions& options, MPI_Comm comm) {
                    static_cast<long long>(k),
                    last_checkpoint >= 0
                        ? str("the last good checkpoint is {} (iteration {})", last_checkpoint_file, last_checkpoint).c_str()
-                       : "no checkpoint was written (set concord/output/checkpoint_every)");
+                       : no_checkpoint_yet.c_str());
     return true;
   };
 
@@ -640,7 +646,7 @@ int run(const RunOptions& options, MPI_Comm comm) {
                        shortest(value).c_str(), static_cast<long long>(k),
                        last_checkpoint >= 0
                            ? str("the last good checkpoint is {} (iteration {})", last_checkpoint_file, last_checkpoint).c_str()
-                           : "no checkpoint was written (set concord/output/checkpoint_every)");
+                           : no_checkpoint_yet.c_str());
         return false;
       }
     const auto& times = algorithm->times();

@@ -525,7 +525,8 @@ inline H5Id open_serial(const std::string& path, const std::string& noun) {
   if (!problem.empty()) throw InputError(problem);
   H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok())
-    throw InputError(fmt::format("{} file '{}' cannot be opened (check the permissions){}", noun, path, hdf5_detail()));
+    throw InputError(fmt::format("{} file '{}' cannot be opened: it is damaged or truncated, or not readable{}", noun,
+                                 path, hdf5_detail()));
   return file;
 }
 
@@ -542,8 +543,9 @@ inline H5Id open_parallel(const std::string& path, MPI_Comm comm, unsigned flags
     H5Id fapl = mpio_fapl(comm);
     file = H5Id(H5Fopen(path.c_str(), flags, fapl.get()), H5Fclose);
     if (!file.ok())
-      throw InputError(fmt::format("{} file '{}' cannot be opened{} (check the permissions){}", noun, path,
-                                   flags == H5F_ACC_RDWR ? " for writing" : "", hdf5_detail()));
+      throw InputError(fmt::format("{} file '{}' cannot be opened{}: it is damaged or truncated, or not {}{}", noun, path,
+                                   flags == H5F_ACC_RDWR ? " for writing" : "",
+                                   flags == H5F_ACC_RDWR ? "writable" : "readable", hdf5_detail()));
   });
   return file;
 }

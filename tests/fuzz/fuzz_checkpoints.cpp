@@ -18,9 +18,11 @@
 // exception other than concord::InputError (std::bad_alloc included), an InputError message that
 // is empty, not one line or does not name the file, anything written on stderr (HDF5's error
 // stack), and an accepted input whose contents differ from the seed's (any header field, any bit
-// of a state matrix). Failing inputs are saved for --replay; --inject makes one input fail on
-// purpose (crash, hang, exception, or a file whose state differs in one bit from the seed's
-// expected state), to show that the harness catches each kind.
+// of a state matrix; a splice that rebuilds another seed whole must give that seed's contents).
+// Failing inputs are saved for --replay; --inject makes one input fail on purpose (crash, hang,
+// exception, or a file whose state differs in one bit from the seed's expected state): the run
+// then succeeds only when exactly that failure is reported, a check that the harness catches
+// each kind.
 //
 //   fuzz_checkpoints [--inputs 10000] [--seed 1] [--batch 400] [--hang-ms 2000] [--save DIR]
 //                    [--replay INDEX] [--inject crash|hang|exception|alter:INDEX]
@@ -325,7 +327,10 @@ std::string message_problem(const std::string& what, const fs::path& path) {
 /// Cap on what the fuzzer allocates for an accepted header's state (doubles).
 constexpr std::uint64_t max_state_values = std::uint64_t{1} << 24;
 
-Result run_input(const fs::path& path, const Spec& spec, const Spec& expected, int stderr_fd) {
+/// `spec`: the seed the input was made from; `seeds`: every seed. An accepted input must equal one
+/// of them exactly (a splice may rebuild another seed whole).
+Result run_input(const fs::path& path, const Spec& spec, const std::vector<Spec>& seeds, int stderr_fd) {
+  const Spec* match = &spec;
   struct stat before {};
   if (stderr_fd >= 0) fstat(stderr_fd, &before);
   Result r;
@@ -353,10 +358,13 @@ Result run_input(const fs::path& path, const Spec& spec, const Spec& expected, i
   const bool header_ok = guarded("read_checkpoint_header", [&] { header = concord::io::read_checkpoint_header(path.string()); });
   bool header_same = false;
   if (header_ok) {
-    const std::string diff = header_difference(header, expected.header);
+    for (const auto& seed : seeds)
+      if (header_difference(header, seed.header).empty()) match = &seed;
+    const std::string diff = header_difference(header, match->header);
     header_same = diff.empty();
     if (!header_same) fail("accepted with an altered header: " + diff);
   }
+  const Spec& expected = *match;
   // The state: in the header's shape when accepted (when altered too, if of sane size), else in
   // the seed's shape (read_checkpoint_state must refuse damage on its own, without the header).
   const auto& shape = header_ok ? header : spec.header;
@@ -463,7 +471,7 @@ struct Corpus {
   try {
     for (const auto& spec : specs) {
       write_spec(dir / spec.name, spec);
-      const Result r = run_input(dir / spec.name, spec, spec, -1);
+      const Result r = run_input(dir / spec.name, spec, {spec}, -1);
       if (r.outcome != accepted) {
         std::fprintf(stderr, "fuzz_checkpoints: seed %s does not read back: %s\n", spec.name.c_str(), r.message.c_str());
         rc = 1;
@@ -509,7 +517,9 @@ Result run_one(const Options& o, const Corpus& c, const fs::path& work, std::uin
   // A fresh name for every input: HDF5 may keep a damaged file registered as open.
   const fs::path path = work / ("input-" + std::to_string(index) + ".h5");
   write_all(path, input_bytes(o, c, index, in));
-  Result r = run_input(path, c.specs[seed], c.specs[seed], stderr_fd);
+  // --inject alter: compared with its seed alone (its header is the seed's, its state is not).
+  Result r = seed == in.seed ? run_input(path, c.specs[seed], c.specs, stderr_fd)
+                             : run_input(path, c.specs[seed], {c.specs[seed]}, stderr_fd);
   std::error_code ec;
   fs::remove(path, ec);
   return r;
@@ -546,6 +556,7 @@ Result run_one(const Options& o, const Corpus& c, const fs::path& work, std::uin
 struct Tally {
   std::uint64_t inputs = 0, refused = 0, accepted = 0, state_without_header = 0, failures = 0, crashes = 0, hangs = 0,
                 expected = 0;
+  bool injected_caught = false;  // --inject: the injected failure was reported, as its kind
   std::uint64_t max_micros = 0, max_index = 0;
   std::vector<std::string> reports;
 };
@@ -563,6 +574,13 @@ void report(const Options& o, const Corpus& c, std::uint64_t index, Tally& t, co
   }
   t.reports.push_back(line);
   if (known) ++t.expected;
+  if (!o.inject.empty() && static_cast<long long>(index) == o.inject_at) {
+    const char* sign = o.inject == "crash"       ? "crash: signal"
+                       : o.inject == "hang"      ? "hang: "
+                       : o.inject == "exception" ? "exception "
+                                                 : "accepted with an altered state";
+    t.injected_caught = what.rfind(sign, 0) == 0;
+  }
 }
 
 /// Child: runs input `index` alone and says what happened.
@@ -759,5 +777,12 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(t.crashes), static_cast<unsigned long long>(t.hangs),
       static_cast<unsigned long long>(t.expected), static_cast<double>(t.max_micros) / 1000.0,
       static_cast<unsigned long long>(t.max_index), c.specs[slowest.seed].name.c_str(), slowest.how.c_str(), seconds);
+  if (!o.inject.empty()) {
+    // A check of the fuzzer itself: it must report the injected failure, and nothing else.
+    const bool fine = t.injected_caught && t.failures + t.crashes + t.hangs == 1;
+    std::printf("fuzz_checkpoints: injected %s at input %lld: %s\n", o.inject.c_str(), o.inject_at,
+                fine ? "caught, and nothing else failed" : "NOT caught as it should be");
+    return fine ? 0 : 1;
+  }
   return t.failures + t.crashes + t.hangs == t.expected ? 0 : 1;
 }

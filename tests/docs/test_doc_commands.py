@@ -52,8 +52,9 @@ EXPECTED_FAILURES = [
 EXPECTED_STATUS = [
 ]
 
-# README synopsis lines with placeholders (DECK, FILE..., PATH=VALUE) are a grammar, not commands.
-PLACEHOLDER = re.compile(r"\b[A-Z][A-Z_]{2,}\b")
+# README synopsis lines with placeholders (DECK, FILE..., PATH=VALUE) or optional parts
+# ([--json]) are a grammar, not commands.
+PLACEHOLDER = re.compile(r"\b[A-Z][A-Z_]{2,}\b|\[--")
 
 
 class Command:

@@ -83,6 +83,10 @@ export UBSAN_OPTIONS="$ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 # install_consumer configures and builds examples/ against the installed (sanitized) package: CMake
 # takes a fresh build's initial flags from CXXFLAGS/LDFLAGS, so the examples are instrumented too.
 export CXXFLAGS="$SAN_FLAGS" LDFLAGS="-fsanitize=address,undefined"
+# slurm's interrupted deck (16000 samples per agent, 4000 iterations: 10-20 s on an idle machine)
+# must end within the test's fixed 600 s per job; a quarter of the samples keeps it well inside
+# that bound at ASan's speed, and the interruption still lands mid-run.
+export CONCORD_SLURM_SAMPLES=${CONCORD_SLURM_SAMPLES:-4000}
 log "ASAN_OPTIONS=$ASAN_OPTIONS"
 log "UBSAN_OPTIONS=$UBSAN_OPTIONS"
 

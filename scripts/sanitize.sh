@@ -117,7 +117,7 @@ done
 
 echo
 log "summary ($(date -u '+%Y-%m-%d %H:%M UTC'), $(g++ -dumpfullversion 2>/dev/null | sed 's/^/g++ /'), $CMAKE_BUILD_TYPE)"
-log "  tests in the suite: $TOTAL; run: $ran; passed: $passed; failed: $failed; skipped by the test itself: $skipped; excluded: ${#names[@]}${names[*]:+ (${names[*]})}"
-log "  sanitizer reports: $reports${reports:+ (in $REPORTS)}"
+log "  tests selected: $TOTAL; run: $ran; passed: $passed; failed: $failed; skipped by the test itself: $skipped; excluded: ${#names[@]}${names[*]:+ (${names[*]})}"
+log "  sanitizer reports: $reports$([ "$reports" = 0 ] || echo " (in $REPORTS)")"
 log "  wall time: build $((T1 - T0)) s, tests $((T2 - T1)) s, total $((T2 - T0)) s"
 [ "$ctest_rc" = 0 ] && [ "$failed" = 0 ] && [ "$reports" = 0 ]

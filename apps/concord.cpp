@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
@@ -114,6 +115,11 @@ int main(int argc, char** argv) {
     } catch (const concord::RuntimeError& e) {
       // I/O or MPI failures may hit one rank only: the others could be waiting in a collective.
       std::cerr << "concord: error on rank " << runtime.rank << ": " << e.what() << "\n";
+      runtime.abort_others(1);
+      rc = 1;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "concord: error on rank " << runtime.rank
+                << ": out of memory; use more ranks or nodes, fewer agents or a smaller problem\n";
       runtime.abort_others(1);
       rc = 1;
     } catch (const std::exception& e) {

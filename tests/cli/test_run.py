@@ -917,6 +917,16 @@ class CheckpointIntegrity(RunTestCase):
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
             self.assertIn(fragment, r.stderr)
 
+    def test_runs_that_cannot_fit_in_memory(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck())
+        for override, item in (("concord/agents=1000000000", "concord/"),
+                               ("concord/problem/data/samples_per_agent=1000000000",
+                                "concord/problem/data/samples_per_agent x dimension:")):
+            r = concord(d, "run", name, "--set", override)
+            self.assert_one_error(r, item, "GiB per process", "more than this process may use")
+            self.assertEqual(r.stdout, "", "refused after work had started")
+
     def test_full_disk_keeps_the_last_checkpoint(self):
         """A real full disk (a 1 MiB tmpfs; needs root): exit 1 with one line, the checkpoint intact."""
         if os.geteuid() != 0:

@@ -61,14 +61,15 @@ class RandomStream {
 
   /// Uniform integer in [lo, hi] (inclusive), unbiased (rejection sampling).
   KOKKOS_INLINE_FUNCTION constexpr std::int64_t uniform_int(std::int64_t lo, std::int64_t hi) {
-    const std::uint64_t range = static_cast<std::uint64_t>(hi - lo) + 1;  // 0 means 2^64
+    // In unsigned arithmetic: hi - lo overflows int64 for wide ranges (the same bits, no UB).
+    const std::uint64_t range = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo) + 1;  // 0: 2^64
     if (range == 0) return static_cast<std::int64_t>(next());
     const std::uint64_t limit = (~std::uint64_t{0}) - ((~std::uint64_t{0}) % range);
     std::uint64_t r;
     do {
       r = next();
     } while (r >= limit);
-    return lo + static_cast<std::int64_t>(r % range);
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + r % range);  // modulo 2^64, no overflow
   }
 
   /// Standard normal draw (Box-Muller from two uniforms; the second value is discarded so every

@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
 #include <type_traits>
 
 #include "concord/algorithms/algorithm.hpp"
@@ -32,6 +34,7 @@
 #include "concord/io/trajectory.hpp"
 #include "concord/mixing/mixer.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
+#include "concord/data/readers.hpp"
 #include "concord/problems/setup.hpp"
 #include "concord/topology/analysis.hpp"
 #include "concord/topology/registry.hpp"
@@ -366,6 +369,39 @@ class RecordHistory {
   std::vector<double> values_;
 };
 
+/// Refuses, before anything is allocated, a deck whose run cannot fit in this process: a lower
+/// bound of the bytes the rank with the most agents needs (the topology's weights, held by every
+/// rank; six agents x dimension matrices of state; synthetic data) against what the process may
+/// use. A bound, not a forecast: a deck that passes can still run out of memory.
+void check_memory(const io::Deck& deck, int ranks) {
+  const double agents = static_cast<double>(deck.integer("agents"));
+  const double local = std::ceil(agents / ranks);
+  // (bytes, what, the deck items that set it)
+  std::vector<std::tuple<double, std::string, std::string>> parts = {
+      {agents * 40.0, "the topology's weights", "concord/agents"}};  // a weight, its column and row offset per agent
+  if (deck.has("problem/data/samples_per_agent")) {
+    const double d = static_cast<double>(deck.integer("problem/data/dimension"));
+    const double m = static_cast<double>(deck.integer("problem/data/samples_per_agent"));
+    parts.emplace_back(local * d * 8.0 * 6.0, "the agents' models", "concord/agents x concord/problem/data/dimension");
+    parts.emplace_back(local * m * (d + 1.0) * 8.0, "the synthetic samples",
+                       "concord/problem/data/samples_per_agent x dimension");
+  } else if (deck.has("problem/data/samples")) {
+    const double features = static_cast<double>(deck.integer("problem/data/features"));
+    parts.emplace_back(local * features * 8.0 * 6.0, "the agents' models", "concord/agents x concord/problem/data/features");
+    parts.emplace_back(static_cast<double>(deck.integer("problem/data/samples")) * (features + 1.0) * 8.0,
+                       "the synthetic samples", "concord/problem/data/samples x features");
+  }
+  double bytes = 0.0;
+  for (const auto& part : parts) bytes += std::get<0>(part);
+  const double limit = 2.0 * static_cast<double>(data::data_memory_limit());
+  if (bytes <= limit) return;
+  const auto& largest = *std::max_element(parts.begin(), parts.end());
+  throw InputError(str("{}: the run needs at least {:.3g} GiB per process on {} rank(s) ({:.3g} GiB for {}), more than "
+                       "this process may use ({:.3g} GiB); use more ranks or nodes, or a smaller problem",
+                       std::get<2>(largest), bytes / 1073741824.0, ranks, std::get<0>(largest) / 1073741824.0,
+                       std::get<1>(largest), limit / 1073741824.0));
+}
+
 /// Rank 0 prints; lines are flushed so batch logs show progress as it happens.
 class Console {
  public:
@@ -420,6 +456,8 @@ int run(const RunOptions& options, MPI_Comm comm) {
   for (const auto& [key, file] : {std::pair{"file", output_file}, std::pair{"checkpoint_file", checkpoint_file}})
     if (const std::string problem = unusable_output(file, comm); !problem.empty())
       throw InputError(str("concord/output/{}: {} {}; choose another file name", key, file, problem));
+
+  check_memory(deck, ranks);
 
   // ---- 2. The topology (its parameters are checked against n here) ---------------------------
   topology::Topology topo;

@@ -63,6 +63,7 @@
 namespace fs = std::filesystem;
 using concord::fuzz::Mutator;
 using concord::fuzz::Rng;
+using namespace concord::fuzz;  // binary mutations and file helpers
 
 namespace {
 
@@ -150,16 +151,6 @@ void write_spec(const fs::path& path, const Spec& spec) {
   concord::io::write_checkpoint(path.string(), MPI_COMM_WORLD, layout, spec.header, state);
 }
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_all(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 // ---- mutations ------------------------------------------------------------------------------------
 
 const std::uint64_t extreme_words[] = {0, ~0ull, 1ull << 31, 1ull << 63, 0x7fffffffull, 0x7fffffffffffffffull,
@@ -181,30 +172,6 @@ void set_le(std::string& s, std::size_t at, int width, std::uint64_t v) {
 void overwrite_bytes(std::string& s, Mutator& m) {
   if (s.empty()) return;
   for (std::size_t k = 0, n = 1 + m.pick(8); k < n; ++k) s[m.pick(s.size())] = static_cast<char>(m.pick(256));
-}
-
-void flip_bits(std::string& s, Mutator& m) {
-  if (s.empty()) return;
-  const std::size_t n = 1 + m.pick(m.rng().chance(70) ? 4 : 32);
-  for (std::size_t k = 0; k < n; ++k) s[m.pick(s.size())] ^= static_cast<char>(1u << m.pick(8));
-}
-
-void truncate(std::string& s, Mutator& m) {
-  if (s.empty()) return;
-  const std::size_t cut =
-      m.rng().chance(30) ? s.size() - 1 - m.pick(std::min<std::size_t>(s.size(), 64)) : m.pick(s.size());
-  s.resize(cut);
-}
-
-void extend(std::string& s, Mutator& m) {
-  switch (m.pick(4)) {
-    case 0: s += std::string(1 + m.pick(64), '\0'); break;
-    case 1:
-      for (std::size_t k = 0, n = 1 + m.pick(512); k < n; ++k) s += static_cast<char>(m.pick(256));
-      break;
-    case 2: s += s; break;
-    default: s += std::string(1 + m.pick(100000), static_cast<char>(m.pick(256))); break;
-  }
 }
 
 /// A 4- or 8-byte word (aligned or not) set to an extreme value.
@@ -239,13 +206,6 @@ void mutate_field(std::string& s, Mutator& m) {
   set_le(s, at, width, v);
 }
 
-void overwrite_block(std::string& s, Mutator& m) {
-  if (s.empty()) return;
-  const std::size_t at = m.pick(s.size());
-  const std::size_t n = std::min(s.size() - at, 1 + m.pick(64));
-  const int fill = static_cast<int>(m.pick(3));
-  for (std::size_t k = 0; k < n; ++k) s[at + k] = fill == 0 ? '\0' : fill == 1 ? '\xff' : static_cast<char>(m.pick(256));
-}
 
 /// The start of one seed and the rest of another: cut at the same offset (HDF5 addresses stay
 /// in place) or at two random offsets.
@@ -275,8 +235,8 @@ Input make_input(const std::vector<std::string>& corpus, std::uint64_t seed, std
     switch (m.pick(10)) {
       case 0: name = "byte"; overwrite_bytes(bytes, m); break;
       case 1: case 2: name = "flip"; flip_bits(bytes, m); break;
-      case 3: name = "truncate"; truncate(bytes, m); break;
-      case 4: name = "extend"; extend(bytes, m); break;
+      case 3: name = "truncate"; truncate(bytes, m, 30, 64); break;
+      case 4: name = "extend"; extend(bytes, m, 512); break;
       case 5: case 6: name = "word"; extreme_word(bytes, m); break;
       case 7: name = "field"; mutate_field(bytes, m); break;
       case 8: name = "block"; overwrite_block(bytes, m); break;

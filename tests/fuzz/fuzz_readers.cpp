@@ -46,6 +46,7 @@
 
 namespace fs = std::filesystem;
 using concord::fuzz::Mutator;
+using namespace concord::fuzz;  // binary mutations and file helpers
 
 namespace {
 
@@ -67,16 +68,6 @@ struct Seed {
   std::string bytes;
   std::string plain;  // IDX: the decompressed bytes
 };
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_all(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 std::string gunzip(const std::string& in) {
   z_stream z{};
@@ -185,39 +176,6 @@ void mutate_field(std::string& s, Mutator& m, bool big_endian, std::size_t head 
   set_field(s, at, width, big_endian, v);
 }
 
-void flip_bits(std::string& s, Mutator& m) {
-  if (s.empty()) return;
-  const std::size_t n = 1 + m.pick(m.rng().chance(70) ? 4 : 32);
-  for (std::size_t k = 0; k < n; ++k) s[m.pick(s.size())] ^= static_cast<char>(1u << m.pick(8));
-}
-
-void overwrite_block(std::string& s, Mutator& m) {
-  if (s.empty()) return;
-  const std::size_t at = m.pick(s.size());
-  const std::size_t n = std::min(s.size() - at, 1 + m.pick(64));
-  const int fill = static_cast<int>(m.pick(3));
-  for (std::size_t k = 0; k < n; ++k)
-    s[at + k] = fill == 0 ? '\0' : fill == 1 ? '\xff' : static_cast<char>(m.pick(256));
-}
-
-void truncate(std::string& s, Mutator& m) {
-  if (s.empty()) return;
-  // Mostly near the end (trailers, last values), sometimes anywhere.
-  const std::size_t cut = m.rng().chance(50) ? s.size() - 1 - m.pick(std::min<std::size_t>(s.size(), 16)) : m.pick(s.size());
-  s.resize(cut);
-}
-
-void extend(std::string& s, Mutator& m) {
-  switch (m.pick(4)) {
-    case 0: s += std::string(1 + m.pick(64), '\0'); break;
-    case 1:
-      for (std::size_t k = 0, n = 1 + m.pick(64); k < n; ++k) s += static_cast<char>(m.pick(256));
-      break;
-    case 2: s += s; break;
-    default: s += std::string(1 + m.pick(100000), static_cast<char>(m.pick(256))); break;
-  }
-}
-
 /// Damage to the gzip framing: the trailer (CRC-32, ISIZE), the end, what follows.
 void mutate_gzip_frame(std::string& s, Mutator& m, const std::string& plain) {
   if (s.size() < 18) return;
@@ -282,7 +240,7 @@ Input make_input(const std::vector<Seed>& corpus, const std::vector<std::string>
       switch (m.pick(6)) {
         case 0: case 1: name = "token"; mutate_svm_token(bytes, m); break;
         case 2: name = "flip"; flip_bits(bytes, m); break;
-        case 3: name = "truncate"; truncate(bytes, m); break;
+        case 3: name = "truncate"; truncate(bytes, m, 50, 16); break;
         default: bytes = m.mutate(bytes, texts); in.how += (in.how.empty() ? "" : "+") + m.applied(); continue;
       }
     } else if (s.kind == Kind::hdf5) {
@@ -290,8 +248,8 @@ Input make_input(const std::vector<Seed>& corpus, const std::vector<std::string>
         case 0: case 1: name = "field"; mutate_field(bytes, m, false); break;
         case 2: case 3: name = "flip"; flip_bits(bytes, m); break;
         case 4: name = "block"; overwrite_block(bytes, m); break;
-        case 5: name = "truncate"; truncate(bytes, m); break;
-        case 6: name = "extend"; extend(bytes, m); break;
+        case 5: name = "truncate"; truncate(bytes, m, 50, 16); break;
+        case 6: name = "extend"; extend(bytes, m, 64); break;
         default: name = "field_head"; mutate_field(bytes, m, false, 1024); break;
       }
     } else {  // IDX: the contents (re-compressed with a valid CRC when gzip'd), or the raw bytes
@@ -300,15 +258,15 @@ Input make_input(const std::vector<Seed>& corpus, const std::vector<std::string>
         switch (m.pick(6)) {
           case 0: case 1: case 2: name = "header"; mutate_field(plain, m, true, s.kind == Kind::idx_images ? 16 : 8); break;
           case 3: name = "flip"; flip_bits(plain, m); break;
-          case 4: name = "truncate"; truncate(plain, m); break;
-          default: name = "extend"; extend(plain, m); break;
+          case 4: name = "truncate"; truncate(plain, m, 50, 16); break;
+          default: name = "extend"; extend(plain, m, 64); break;
         }
         bytes = s.gz ? gzip(plain) : plain;
       } else {
         switch (m.pick(4)) {
           case 0: case 1: name = "gzip_frame"; mutate_gzip_frame(bytes, m, s.plain); break;
           case 2: name = "flip"; flip_bits(bytes, m); break;
-          default: name = "truncate"; truncate(bytes, m); break;
+          default: name = "truncate"; truncate(bytes, m, 50, 16); break;
         }
       }
     }

@@ -15,6 +15,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -218,5 +221,57 @@ class Mutator {
   std::vector<std::string> dict_;
   std::string applied_;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Binary files (data files, checkpoints): byte-level mutations and file helpers shared by the
+// fuzzers. Their parameters keep each fuzzer's input stream as it was (seeds reproduce inputs).
+// ---------------------------------------------------------------------------------------------
+
+inline std::string read_all(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_all(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// 1-4 (mostly) or up to 32 single-bit flips.
+inline void flip_bits(std::string& s, Mutator& m) {
+  if (s.empty()) return;
+  const std::size_t n = 1 + m.pick(m.rng().chance(70) ? 4 : 32);
+  for (std::size_t k = 0; k < n; ++k) s[m.pick(s.size())] ^= static_cast<char>(1u << m.pick(8));
+}
+
+/// Up to 64 bytes overwritten with 0x00, 0xff or random bytes.
+inline void overwrite_block(std::string& s, Mutator& m) {
+  if (s.empty()) return;
+  const std::size_t at = m.pick(s.size());
+  const std::size_t n = std::min(s.size() - at, 1 + m.pick(64));
+  const int fill = static_cast<int>(m.pick(3));
+  for (std::size_t k = 0; k < n; ++k) s[at + k] = fill == 0 ? '\0' : fill == 1 ? '\xff' : static_cast<char>(m.pick(256));
+}
+
+/// Cut: with `near_end_percent` chance within the last `window` bytes (trailers, last values),
+/// else anywhere.
+inline void truncate(std::string& s, Mutator& m, unsigned near_end_percent, std::size_t window) {
+  if (s.empty()) return;
+  const std::size_t cut = m.rng().chance(near_end_percent) ? s.size() - 1 - m.pick(std::min(s.size(), window))
+                                                           : m.pick(s.size());
+  s.resize(cut);
+}
+
+/// Appended: zeros, up to `random_bytes` random bytes, the input itself, or a long run of one byte.
+inline void extend(std::string& s, Mutator& m, std::size_t random_bytes) {
+  switch (m.pick(4)) {
+    case 0: s += std::string(1 + m.pick(64), '\0'); break;
+    case 1:
+      for (std::size_t k = 0, n = 1 + m.pick(random_bytes); k < n; ++k) s += static_cast<char>(m.pick(256));
+      break;
+    case 2: s += s; break;
+    default: s += std::string(1 + m.pick(100000), static_cast<char>(m.pick(256))); break;
+  }
+}
 
 }  // namespace concord::fuzz

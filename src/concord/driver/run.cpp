@@ -334,7 +334,10 @@ std::string oversubscription(MPI_Comm comm) {
 /// The trajectory's records in memory (a few doubles per record), for the checkpoints.
 class RecordHistory {
  public:
-  explicit RecordHistory(std::vector<std::string> columns) : columns_(std::move(columns)) {}
+  RecordHistory(std::vector<std::string> columns, std::int64_t records) : columns_(std::move(columns)) {
+    iterations_.reserve(static_cast<std::size_t>(records));
+    values_.reserve(static_cast<std::size_t>(records) * columns_.size());
+  }
   /// The checkpoint's records with iteration <= `until`, mapped by column name (a column the
   /// checkpoint lacks, e.g. after output/time_phases changed, reads NaN).
   void restore(const io::CheckpointHeader& checkpoint, std::int64_t until) {
@@ -588,7 +591,8 @@ int run(const RunOptions& options, MPI_Comm comm) {
   const bool resuming = !options.restart.empty() && !options.new_trajectory;
   // Every record written so far, kept for the checkpoints (a lost or damaged trajectory is rebuilt
   // from them): on a restart, the checkpoint's records up to where this run continues.
-  RecordHistory history(columns);
+  // Room for every record the run can have (up to 2^20; beyond, the rare growth is amortised).
+  RecordHistory history(columns, std::min<std::int64_t>(iterations / log_every + 2, std::int64_t{1} << 20));
   if (!options.restart.empty()) history.restore(resume_from, off_grid ? start - 1 : start);
   auto trajectory = [&] {
     if (resuming) {

@@ -322,8 +322,7 @@ auto reading(const std::string& path, Read&& read) {
     note_damage();
     throw;
   } catch (const RuntimeError& e) {
-    note_damage();
-    detail::abandoned_files().store(true);
+    detail::abandoned_files().store(true);  // an HDF5 call failed on the way
     const std::string what = e.what(), place = where(path);
     throw InputError(what.rfind(place, 0) == 0 ? what + " (the file is damaged)"
                                                : place + " is damaged: " + what);

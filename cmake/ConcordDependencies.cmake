@@ -82,6 +82,19 @@ if(NOT TeuchosParameterList_FOUND)
                       "-DTeuchosParameterList_ROOT=/path/to/install.")
 endif()
 
+# --- OpenBLAS: the problems' dense products on the host (src/concord/problems/detail/dense.hpp) ---
+# Debian's libopenblas-dev; the pthread flavour's headers declare the OpenBLAS extensions used
+# (openblas_set_num_threads, openblas_get_corename).
+find_path(OPENBLAS_INCLUDE_DIR cblas.h
+  HINTS /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/aarch64-linux-gnu/openblas-pthread
+  PATH_SUFFIXES openblas-pthread openblas NO_DEFAULT_PATH)
+find_path(OPENBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas-pthread openblas)
+find_library(OPENBLAS_LIBRARY openblas)
+if(NOT OPENBLAS_INCLUDE_DIR OR NOT OPENBLAS_LIBRARY)
+  message(FATAL_ERROR "OpenBLAS not found (Debian: libopenblas-dev; or pass -DOPENBLAS_INCLUDE_DIR and "
+                      "-DOPENBLAS_LIBRARY).")
+endif()
+
 # --- header-only and small libraries from Debian ----------------------------------------------
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)

@@ -71,7 +71,7 @@ if [ "$PRINT_ONLY" = 1 ]; then cmake_args; exit 0; fi
 PACKAGES=(build-essential cmake ninja-build ccache git curl ca-certificates xz-utils
   mpich libmpich-dev libhdf5-mpich-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-  libeigen3-dev libspectra-dev zlib1g-dev dataset-fashion-mnist python3
+  libeigen3-dev libspectra-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist python3
   python3-numpy python3-h5py python3-matplotlib slurm-wlm munge)
 
 missing=()

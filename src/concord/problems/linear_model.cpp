@@ -11,6 +11,8 @@
 
 #include "concord/core/error.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
+#include "concord/problems/detail/dense.hpp"
+#include "concord/problems/detail/losses.hpp"
 
 namespace concord::problems {
 namespace {
@@ -93,6 +95,22 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
       decltype(slot_correct_)(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::slot_correct")), slots);
   point_rows_ = AgentMatrix(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::point_rows")),
                             train_.local_agents, dimension());
+  penalised_ = detail::CoordinateMask(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::penalised")),
+                                      dimension());
+  auto mask = Kokkos::create_mirror_view(penalised_);
+  for (int p = 0; p < dimension(); ++p) mask(p) = p % row_ < train_.features ? 1 : 0;
+  Kokkos::deep_copy(penalised_, mask);
+  if (options.kernels == KernelPath::blas) {
+    if (!host_execution)
+      throw std::invalid_argument("concord::problems::LinearModel: KernelPath::blas needs host memory (use portable)");
+    detail::use_single_threaded_blas();
+    const auto alloc = [](const char* what) {
+      return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::") + what);
+    };
+    agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension());
+    agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension());
+    if (options.batch > 0) batch_rows_ = detail::AgentRows(alloc("batch_rows"), batches_.slots(), train_.features);
+  }
 }
 
 std::string LinearModel::describe() const {
@@ -129,35 +147,16 @@ void LinearModel::forward(const ExecutionSpace& exec, const AgentData& data, con
           for (int j = 0; j < F; ++j) z += W(a, k * D + j) * X(s, j);
           r(slot, k) = z;
         }
-        double l = 0.0, ok = 0.0;
-        if (kind == Loss::squared) {
-          const double e = r(slot, 0) - targets(s);
-          r(slot, 0) = e;
-          l = 0.5 * e * e;
-        } else if (kind == Loss::logistic) {
-          const double y = labels(s) == 1 ? 1.0 : -1.0;
-          const double z = r(slot, 0), m = y * z;
-          // log(1 + e^-m) and sigma(-m) = 1 / (1 + e^m), both without overflow.
-          l = m > 0 ? Kokkos::log1p(Kokkos::exp(-m)) : -m + Kokkos::log1p(Kokkos::exp(m));
-          const double sig = m > 0 ? Kokkos::exp(-m) / (1.0 + Kokkos::exp(-m)) : 1.0 / (1.0 + Kokkos::exp(m));
-          r(slot, 0) = -y * sig;
-          ok = ((z > 0) == (labels(s) == 1)) ? 1.0 : 0.0;
-        } else {
-          const int y = labels(s);
-          int best = 0;
-          double zmax = r(slot, 0);
-          for (int k = 1; k < K; ++k)
-            if (r(slot, k) > zmax) zmax = r(slot, k), best = k;
-          double total = 0.0;
-          for (int k = 0; k < K; ++k) total += Kokkos::exp(r(slot, k) - zmax);
-          const double log_total = Kokkos::log(total);
-          l = -(r(slot, y) - zmax - log_total);
-          for (int k = 0; k < K; ++k) r(slot, k) = Kokkos::exp(r(slot, k) - zmax - log_total) - (k == y ? 1.0 : 0.0);
-          ok = best == y ? 1.0 : 0.0;
-        }
+        detail::SampleLoss l;
+        if (kind == Loss::squared)
+          l = detail::squared_loss(r(slot, 0), targets(s));
+        else if (kind == Loss::logistic)
+          l = detail::logistic_loss(r(slot, 0), labels(s) == 1);
+        else
+          l = detail::softmax_cross_entropy(&r(slot, 0), 1, K, labels(s));
         if (with_loss) {
-          loss(slot) = l;
-          correct(slot) = ok;
+          loss(slot) = l.loss;
+          correct(slot) = l.correct;
         }
       });
 }
@@ -189,8 +188,85 @@ void LinearModel::accumulate_gradient(const ExecutionSpace& exec, const AgentDat
       });
 }
 
+void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
+                            const AgentMatrix& params, const AgentMatrix& g, bool with_loss) {
+  if constexpr (host_execution) {
+    detail::to_agent_major(exec, params, agent_params_);
+    const int F = data.features, D = row_, K = outputs_, d = dimension();
+    const bool bias = options_.bias, with_gradient = g.extent(0) > 0, gathered = slots.batch() > 0;
+    const Loss kind = options_.loss;
+    const double* X = data.x.data();
+    const std::int64_t ldx = F > 0 ? static_cast<std::int64_t>(data.x.stride(0)) : 0;
+    const std::int64_t* offsets = slots.slot_offsets().data();
+    const std::int64_t* sample = slots.slot_sample().data();
+    const double* targets = data.targets.data();
+    const int* labels = data.labels.data();
+    double* residual = residual_.data();
+    double* loss = slot_loss_.data();
+    double* correct = slot_correct_.data();
+    double* all_params = agent_params_.data();
+    double* all_sums = agent_sums_.data();
+    double* batch_rows = batch_rows_.data();
+    Kokkos::parallel_for("concord::LinearModel::agent_products", detail::host_agents(exec, data.local_agents),
+                         [=](int a) {
+                           const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
+                           const double* W = all_params + static_cast<std::int64_t>(a) * d;
+                           // The agent's rows: its samples in place (full batch) or its minibatch gathered.
+                           const double* A = X + lo * ldx;
+                           std::int64_t lda = ldx;
+                           if (gathered) {
+                             double* rows = batch_rows + lo * F;
+                             for (std::int64_t i = 0; i < m; ++i)
+                               std::copy_n(X + sample[lo + i] * ldx, F, rows + i * F);
+                             A = rows;
+                             lda = F;
+                           }
+                           double* Z = residual + lo * K;
+                           if (K == 1)
+                             detail::product_n(m, F, A, lda, W, Z);
+                           else
+                             detail::product_nt(m, K, F, A, lda, W, D, Z, K);
+                           for (std::int64_t i = 0; i < m; ++i) {
+                             double* z = Z + i * K;
+                             if (bias)
+                               for (int k = 0; k < K; ++k) z[k] += W[k * D + F];
+                             const std::int64_t s = sample[lo + i];
+                             detail::SampleLoss l;
+                             if (kind == Loss::squared)
+                               l = detail::squared_loss(z[0], targets[s]);
+                             else if (kind == Loss::logistic)
+                               l = detail::logistic_loss(z[0], labels[s] == 1);
+                             else
+                               l = detail::softmax_cross_entropy(z, 1, K, labels[s]);
+                             if (with_loss) {
+                               loss[lo + i] = l.loss;
+                               correct[lo + i] = l.correct;
+                             }
+                           }
+                           if (!with_gradient) return;
+                           double* G = all_sums + static_cast<std::int64_t>(a) * d;
+                           if (K == 1)
+                             detail::product_t(m, F, A, lda, Z, G);
+                           else
+                             detail::product_tn(K, F, m, Z, K, A, lda, G, D);
+                           if (bias)
+                             for (int k = 0; k < K; ++k) {
+                               double sum = 0.0;
+                               for (std::int64_t i = 0; i < m; ++i) sum += Z[i * K + k];
+                               G[k * D + F] = sum;
+                             }
+                         });
+    if (with_gradient)
+      detail::finish_gradient(exec, agent_sums_, slots.slot_offsets(), params, penalised_, options_.l2, g, 0);
+  }
+}
+
 void LinearModel::gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) {
   batches_.draw(exec, iteration);
+  if (options_.kernels == KernelPath::blas) {
+    blas_pass(exec, train_, batches_, x, g, false);
+    return;
+  }
   forward(exec, train_, batches_, x, false);
   accumulate_gradient(exec, train_, batches_, x, g, 0);
 }
@@ -206,26 +282,13 @@ void LinearModel::evaluate(const ExecutionSpace& exec, const CoordinateVector& p
   Kokkos::parallel_for(
       "concord::LinearModel::broadcast", Policy(exec, 0, agents * d),
       KOKKOS_LAMBDA(std::int64_t i) { rows(i % agents, static_cast<int>(i / agents)) = point(i / agents); });
-  forward(exec, data, slots, rows, true);
-  if (split == Split::train) accumulate_gradient(exec, data, slots, rows, out, 0);
-  auto offsets = slots.slot_offsets();
-  auto loss = slot_loss_;
-  auto correct = slot_correct_;
-  const int F = data.features, D = row_, K = outputs_;
-  const double l2 = options_.l2;
-  Kokkos::parallel_for(
-      "concord::LinearModel::loss", Policy(exec, 0, agents), KOKKOS_LAMBDA(std::int64_t a) {
-        const std::int64_t lo = offsets(a), hi = offsets(a + 1);
-        double l = 0.0, ok = 0.0;
-        for (std::int64_t slot = lo; slot < hi; ++slot) l += loss(slot), ok += correct(slot);
-        double penalty = 0.0;
-        if (l2 > 0)
-          for (int k = 0; k < K; ++k)
-            for (int j = 0; j < F; ++j) penalty += point(k * D + j) * point(k * D + j);
-        out(a, d) = l / static_cast<double>(hi - lo) + 0.5 * l2 * penalty;
-        out(a, d + 1) = ok;
-        out(a, d + 2) = static_cast<double>(hi - lo);
-      });
+  if (options_.kernels == KernelPath::blas) {
+    blas_pass(exec, data, slots, rows, split == Split::train ? out : AgentMatrix(), true);
+  } else {
+    forward(exec, data, slots, rows, true);
+    if (split == Split::train) accumulate_gradient(exec, data, slots, rows, out, 0);
+  }
+  detail::loss_rows(exec, point, penalised_, options_.l2, slots.slot_offsets(), slot_loss_, slot_correct_, out, d);
 }
 
 void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<comm::Transport> transport,

@@ -10,14 +10,18 @@
 ///   logistic        f_i(x) = (1/m_i) sum_s log(1 + exp(-y_s a_s.x)) + (l2/2) ||w||^2,  y_s = +-1
 ///                   (class 1 is +1, class 0 is -1)
 ///   softmax         f_i(x) = (1/m_i) sum_s -log softmax(W a_s + b)_{y_s} + (l2/2) ||W||^2
-/// The L2 term never includes the biases. Every local agent is handled in the same kernels:
-/// one pass over the minibatch slots computes the outputs and residuals, a second forms the
-/// gradient (1/|batch|) sum_s r_s a_s with samples in a fixed order (deterministic).
+/// The L2 term never includes the biases. With KernelPath::blas (host builds) each agent's
+/// outputs are one product with its minibatch rows (A x, or A W^T for softmax), the residuals
+/// come from detail/losses.hpp, and the gradient is one product A^T r (R^T A); agents run in
+/// parallel, one per host thread. With KernelPath::portable the same steps are Kokkos kernels
+/// with one work item per slot, then per (agent, parameter). Either way the samples of an agent
+/// are summed in a fixed order: an agent's gradient is the same for any number of ranks.
 #include <memory>
 #include <optional>
 
 #include "concord/comm/transport.hpp"
 #include "concord/problems/agent_data.hpp"
+#include "concord/problems/detail/agent_major.hpp"
 #include "concord/problems/problem.hpp"
 
 namespace concord::problems {
@@ -30,6 +34,7 @@ struct LinearModelOptions {
   bool bias = false;
   int batch = 0;            ///< minibatch per agent, 0 = full local gradient
   std::uint64_t seed = 0;   ///< sampling seed
+  KernelPath kernels = default_kernel_path;  ///< blas needs host memory
 };
 
 class LinearModel final : public Problem {
@@ -76,6 +81,10 @@ class LinearModel final : public Problem {
                            const AgentMatrix& params, const AgentMatrix& g, int first_column);
 
  private:
+  /// KernelPath::blas: residuals (and slot losses with `with_loss`) of params on `slots`, and with
+  /// `g` non-empty the gradient into g.
+  void blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
+                 const AgentMatrix& g, bool with_loss);
 
   std::string name_;
   LinearModelOptions options_;
@@ -87,6 +96,9 @@ class LinearModel final : public Problem {
   Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> residual_;  // slots x outputs
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
+  detail::CoordinateMask penalised_;  // 1 on the weights (the L2 term), 0 on the biases
+  // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
+  detail::AgentRows agent_params_, agent_sums_, batch_rows_;
   std::optional<std::vector<double>> solution_;
   int solution_rank_ = 0;
 };

@@ -9,6 +9,8 @@
 
 #include "concord/core/error.hpp"
 #include "concord/core/random.hpp"
+#include "concord/problems/detail/dense.hpp"
+#include "concord/problems/detail/losses.hpp"
 
 // The kernels are free functions with external linkage (not lambdas in private members), as
 // CUDA's extended lambdas require.
@@ -61,19 +63,11 @@ void softmax_output(const ExecutionSpace& exec, const Kokkos::View<int*, MemoryS
   const int K = classes;
   Kokkos::parallel_for(
       "concord::Mlp::softmax", Policy(exec, 0, slots), KOKKOS_LAMBDA(std::int64_t slot) {
-        const int y = labels(sample(slot));
-        int best = 0;
-        double zmax = act(slot, out);
-        for (int k = 1; k < K; ++k)
-          if (act(slot, out + k) > zmax) zmax = act(slot, out + k), best = k;
-        double total = 0.0;
-        for (int k = 0; k < K; ++k) total += Kokkos::exp(act(slot, out + k) - zmax);
-        const double log_total = Kokkos::log(total);
-        for (int k = 0; k < K; ++k)
-          delta(slot, out + k) = Kokkos::exp(act(slot, out + k) - zmax - log_total) - (k == y ? 1.0 : 0.0);
+        for (int k = 0; k < K; ++k) delta(slot, out + k) = act(slot, out + k);
+        const detail::SampleLoss l = detail::softmax_cross_entropy(&delta(slot, out), 1, K, labels(sample(slot)));
         if (with_loss) {
-          loss(slot) = -(act(slot, out + y) - zmax - log_total);
-          correct(slot) = best == y ? 1.0 : 0.0;
+          loss(slot) = l.loss;
+          correct(slot) = l.correct;
         }
       });
 }
@@ -135,29 +129,6 @@ void broadcast(const ExecutionSpace& exec, const CoordinateVector& point, const 
   Kokkos::parallel_for(
       "concord::Mlp::broadcast", Policy(exec, 0, agents * d),
       KOKKOS_LAMBDA(std::int64_t t) { rows(t % agents, t / agents) = point(t / agents); });
-}
-
-/// out(a, d) = mean slot loss + (l2/2) ||weights of point||^2, out(a, d + 1) = correct slots,
-/// out(a, d + 2) = slots of agent a.
-void loss_rows(const ExecutionSpace& exec, const CoordinateVector& point, const IndexVector& offsets,
-               const Kokkos::View<double*, MemorySpace>& loss, const Kokkos::View<double*, MemorySpace>& correct,
-               const Kokkos::View<std::int64_t**, Kokkos::LayoutRight, MemorySpace>& weight_ranges,
-               const AgentMatrix& out, std::int64_t agents, int d, double l2) {
-  const int layers = static_cast<int>(weight_ranges.extent(0));
-  Kokkos::parallel_for(
-      "concord::Mlp::loss", Policy(exec, 0, agents), KOKKOS_LAMBDA(std::int64_t a) {
-        const std::int64_t lo = offsets(a), hi = offsets(a + 1);
-        double l = 0.0, ok = 0.0;
-        for (std::int64_t slot = lo; slot < hi; ++slot) l += loss(slot), ok += correct(slot);
-        double penalty = 0.0;
-        if (l2 > 0)
-          for (int layer = 0; layer < layers; ++layer)
-            for (std::int64_t p = weight_ranges(layer, 0); p < weight_ranges(layer, 1); ++p)
-              penalty += point(p) * point(p);
-        out(a, d) = l / static_cast<double>(hi - lo) + 0.5 * l2 * penalty;
-        out(a, d + 1) = ok;
-        out(a, d + 2) = static_cast<double>(hi - lo);
-      });
 }
 
 }  // namespace concord::problems::mlp_kernels
@@ -233,13 +204,19 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   slot_loss_ = decltype(slot_loss_)(alloc("slot_loss"), slots);
   slot_correct_ = decltype(slot_correct_)(alloc("slot_correct"), slots);
   point_rows_ = AgentMatrix(alloc("point_rows"), train_.local_agents, dimension_);
-  weight_ranges_ = decltype(weight_ranges_)(alloc("weight_ranges"), layers(), 2);
-  auto ranges = Kokkos::create_mirror_view(weight_ranges_);
-  for (int l = 0; l < layers(); ++l) {
-    ranges(l, 0) = weight_offset(l);
-    ranges(l, 1) = bias_offset(l);
+  penalised_ = detail::CoordinateMask(alloc("penalised"), dimension_);
+  auto mask = Kokkos::create_mirror_view(penalised_);
+  Kokkos::deep_copy(mask, 0);
+  for (int l = 0; l < layers(); ++l)
+    for (std::int64_t p = weight_offset(l); p < bias_offset(l); ++p) mask(p) = 1;
+  Kokkos::deep_copy(penalised_, mask);
+  if (options.kernels == KernelPath::blas) {
+    if (!host_execution) throw std::invalid_argument("concord::problems::Mlp: KernelPath::blas needs host memory (use portable)");
+    detail::use_single_threaded_blas();
+    agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension_);
+    agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension_);
+    if (options.batch > 0) batch_rows_ = detail::AgentRows(alloc("batch_rows"), batches_.slots(), train_.features);
   }
-  Kokkos::deep_copy(weight_ranges_, ranges);
 }
 
 std::string Mlp::describe() const {
@@ -319,11 +296,104 @@ void Mlp::accumulate_gradient(const ExecutionSpace& exec, const AgentData& data,
   }
 }
 
+void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
+                    const AgentMatrix& g, bool with_loss) {
+  if constexpr (host_execution) {
+    detail::to_agent_major(exec, params, agent_params_);
+    const int F = data.features, K = data.classes, L = layers(), U = units_, d = dimension_;
+    const bool with_gradient = g.extent(0) > 0, gathered = slots.batch() > 0, relu = options_.activation == Activation::relu;
+    const double* X = data.x.data();
+    const std::int64_t ldx = static_cast<std::int64_t>(data.x.stride(0));
+    const std::int64_t* offsets = slots.slot_offsets().data();
+    const std::int64_t* sample = slots.slot_sample().data();
+    const int* labels = data.labels.data();
+    double* act = act_.data();
+    double* delta = delta_.data();
+    double* loss = slot_loss_.data();
+    double* correct = slot_correct_.data();
+    double* all_params = agent_params_.data();
+    double* all_sums = agent_sums_.data();
+    double* batch_rows = batch_rows_.data();
+    const int* width = widths_.data();
+    const std::int64_t* weights = weight_offset_.data();
+    const std::int64_t* units = unit_offset_.data();
+    Kokkos::parallel_for(
+        "concord::Mlp::agent_products", detail::host_agents(exec, data.local_agents), [=](int a) {
+          const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
+          const double* W = all_params + static_cast<std::int64_t>(a) * d;
+          const double* A = X + lo * ldx;
+          std::int64_t lda = ldx;
+          if (gathered) {
+            double* rows = batch_rows + lo * F;
+            for (std::int64_t i = 0; i < m; ++i) std::copy_n(X + sample[lo + i] * ldx, F, rows + i * F);
+            A = rows;
+            lda = F;
+          }
+          double* H = act + lo * U;     // the agent's activations, row i = slot lo + i
+          double* Dl = delta + lo * U;  // its deltas
+          // Layer l reads `input(l)` (ld `input_ld(l)`) and writes columns units[l] .. of H.
+          const auto input = [&](int l) -> const double* { return l == 0 ? A : H + units[l - 1]; };
+          const auto input_ld = [&](int l) { return l == 0 ? lda : static_cast<std::int64_t>(U); };
+          for (int l = 0; l < L; ++l) {
+            const int fan_in = width[l], fan_out = width[l + 1];
+            const double* b = W + weights[l] + static_cast<std::int64_t>(fan_in) * fan_out;
+            double* out = H + units[l];
+            detail::product_nt(m, fan_out, fan_in, input(l), input_ld(l), W + weights[l], fan_in, out, U);
+            const bool last = l == L - 1;
+            for (std::int64_t i = 0; i < m; ++i)
+              for (int o = 0; o < fan_out; ++o) {
+                double z = out[i * U + o] + b[o];
+                if (!last) z = relu ? (z > 0.0 ? z : 0.0) : std::tanh(z);
+                out[i * U + o] = z;
+              }
+          }
+          const std::int64_t logits = units[L - 1];
+          for (std::int64_t i = 0; i < m; ++i) {
+            double* z = Dl + i * U + logits;
+            std::copy_n(H + i * U + logits, K, z);
+            const detail::SampleLoss l = detail::softmax_cross_entropy(z, 1, K, labels[sample[lo + i]]);
+            if (with_loss) {
+              loss[lo + i] = l.loss;
+              correct[lo + i] = l.correct;
+            }
+          }
+          if (!with_gradient) return;
+          for (int l = L - 2; l >= 0; --l) {
+            // Hidden layer l's outputs (width[l + 1] of them, at units[l]) feed layer l + 1.
+            const int w = width[l + 1], next_out = width[l + 2];
+            double* dl = Dl + units[l];
+            detail::product_nn(m, w, next_out, Dl + units[l + 1], U, W + weights[l + 1], w, dl, U);
+            for (std::int64_t i = 0; i < m; ++i)
+              for (int j = 0; j < w; ++j) {
+                const double h = H[i * U + units[l] + j];
+                dl[i * U + j] *= relu ? (h > 0.0 ? 1.0 : 0.0) : 1.0 - h * h;
+              }
+          }
+          double* G = all_sums + static_cast<std::int64_t>(a) * d;
+          for (int l = 0; l < L; ++l) {
+            const int fan_in = width[l], fan_out = width[l + 1];
+            const double* dl = Dl + units[l];
+            detail::product_tn(fan_out, fan_in, m, dl, U, input(l), input_ld(l), G + weights[l], fan_in);
+            double* gb = G + weights[l] + static_cast<std::int64_t>(fan_in) * fan_out;
+            for (int o = 0; o < fan_out; ++o) gb[o] = 0.0;
+            for (std::int64_t i = 0; i < m; ++i)
+              for (int o = 0; o < fan_out; ++o) gb[o] += dl[i * U + o];
+          }
+        });
+    if (with_gradient)
+      detail::finish_gradient(exec, agent_sums_, slots.slot_offsets(), params, penalised_, options_.l2, g, 0);
+  }
+}
+
 void Mlp::gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) {
   if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_ ||
       g.extent(0) != x.extent(0) || g.extent(1) != x.extent(1))
     throw std::invalid_argument("concord::problems::Mlp::gradient: x and g must be (local agents x dimension)");
   batches_.draw(exec, iteration);
+  if (options_.kernels == KernelPath::blas) {
+    blas_pass(exec, train_, batches_, x, g, false);
+    return;
+  }
   forward(exec, train_, batches_, x, false);
   backward(exec, batches_, x);
   accumulate_gradient(exec, train_, batches_, x, g);
@@ -338,13 +408,16 @@ void Mlp::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, co
   const AgentData& data = split == Split::train ? train_ : *test_;
   const BatchSampler& slots = split == Split::train ? train_all_ : test_all_;
   mlp_kernels::broadcast(exec, point, point_rows_);
-  forward(exec, data, slots, point_rows_, true);
-  if (split == Split::train) {
-    backward(exec, slots, point_rows_);
-    accumulate_gradient(exec, data, slots, point_rows_, out);
+  if (options_.kernels == KernelPath::blas) {
+    blas_pass(exec, data, slots, point_rows_, split == Split::train ? out : AgentMatrix(), true);
+  } else {
+    forward(exec, data, slots, point_rows_, true);
+    if (split == Split::train) {
+      backward(exec, slots, point_rows_);
+      accumulate_gradient(exec, data, slots, point_rows_, out);
+    }
   }
-  mlp_kernels::loss_rows(exec, point, slots.slot_offsets(), slot_loss_, slot_correct_, weight_ranges_, out,
-                         train_.local_agents, dimension_, options_.l2);
+  detail::loss_rows(exec, point, penalised_, options_.l2, slots.slot_offsets(), slot_loss_, slot_correct_, out, dimension_);
 }
 
 }  // namespace concord::problems

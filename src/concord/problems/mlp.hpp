@@ -19,18 +19,21 @@
 /// model), else from RandomStream(init_seed, stream_purpose::initial, l, 1 + global agent id).
 /// The draws depend on no rank, so the initial models are the same for any number of ranks.
 ///
-/// Every local agent is handled in the same kernels, layer by layer, over the minibatch slots of
-/// the BatchSampler: forward activations per (slot, unit), the softmax residual at the output,
-/// backward deltas per (slot, unit), then each gradient entry per (agent, parameter) as a sum
-/// over that agent's slots in slot order: deterministic (no atomics), so the gradient of agent i
-/// is bit-identical for any number of ranks. Scratch buffers are allocated once in the
-/// constructor; gradient() and evaluate() allocate nothing.
+/// Kernels. With KernelPath::blas (host builds) each agent runs, on one host thread, three BLAS
+/// products per layer over its minibatch rows: activations H_{l+1} = act(H_l W_l^T + b_l), deltas
+/// D_l = (D_{l+1} W_{l+1}) * act'(H_{l+1}), gradients D_{l+1}^T H_l; the softmax residual comes from
+/// detail/losses.hpp. With KernelPath::portable the same steps are Kokkos kernels per (slot,
+/// unit), then per (agent, parameter) summing that agent's slots in slot order. Either way no
+/// atomics and no sum across agents: the gradient of agent i is bit-identical for any number of
+/// ranks and threads. Scratch buffers are allocated once in the constructor; gradient() and
+/// evaluate() allocate nothing.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "concord/problems/agent_data.hpp"
+#include "concord/problems/detail/agent_major.hpp"
 #include "concord/problems/problem.hpp"
 
 namespace concord::problems {
@@ -50,6 +53,7 @@ struct MlpOptions {
   std::uint64_t seed = 0;          ///< sampling seed
   std::uint64_t init_seed = 0;     ///< initialisation seed
   bool same_init = true;           ///< every agent starts from the same model
+  KernelPath kernels = default_kernel_path;  ///< blas needs host memory
 };
 
 class Mlp final : public Problem {
@@ -100,6 +104,10 @@ class Mlp final : public Problem {
   /// g(a, p) = mean over a's slots of the per-sample gradient + l2 * weight (after backward).
   void accumulate_gradient(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
                            const AgentMatrix& params, const AgentMatrix& g);
+  /// KernelPath::blas: forward (slot losses with `with_loss`) and, with `g` non-empty, backward and
+  /// the gradient into g.
+  void blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
+                 const AgentMatrix& g, bool with_loss);
 
   std::string name_;
   MlpOptions options_;
@@ -113,8 +121,10 @@ class Mlp final : public Problem {
   BatchSampler batches_, train_all_, test_all_;
   Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> act_, delta_;  // slots x units
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
-  Kokkos::View<std::int64_t**, Kokkos::LayoutRight, MemorySpace> weight_ranges_;  // layers x [begin, end)
+  detail::CoordinateMask penalised_;  // 1 on the weights (the L2 term), 0 on the biases
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
+  // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
+  detail::AgentRows agent_params_, agent_sums_, batch_rows_;
 };
 
 }  // namespace concord::problems

@@ -28,6 +28,16 @@ namespace concord::problems {
 
 enum class Split { train, test };
 
+/// How a problem computes its products:
+///   blas      one BLAS call per agent and product (detail/dense.hpp), agents spread over the host
+///             threads: the fast path of host builds (Serial, OpenMP);
+///   portable  Kokkos kernels with one work item per (slot, unit) or (agent, parameter): the path
+///             of device builds, also runnable on the host (the tests compare the two).
+/// Both keep the determinism contract: an agent's gradient and evaluation do not depend on the
+/// number of ranks or threads. They differ from each other in the last bits (summation order).
+enum class KernelPath { blas, portable };
+inline constexpr KernelPath default_kernel_path = host_execution ? KernelPath::blas : KernelPath::portable;
+
 class Problem {
  public:
   virtual ~Problem() = default;

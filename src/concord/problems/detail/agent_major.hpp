@@ -1,0 +1,44 @@
+#pragma once
+/// \file agent_major.hpp
+/// Moves per-agent rows between an AgentMatrix (LayoutLeft: the agents of one coordinate
+/// contiguous, the order mixing needs) and an agent-major copy (LayoutRight: one agent's
+/// parameters contiguous, the order the BLAS products need), and finishes gradients. Both kernels
+/// walk tiles of coordinates, so every cache line of either matrix is loaded once.
+#include <cstdint>
+#include <type_traits>
+
+#include "concord/core/spaces.hpp"
+
+namespace concord::problems::detail {
+
+using AgentRows = Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace>;
+using SlotOffsets = Kokkos::View<std::int64_t*, MemorySpace>;
+using CoordinateMask = Kokkos::View<unsigned char*, MemorySpace>;
+
+/// Work items 0 .. n - 1 on the host threads, one agent each (dynamic: agents may hold different
+/// numbers of samples), on `exec` when it is a host space.
+inline auto host_agents(const ExecutionSpace& exec, int n) {
+  using Dynamic = Kokkos::Schedule<Kokkos::Dynamic>;
+  if constexpr (std::is_same_v<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>)
+    return Kokkos::RangePolicy<ExecutionSpace, Dynamic>(exec, 0, n).set_chunk_size(1);
+  else
+    return Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Dynamic>(0, n).set_chunk_size(1);
+}
+
+/// rows(a, c) = x(a, c) for the first x.extent(1) coordinates.
+void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const AgentRows& rows);
+
+/// g(a, first + c) = sums(a, c) / m_a + (penalised(c) ? l2 x(a, c) : 0), m_a = offsets(a + 1) -
+/// offsets(a): the mean over agent a's samples of the per-sample gradients, plus the L2 term on
+/// the coordinates it applies to (the weights, not the biases). c < sums.extent(1).
+void finish_gradient(const ExecutionSpace& exec, const AgentRows& sums, const SlotOffsets& offsets,
+                     const AgentMatrix& x, const CoordinateMask& penalised, double l2, const AgentMatrix& g, int first);
+
+/// The evaluation's trailing columns (problem.hpp): out(a, d) = mean of agent a's slot losses +
+/// (l2 / 2) sum of point(c)^2 over the penalised coordinates, out(a, d + 1) = its correct slots,
+/// out(a, d + 2) = its slots.
+void loss_rows(const ExecutionSpace& exec, const CoordinateVector& point, const CoordinateMask& penalised, double l2,
+               const SlotOffsets& offsets, const Kokkos::View<double*, MemorySpace>& loss,
+               const Kokkos::View<double*, MemorySpace>& correct, const AgentMatrix& out, int d);
+
+}  // namespace concord::problems::detail

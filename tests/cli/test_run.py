@@ -25,7 +25,7 @@ CONCORD = os.environ.get("CONCORD", "build/bin/concord")
 MPIEXEC = os.environ.get("MPIEXEC", "mpiexec.mpich")
 SOURCE_DIR = os.environ.get("SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-TIME_COLUMNS = {"time_compute", "time_comm"}
+TIME_COLUMNS = {"time_compute", "time_comm", "time_metrics"}
 
 # Exit statuses of `concord run` (apps/run_command.cpp).
 BAD_INPUT, DIVERGED, INTERRUPTED = 2, 3, 75
@@ -708,6 +708,42 @@ class RestartTrajectory(RunTestCase):
         t = read_trajectory(os.path.join(d, "timed.h5"))
         self.assertEqual(TIME_COLUMNS & set(t["columns"]), TIME_COLUMNS)
         self.assertTrue(np.all(t["columns"]["time_compute"][1:] > 0), t["columns"]["time_compute"])
+
+    def test_time_metrics_and_a_rate_without_them(self):
+        """time_metrics is each record's evaluation time; the progress rate leaves it out. The deck makes
+        the evaluation (f and its gradient at the average over 8 x 20000 samples) far dearer than the
+        iterations (minibatches of 1 sample), so a rate that counted it would be several times lower."""
+        d = self.tmpdir()
+        iterations = 200
+        deck = base_deck(**{"algorithm/name": "dsgd", "algorithm/step_size": 0.01, "algorithm/iterations": iterations,
+                            "algorithm/batch_size": 1, "problem/data/samples_per_agent": 20000,
+                            "problem/data/dimension": 10, "output/log_every": 2})
+        name = write_deck(d, deck)
+        t0 = time.monotonic()
+        r = self.run_ok(d, "run", name)
+        wall = time.monotonic() - t0
+        t = read_trajectory(os.path.join(d, "run.h5"))
+        self.assertEqual(TIME_COLUMNS & set(t["columns"]), TIME_COLUMNS)
+        metrics = t["columns"]["time_metrics"]
+        self.assertEqual(len(metrics), iterations // 2 + 1)
+        self.assertTrue(np.all(metrics > 0), metrics)  # every record, the first one too
+        self.assertLess(metrics.sum(), wall)
+        # The last progress line: "... | R it/s  ETA 0:00"; the done line gives the evaluation's share.
+        last = [l for l in r.stdout.splitlines() if l.startswith("iter ")][-1]
+        m = re.search(r"\| (\d+) it/s  ETA (\S+)$", last)
+        self.assertIsNotNone(m, last)
+        rate = float(m.group(1))
+        self.assertEqual(m.group(2), "0:00")
+        self.assertRegex(r.stdout, r"done: %d iterations in \S+ \([0-9.]+ s, of which [0-9.]+ s evaluating the records\)"
+                         % iterations)
+        # The iterations proper took iterations / rate seconds: at least their measured compute and
+        # communication phases, and well below the evaluation (a rate counting it would be below
+        # iterations / sum(time_metrics)).
+        it = t["columns"]["iteration"]
+        phases = np.sum((t["columns"]["time_compute"][1:] + t["columns"]["time_comm"][1:]) * np.diff(it))
+        self.assertGreaterEqual(iterations / rate, 0.9 * phases, (rate, phases))
+        self.assertGreater(rate * metrics.sum() / iterations, 2.0,
+                           "the rate %s it/s counts the evaluation (%.3f s for %d iterations)" % (rate, metrics.sum(), iterations))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -252,6 +252,9 @@ std::vector<std::string> metric_columns(const problems::Problem& problem, bool t
   if (time_phases) {  // measured only then (output/time_phases): no columns of zeros otherwise
     c.push_back("time_compute");
     c.push_back("time_comm");
+    // Always measured (the progress rate leaves it out), but a column only with the other times:
+    // output/time_phases switches every time column at once.
+    c.push_back("time_metrics");
   }
   return c;
 }
@@ -673,11 +676,20 @@ int run(const RunOptions& options, MPI_Comm comm) {
   if (progress_every == 0) progress_every = std::max<std::int64_t>(log_every, (iterations / 20 + log_every - 1) / log_every * log_every);
   algorithms::StepTimes last_times = algorithm->times();
   std::int64_t last_record = start;
+  // Seconds spent evaluating records (max over ranks) since t0: the progress rate leaves them out.
+  double metrics_seconds = 0.0;
+  Kokkos::Timer metrics_timer;
   const auto t0 = std::chrono::steady_clock::now();
   /// Appends the record of iteration k; false (after a message) when a metric overflowed to NaN
   /// or Inf although the models are finite — the run diverges. Collective.
   auto record = [&](std::int64_t k) {
+    // Timed like the algorithm's phases: a fence, then Kokkos::Timer. Cheap to do on every record:
+    // the divergence check before it has already synchronised, and the metrics end on the host.
+    exec.fence("concord::driver::metrics");
+    metrics_timer.reset();
     const auto m = metrics.compute(exec, k, algorithm->models());
+    exec.fence("concord::driver::metrics");
+    const double evaluation = metrics_timer.seconds();
     // The same values on every rank (reproducible sums): every rank takes the same branch.
     for (const auto& [name, value] : {std::pair{"consensus_error", m.consensus_error}, std::pair{"loss", m.loss},
                                       std::pair{"grad_norm_sq", m.grad_norm_sq}})
@@ -692,22 +704,29 @@ int run(const RunOptions& options, MPI_Comm comm) {
         return false;
       }
     const auto& times = algorithm->times();
-    double per_iteration[2] = {0.0, 0.0};
+    // Per iteration since the previous record: compute, communication; then this record's evaluation.
+    double seconds[3] = {0.0, 0.0, evaluation};
     if (k > last_record) {
-      per_iteration[0] = (times.compute - last_times.compute) / static_cast<double>(k - last_record);
-      per_iteration[1] = (times.communication - last_times.communication) / static_cast<double>(k - last_record);
+      seconds[0] = (times.compute - last_times.compute) / static_cast<double>(k - last_record);
+      seconds[1] = (times.communication - last_times.communication) / static_cast<double>(k - last_record);
     }
-    MPI_Allreduce(MPI_IN_PLACE, per_iteration, 2, MPI_DOUBLE, MPI_MAX, comm);
+    MPI_Allreduce(MPI_IN_PLACE, seconds, 3, MPI_DOUBLE, MPI_MAX, comm);
     last_times = times;
     last_record = k;
+    metrics_seconds += seconds[2];
     std::vector<double> values;
     for (const auto& c : columns)
-      values.push_back(c == "time_compute" ? per_iteration[0] : c == "time_comm" ? per_iteration[1] : metric_value(m, c));
+      values.push_back(c == "time_compute"   ? seconds[0]
+                       : c == "time_comm"    ? seconds[1]
+                       : c == "time_metrics" ? seconds[2]
+                                             : metric_value(m, c));
     trajectory.append(k, values);
     history.append(k, values);
     if (k % progress_every == 0 || k == iterations || k == start) {
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double rate = k > start && elapsed > 0 ? static_cast<double>(k - start) / elapsed : 0.0;
+      // The rate of the iterations proper: the records' evaluation (time_metrics) is left out.
+      const double iterating =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - metrics_seconds;
+      const double rate = k > start && iterating > 0 ? static_cast<double>(k - start) / iterating : 0.0;
       std::string line = str("iter {:>{}}/{}  consensus {:.3e}  loss {:.6e}  |grad|^2 {:.3e}", k,
                                      std::to_string(iterations).size(), iterations, m.consensus_error, m.loss, m.grad_norm_sq);
       if (!std::isnan(m.distance_to_solution)) line += str("  dist {:.3e}", m.distance_to_solution);
@@ -756,8 +775,8 @@ int run(const RunOptions& options, MPI_Comm comm) {
     write_checkpoint(iterations);
   trajectory.close();
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  out("done: {} iterations in {} ({:.1f} s); trajectory {}, checkpoint {}\n", iterations - start, duration(elapsed),
-      elapsed, output_file, checkpoint_file);
+  out("done: {} iterations in {} ({:.1f} s, of which {:.1f} s evaluating the records); trajectory {}, checkpoint {}\n",
+      iterations - start, duration(elapsed), elapsed, metrics_seconds, output_file, checkpoint_file);
   return completed;
 }
 

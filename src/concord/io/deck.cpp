@@ -289,7 +289,8 @@ Section output_section() {
                              "iterations between NaN/Inf checks of the models (0 = at log records and checkpoints)", 0,
                              iterations_max));
   s.params.push_back(boolean("time_phases", true,
-                             "split each step's time into compute and communication (fences at phase boundaries)"));
+                             "split each step's time into compute and communication (fences at phase boundaries) and write the time "
+                             "columns time_compute, time_comm and time_metrics"));
   return s;
 }
 

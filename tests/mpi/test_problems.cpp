@@ -128,9 +128,19 @@ std::vector<Case> mlp_cases() {
   return cases;
 }
 
+// Every case on both kernel paths: the BLAS products (the default of host builds) and the
+// portable Kokkos kernels (the device path), so each test below checks both.
 std::vector<Case> all_cases() {
-  auto cases = linear_cases();
-  for (auto& c : mlp_cases()) cases.push_back(c);
+  auto one_path = linear_cases();
+  for (auto& c : mlp_cases()) one_path.push_back(c);
+  std::vector<Case> cases;
+  for (auto path : {cp::KernelPath::blas, cp::KernelPath::portable})
+    for (Case c : one_path) {
+      if (path == cp::KernelPath::blas && !concord::host_execution) continue;
+      c.linear.kernels = c.mlp.kernels = path;
+      c.label += path == cp::KernelPath::blas ? " [blas]" : " [portable]";
+      cases.push_back(c);
+    }
   return cases;
 }
 

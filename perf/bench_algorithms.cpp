@@ -4,21 +4,22 @@
 // rotating order; counters are medians over the iterations (ratios: medians of the
 // per-iteration ratios). Results and command lines: perf/RESULTS.md.
 //
-// 1. Gradient kernels (n = 16 agents, fp64). Problem::gradient against Kokkos::deep_copy (and a
-//    plain copy kernel) between two LayoutRight Views of the size of the samples the gradient
-//    reads (full batch: the whole data A; minibatch: the rows of one batch). The unavoidable
-//    traffic of a gradient is one read of those rows, |A| bytes; a copy moves 2 |A| (read +
-//    write) and the library's kernels read A twice (forward pass, gradient pass), so
-//    copy_over_grad = 1 means "two passes over A at copy speed".
-//      grad/least_squares/<m>/<d>   full batch, m samples per agent, d features
-//      grad/softmax/<m>/<F>         multinomial logistic regression, 10 classes, full batch
-//      grad/mlp/<m>/<batch>         F-32-10 relu MLP, 10 classes (batch 0 = full batch)
-//    grad_GBps = |A| / t_grad, copy_GBps = 2 |A| / t_copy; softmax and MLP also
-//    GFLOPs = 6 x parameters x samples / t_grad (a multiply-add is 2 flops; forward + backward
-//    = 3 such products per parameter and sample).
-//    proto/least_squares/<m>/<d> (n = 16) and proto/least_squares/10/100000 (n = 64): the library
-//    gradient against a host prototype written here that computes the same bits with A read
-//    row-wise once per pass (ProtoForward, ProtoGradient); manual time = the prototype.
+// 1. Gradient and evaluation kernels (n = 16 agents, fp64), each against its floors, timed in the
+//    same loop: (a) the same BLAS products on the same shapes called directly (OpenBLAS
+//    cblas_dgemm/dgemv, one single-threaded call per agent and product, agents spread over the
+//    host threads as the library does, on operands already agent-major and contiguous), and (b)
+//    Kokkos::deep_copy between two LayoutRight Views of the bytes of the samples read (|A|: the
+//    whole data for full batches, the rows of one batch for minibatches; a copy moves 2 |A|).
+//      grad/<problem>/...            Problem::gradient on the default kernel path (BLAS products)
+//      grad_portable/<problem>/...   the same on KernelPath::portable (the device kernels)
+//      eval/<problem>/...            Problem::evaluate on the training split at one point (loss,
+//                                    accuracy and the gradient: the records' full-data pass)
+//    problems: least_squares/<m>/<d> (full batch, m samples per agent, d features),
+//    softmax/<m>/<F> (multinomial logistic regression, 10 classes, full batch), mlp/<m>/<batch>
+//    (F-32-10 relu MLP, 10 classes; batch 0 = full batch).
+//    Counters: grad_over_blas = t_grad / t_blas (medians of per-iteration ratios; 1 = at the
+//    BLAS floor), copy_over_grad = t_copy / t_grad, grad_GBps = |A| / t_grad, GFLOPs = flops /
+//    t_grad with a multiply-add = 2 flops (gradient: 6 x weights x samples, evaluation: 2 x).
 // 2. One algorithm step, n = 64 agents, ring topology, full batch. V = 8 n d bytes is one
 //    per-agent state matrix. The bound counts, from src/concord/algorithms/algorithms.cpp, every
 //    state matrix each kernel of a step reads or writes (one V per read or write; a mixing step =
@@ -63,6 +64,8 @@
 #include "concord/problems/mlp.hpp"
 #include "concord/problems/synthetic.hpp"
 #include "concord/topology/registry.hpp"
+
+#include <cblas.h>
 
 namespace {
 
@@ -187,31 +190,108 @@ bool check_least_squares(const concord::problems::AgentData& data, const AgentMa
 // ------------------------------------------------------------------------------------------------
 // 1. Gradient kernels
 
-/// One problem with its data, built once per process and shared by the repetitions.
+/// The floor of one problem's kernels: the same BLAS products on the same shapes, called directly
+/// on agent-major operands (A: each agent's m rows of F features, contiguous; W and G: each
+/// agent's parameters; H and D: activations and deltas, m x units per agent).
+struct BlasFloor {
+  enum class Kind { least_squares, linear_softmax, mlp } kind = Kind::least_squares;
+  int agents = 0, m = 0, F = 0;
+  std::vector<int> widths;  // mlp: F, hidden..., classes; softmax: F, classes
+  std::int64_t d = 0, units = 0;
+  Rows A, W, G, H, D;
+
+  BlasFloor(Kind k, int n, int rows, std::vector<int> w) : kind(k), agents(n), m(rows), F(w.front()), widths(std::move(w)) {
+    for (std::size_t l = 0; l + 1 < widths.size(); ++l) {
+      d += static_cast<std::int64_t>(widths[l + 1]) * (widths[l] + (kind == Kind::least_squares ? 0 : 1));
+      units += widths[l + 1];
+    }
+    if (kind == Kind::least_squares) d = F, units = 1;
+    A = Rows(Kokkos::view_alloc(std::string("bench::floor_A")), static_cast<std::int64_t>(agents) * m, F);
+    W = Rows(Kokkos::view_alloc(std::string("bench::floor_W")), agents, d);
+    G = Rows(Kokkos::view_alloc(std::string("bench::floor_G")), agents, d);
+    H = Rows(Kokkos::view_alloc(std::string("bench::floor_H")), static_cast<std::int64_t>(agents) * m, units);
+    D = Rows(Kokkos::view_alloc(std::string("bench::floor_D")), static_cast<std::int64_t>(agents) * m, units);
+    fill(A, 1.0), fill(W, 0.1), fill(H, 1.0), fill(D, 1.0);
+  }
+
+  /// The products of one gradient (with_gradient) or of one forward pass, every agent.
+  void run(const ExecutionSpace& exec, bool with_gradient) {
+    if constexpr (concord::host_execution) {
+      Kokkos::parallel_for(
+          "bench::blas_floor",
+          Kokkos::RangePolicy<ExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>>(exec, 0, agents).set_chunk_size(1),
+          [this, with_gradient](int a) { agent(a, with_gradient); });
+    }
+  }
+
+  void agent(int a, bool with_gradient) const {
+    const std::int64_t U = units;
+    const double* Aa = A.data() + static_cast<std::int64_t>(a) * m * F;
+    const double* Wa = W.data() + a * d;
+    double* Ga = G.data() + a * d;
+    double* Ha = H.data() + static_cast<std::int64_t>(a) * m * U;
+    double* Da = D.data() + static_cast<std::int64_t>(a) * m * U;
+    if (kind == Kind::least_squares) {
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, m, F, 1.0, Aa, F, Wa, 1, 0.0, Ha, 1);
+      if (with_gradient) cblas_dgemv(CblasRowMajor, CblasTrans, m, F, 1.0, Aa, F, Ha, 1, 0.0, Ga, 1);
+      return;
+    }
+    const int L = static_cast<int>(widths.size()) - 1;
+    std::vector<std::int64_t> w(static_cast<std::size_t>(L)), u(static_cast<std::size_t>(L));
+    for (int l = 0; l < L; ++l) {
+      w[l] = l == 0 ? 0 : w[l - 1] + static_cast<std::int64_t>(widths[l]) * (widths[l - 1] + 1);
+      u[l] = l == 0 ? 0 : u[l - 1] + widths[l];
+    }
+    auto input = [&](int l) { return l == 0 ? Aa : Ha + u[l - 1]; };
+    auto ld = [&](int l) { return l == 0 ? F : static_cast<int>(U); };
+    for (int l = 0; l < L; ++l)
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, widths[l + 1], widths[l], 1.0, input(l), ld(l), Wa + w[l],
+                  widths[l], 0.0, Ha + u[l], static_cast<int>(U));
+    if (!with_gradient) return;
+    for (int l = L - 2; l >= 0; --l)
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, widths[l + 1], widths[l + 2], 1.0, Da + u[l + 1],
+                  static_cast<int>(U), Wa + w[l + 1], widths[l + 1], 0.0, Da + u[l], static_cast<int>(U));
+    for (int l = 0; l < L; ++l)
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, widths[l + 1], widths[l], m, 1.0, Da + u[l],
+                  static_cast<int>(U), input(l), ld(l), 0.0, Ga + w[l], widths[l]);
+  }
+};
+
+/// One problem with its data and its BLAS floor, built once per process and shared by the
+/// repetitions.
 struct GradientCase {
   concord::AgentLayout layout;
   std::unique_ptr<concord::problems::Problem> problem;
   const concord::problems::AgentData* data = nullptr;
+  std::unique_ptr<BlasFloor> floor;
   std::int64_t rows_read = 0;   // samples a gradient reads (all agents)
-  double flops = 0.0;           // per gradient (softmax, MLP), 0 for least squares
+  double weights = 0.0;         // multiply-adds per sample of one forward pass (softmax, MLP)
   bool least_squares = false;
   explicit GradientCase(int agents) : layout(agents, 1, 0) {}
 };
 
 std::map<std::string, std::unique_ptr<GradientCase>> gradient_cases;
 
-GradientCase& least_squares_case(int agents, int m, int d) {
-  const std::string key = "ls/" + std::to_string(agents) + "/" + std::to_string(m) + "/" + std::to_string(d);
+std::string path_key(concord::problems::KernelPath path) {
+  return path == concord::problems::KernelPath::blas ? "blas" : "portable";
+}
+
+GradientCase& least_squares_case(int agents, int m, int d,
+                                 concord::problems::KernelPath path = concord::problems::default_kernel_path) {
+  const std::string key = "ls/" + std::to_string(agents) + "/" + std::to_string(m) + "/" + std::to_string(d) + "/" + path_key(path);
   auto& slot = gradient_cases[key];
   if (!slot) {
     auto c = std::make_unique<GradientCase>(agents);
     auto generated = concord::problems::synthetic_least_squares({m, d, 1.0, 0.1}, c->layout, 1);
     concord::problems::AgentData data(generated.set, generated.samples_of, c->layout, "train");
-    auto p = std::make_unique<concord::problems::LinearModel>(c->layout, std::move(data), std::nullopt,
-                                                              concord::problems::LinearModelOptions{}, "least_squares");
+    concord::problems::LinearModelOptions options;
+    options.kernels = path;
+    auto p = std::make_unique<concord::problems::LinearModel>(c->layout, std::move(data), std::nullopt, options,
+                                                              "least_squares");
     c->data = &p->train_data();
     c->rows_read = c->data->samples;
     c->least_squares = true;
+    c->floor = std::make_unique<BlasFloor>(BlasFloor::Kind::least_squares, agents, m, std::vector<int>{d, 1});
     c->problem = std::move(p);
     slot = std::move(c);
   }
@@ -235,26 +315,29 @@ const concord::problems::AgentData& classification(const concord::AgentLayout& l
   return slot->data;
 }
 
-GradientCase& softmax_case(int m) {
-  const std::string key = "softmax/" + std::to_string(m);
+GradientCase& softmax_case(int m, concord::problems::KernelPath path = concord::problems::default_kernel_path) {
+  const std::string key = "softmax/" + std::to_string(m) + "/" + path_key(path);
   auto& slot = gradient_cases[key];
   if (!slot) {
     auto c = std::make_unique<GradientCase>(sizes.grad_agents);
     concord::problems::LinearModelOptions options;
     options.loss = concord::problems::Loss::softmax;
+    options.kernels = path;
     auto p = std::make_unique<concord::problems::LinearModel>(c->layout, classification(c->layout, m), std::nullopt,
                                                               options, "softmax");
     c->data = &p->train_data();
     c->rows_read = c->data->samples;
-    c->flops = 6.0 * p->dimension() * static_cast<double>(c->rows_read);
+    c->weights = static_cast<double>(sizes.features) * sizes.classes;
+    c->floor = std::make_unique<BlasFloor>(BlasFloor::Kind::linear_softmax, sizes.grad_agents, m,
+                                           std::vector<int>{sizes.features, sizes.classes});
     c->problem = std::move(p);
     slot = std::move(c);
   }
   return *slot;
 }
 
-GradientCase& mlp_case(int m, int batch) {
-  const std::string key = "mlp/" + std::to_string(m) + "/" + std::to_string(batch);
+GradientCase& mlp_case(int m, int batch, concord::problems::KernelPath path = concord::problems::default_kernel_path) {
+  const std::string key = "mlp/" + std::to_string(m) + "/" + std::to_string(batch) + "/" + path_key(path);
   auto& slot = gradient_cases[key];
   if (!slot) {
     auto c = std::make_unique<GradientCase>(sizes.grad_agents);
@@ -262,29 +345,36 @@ GradientCase& mlp_case(int m, int batch) {
     options.hidden = {32};
     options.batch = batch;
     options.seed = 3;
+    options.kernels = path;
     auto p = std::make_unique<concord::problems::Mlp>(c->layout, classification(c->layout, m), std::nullopt, options,
                                                       "mlp");
     c->data = &p->train_data();
     c->rows_read = batch == 0 ? c->data->samples : static_cast<std::int64_t>(batch) * c->layout.agents();
-    c->flops = 6.0 * p->dimension() * static_cast<double>(c->rows_read);
+    c->weights = static_cast<double>(sizes.features) * 32 + 32.0 * sizes.classes;
+    c->floor = std::make_unique<BlasFloor>(BlasFloor::Kind::mlp, sizes.grad_agents, batch == 0 ? m : batch,
+                                           std::vector<int>{sizes.features, 32, sizes.classes});
     c->problem = std::move(p);
     slot = std::move(c);
   }
   return *slot;
 }
 
-/// Problem::gradient and a deep_copy of the bytes of the samples it reads, in turn.
-void gradient_vs_copy(benchmark::State& state, const std::function<GradientCase&()>& make) {
+/// Problem::gradient (or, with `evaluation`, Problem::evaluate on the data as a test split),
+/// its BLAS floor and a deep_copy of the bytes of the samples it reads, in turn.
+void kernel_vs_floors(benchmark::State& state, const std::function<GradientCase&()>& make, bool evaluation) {
   GradientCase& c = make();
   ExecutionSpace exec;
   const int n = c.layout.local_count();
   const std::int64_t d = c.problem->dimension();
   const int F = c.data->features;
   AgentMatrix x = agent_matrix("bench::x", n, d), g = agent_matrix("bench::g", n, d);
+  AgentMatrix out = agent_matrix("bench::out", n, d + concord::problems::Problem::extra_columns);
+  concord::CoordinateVector point(Kokkos::view_alloc(std::string("bench::point")), d);
   if (c.least_squares)
     fill(x, 0.2);
   else
     c.problem->initial_point(exec, x);
+  Kokkos::deep_copy(point, Kokkos::subview(x, 0, Kokkos::ALL));
   Rows src(Kokkos::view_alloc(std::string("bench::copy_src")), c.rows_read, F);
   Rows dst(Kokkos::view_alloc(std::string("bench::copy_dst")), c.rows_read, F);
   fill(src, 1.0);
@@ -294,204 +384,37 @@ void gradient_vs_copy(benchmark::State& state, const std::function<GradientCase&
     state.SkipWithError("gradient check failed");
     return;
   }
-  std::vector<double> tg, tc, tk, ratio, kratio;
+  // Evaluation uses the whole local data (the test split of a problem without one: train, no gradient).
+  auto kernel = [&](std::int64_t k) {
+    if (evaluation)
+      c.problem->evaluate(exec, point, out, concord::problems::Split::train);
+    else
+      c.problem->gradient(exec, x, g, k);
+  };
+  std::vector<double> tg, tb, tc, over_blas, copy_ratio;
   std::int64_t k = 1;
   for (auto _ : state) {
     double a = 0, b = 0, e = 0;
-    rotate(k, {[&] { a = timed(exec, [&] { c.problem->gradient(exec, x, g, k); }); },
-               [&] { b = timed(exec, [&] { Kokkos::deep_copy(exec, dst, src); }); },
-               [&] { e = timed(exec, [&] { copy_kernel(exec, src, dst); }); }});
+    rotate(k, {[&] { a = timed(exec, [&] { kernel(k); }); },
+               [&] { b = timed(exec, [&] { c.floor->run(exec, true); }); },
+               [&] { e = timed(exec, [&] { Kokkos::deep_copy(exec, dst, src); }); }});
     ++k;
     state.SetIterationTime(a);
-    tg.push_back(a), tc.push_back(b), tk.push_back(e), ratio.push_back(b / a), kratio.push_back(e / a);
+    tg.push_back(a), tb.push_back(b), tc.push_back(e), over_blas.push_back(a / b), copy_ratio.push_back(e / a);
   }
   const double bytes = 8.0 * static_cast<double>(c.rows_read) * F;
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
   state.counters["n"] = n;
   state.counters["dim"] = static_cast<double>(d);
   state.counters["A_MB"] = bytes / 1e6;
-  state.counters["t_grad_ms"] = median(tg) * 1e3;
+  state.counters["t_ms"] = median(tg) * 1e3;
+  state.counters["t_blas_ms"] = median(tb) * 1e3;
   state.counters["t_copy_ms"] = median(tc) * 1e3;
-  state.counters["t_kcopy_ms"] = median(tk) * 1e3;
-  state.counters["copy_over_grad"] = median(ratio);
-  state.counters["kcopy_over_grad"] = median(kratio);
-  state.counters["grad_GBps"] = bytes / median(tg) / 1e9;
-  state.counters["copy_GBps"] = 2.0 * bytes / median(tc) / 1e9;
-  if (c.flops > 0) state.counters["GFLOPs"] = c.flops / median(tg) / 1e9;
-}
-
-// ------------------------------------------------------------------------------------------------
-// 1b. A host prototype of the least-squares gradient that reads A once per pass, row-wise
-
-/// Coordinates per tile of the prototype kernels (4 KB of doubles: the tile of a row, the
-/// gathered weights and the accumulators stay in L1).
-constexpr int kTile = 512;
-/// Agents per work item of the forward pass: one 64-byte line of an AgentMatrix column.
-constexpr int kGroup = 8;
-
-/// r(s) = x_a . A_s - b_s for the samples s of agents [group * 8, group * 8 + 8), with the same
-/// operations as LinearModel::forward (z = 0; z += x_a[j] A_s[j] for ascending j; r = z - b_s),
-/// so the result is bit-identical; only the loop order differs: tiles of kTile coordinates
-/// outer (x_a's tile gathered once from the strided AgentMatrix into a contiguous buffer),
-/// samples inner, four samples' sums at a time (independent add chains), A read row-wise once.
-struct ProtoForward {
-  AgentMatrix::const_type W;
-  Rows::const_type X;
-  Kokkos::View<const double*, concord::MemorySpace> targets;
-  Kokkos::View<const std::int64_t*, concord::MemorySpace> offsets;
-  Kokkos::View<double*, concord::MemorySpace> r;
-  int agents, F;
-  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t group) const {
-    const int a0 = static_cast<int>(group) * kGroup;
-    const int a1 = a0 + kGroup < agents ? a0 + kGroup : agents;
-    for (std::int64_t s = offsets(a0); s < offsets(a1); ++s) r(s) = 0.0;
-    double w[kTile];
-    for (int c0 = 0; c0 < F; c0 += kTile) {
-      const int len = c0 + kTile < F ? kTile : F - c0;
-      for (int a = a0; a < a1; ++a) {
-        for (int j = 0; j < len; ++j) w[j] = W(a, c0 + j);
-        const std::int64_t lo = offsets(a), hi = offsets(a + 1);
-        std::int64_t s = lo;
-        for (; s + 4 <= hi; s += 4) {
-          const double *x0 = &X(s, c0), *x1 = &X(s + 1, c0), *x2 = &X(s + 2, c0), *x3 = &X(s + 3, c0);
-          double z0 = r(s), z1 = r(s + 1), z2 = r(s + 2), z3 = r(s + 3);
-          for (int j = 0; j < len; ++j) {
-            z0 += w[j] * x0[j];
-            z1 += w[j] * x1[j];
-            z2 += w[j] * x2[j];
-            z3 += w[j] * x3[j];
-          }
-          r(s) = z0, r(s + 1) = z1, r(s + 2) = z2, r(s + 3) = z3;
-        }
-        for (; s < hi; ++s) {
-          const double* x0 = &X(s, c0);
-          double z0 = r(s);
-          for (int j = 0; j < len; ++j) z0 += w[j] * x0[j];
-          r(s) = z0;
-        }
-      }
-    }
-    for (std::int64_t s = offsets(a0); s < offsets(a1); ++s) r(s) = r(s) - targets(s);
-  }
-};
-
-/// g(a, j) = (sum_s r(s) A_s[j]) / m_a + l2 x_a[j] over agent a's samples in order, as
-/// LinearModel::accumulate_gradient does (bit-identical), but per work item (agent, tile of
-/// kTile coordinates): the tile of each of a's rows is read contiguously and added into kTile
-/// accumulators, so A is read once, row-wise, instead of column by column (stride F).
-struct ProtoGradient {
-  AgentMatrix::const_type W;
-  Rows::const_type X;
-  Kokkos::View<const std::int64_t*, concord::MemorySpace> offsets;
-  Kokkos::View<const double*, concord::MemorySpace> r;
-  AgentMatrix g;
-  int agents, F;
-  double l2;
-  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t item) const {
-    const int a = static_cast<int>(item % agents);
-    const int c0 = static_cast<int>(item / agents) * kTile;
-    const int len = c0 + kTile < F ? kTile : F - c0;
-    double acc[kTile];
-    for (int j = 0; j < len; ++j) acc[j] = 0.0;
-    const std::int64_t lo = offsets(a), hi = offsets(a + 1);
-    for (std::int64_t s = lo; s < hi; ++s) {
-      const double rs = r(s);
-      const double* x = &X(s, c0);
-      for (int j = 0; j < len; ++j) acc[j] += rs * x[j];
-    }
-    const double count = static_cast<double>(hi - lo);
-    for (int j = 0; j < len; ++j) g(a, c0 + j) = acc[j] / count + l2 * W(a, c0 + j);
-  }
-};
-
-/// The prototype: forward and gradient pass over the full batch.
-struct ProtoLeastSquares {
-  const concord::problems::AgentData& data;
-  Kokkos::View<double*, concord::MemorySpace> r;
-  explicit ProtoLeastSquares(const concord::problems::AgentData& d)
-      : data(d), r(Kokkos::view_alloc(std::string("bench::proto_residual")), d.samples) {}
-  void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g) const {
-    forward(exec, x);
-    backward(exec, x, g);
-  }
-  void forward(const ExecutionSpace& exec, const AgentMatrix& x) const {
-    const int n = data.local_agents, F = data.features;
-    Kokkos::parallel_for("bench::proto_forward",
-                         Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(exec, 0, (n + kGroup - 1) / kGroup),
-                         ProtoForward{x, data.x, data.targets, data.offsets, r, n, F});
-  }
-  void backward(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g) const {
-    const int n = data.local_agents, F = data.features;
-    const std::int64_t tiles = (F + kTile - 1) / kTile;
-    Kokkos::parallel_for("bench::proto_gradient",
-                         Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(exec, 0, tiles * n),
-                         ProtoGradient{x, data.x, data.offsets, r, g, n, F, 0.0});
-  }
-};
-
-/// Largest |a - b| / max(|a|, tiny) over all entries (0: bit-identical up to signed zeros).
-double max_relative_difference(const AgentMatrix& a, const AgentMatrix& b) {
-  auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
-  auto hb = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b);
-  double worst = 0.0;
-  for (std::size_t i = 0; i < ha.extent(0); ++i)
-    for (std::size_t j = 0; j < ha.extent(1); ++j)
-      if (ha(i, j) != hb(i, j))
-        worst = std::max(worst, std::abs(ha(i, j) - hb(i, j)) / std::max(std::abs(ha(i, j)), 1e-300));
-  return worst;
-}
-
-/// Library gradient, prototype gradient and the copy of |A| bytes, in turn; manual time = the
-/// prototype.
-void proto_vs_library(benchmark::State& state, const std::function<GradientCase&()>& make) {
-  GradientCase& c = make();
-  ExecutionSpace exec;
-  const int n = c.layout.local_count();
-  const std::int64_t d = c.problem->dimension();
-  const int F = c.data->features;
-  AgentMatrix x = agent_matrix("bench::x", n, d), g = agent_matrix("bench::g", n, d),
-              gp = agent_matrix("bench::g_proto", n, d);
-  fill(x, 0.2);
-  ProtoLeastSquares proto(*c.data);
-  Rows src(Kokkos::view_alloc(std::string("bench::copy_src")), c.rows_read, F);
-  Rows dst(Kokkos::view_alloc(std::string("bench::copy_dst")), c.rows_read, F);
-  fill(src, 1.0);
-  c.problem->gradient(exec, x, g, 0);
-  proto.gradient(exec, x, gp);
-  exec.fence();
-  const double difference = max_relative_difference(g, gp);
-  if (difference > 1e-12) {
-    state.SkipWithError("the prototype gradient differs from LinearModel::gradient");
-    return;
-  }
-  std::vector<double> tl, tp, tf, tc, ratio, speedup;
-  std::int64_t k = 1;
-  for (auto _ : state) {
-    double l = 0, f = 0, b = 0, cp = 0;
-    rotate(k, {[&] { l = timed(exec, [&] { c.problem->gradient(exec, x, g, k); }); },
-               [&] {
-                 f = timed(exec, [&] { proto.forward(exec, x); });
-                 b = timed(exec, [&] { proto.backward(exec, x, gp); });
-               },
-               [&] { cp = timed(exec, [&] { Kokkos::deep_copy(exec, dst, src); }); }});
-    ++k;
-    const double p = f + b;
-    state.SetIterationTime(p);
-    tl.push_back(l), tp.push_back(p), tf.push_back(f), tc.push_back(cp), ratio.push_back(cp / p),
-        speedup.push_back(l / p);
-  }
-  const double bytes = 8.0 * static_cast<double>(c.rows_read) * F;
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
-  state.counters["n"] = n;
-  state.counters["dim"] = static_cast<double>(d);
-  state.counters["A_MB"] = bytes / 1e6;
-  state.counters["t_lib_ms"] = median(tl) * 1e3;
-  state.counters["t_proto_ms"] = median(tp) * 1e3;
-  state.counters["t_proto_fwd_ms"] = median(tf) * 1e3;
-  state.counters["t_copy_ms"] = median(tc) * 1e3;
-  state.counters["copy_over_proto"] = median(ratio);
-  state.counters["lib_over_proto"] = median(speedup);
-  state.counters["bit_identical"] = difference == 0.0 ? 1 : 0;
+  state.counters["over_blas"] = median(over_blas);
+  state.counters["copy_over_t"] = median(copy_ratio);
+  state.counters["GBps"] = bytes / median(tg) / 1e9;
+  if (c.weights > 0)
+    state.counters["GFLOPs"] = 6.0 * c.weights * static_cast<double>(c.rows_read) / median(tg) / 1e9;
 }
 
 /// f_a(x) = 1/2 ||x - 1||^2: its gradient g = x - 1 reads x and writes g, exactly the 2 V the
@@ -627,7 +550,7 @@ void algorithm_step(benchmark::State& state, const StepSpec& spec, bool least_sq
 
   const double bytes = spec.passes * V + spec.extra_per_coordinate * 8.0 * static_cast<double>(d) + A;
   const double rest_bytes = bytes - 2.0 * V - A;
-  // The least-squares gradient is ~95% of its step (see proto/): timing it apart would only
+  // The least-squares gradient is most of its step (see grad/): timing it apart would only
   // double the run time; the quadratic's gradient is timed to split its step.
   const bool time_gradient = !least_squares;
   std::vector<double> ts, tg, tc, td, ratio, dratio, rest, trest;
@@ -739,28 +662,31 @@ bool parse_options(int& argc, char** argv) {
 void register_all() {
   auto manual = [](benchmark::internal::Benchmark* b) { b->UseManualTime()->Unit(benchmark::kMillisecond); };
   const int m_ls = sizes.ls_samples, m_cls = sizes.cls_samples;
-  for (int d : sizes.ls_dims)
-    manual(benchmark::RegisterBenchmark(("grad/least_squares/" + std::to_string(m_ls) + "/" + std::to_string(d)).c_str(),
-                                        gradient_vs_copy,
-                                        std::function<GradientCase&()>([=]() -> GradientCase& {
-                                          return least_squares_case(sizes.grad_agents, m_ls, d);
-                                        })));
-  manual(benchmark::RegisterBenchmark(
-      ("grad/softmax/" + std::to_string(m_cls) + "/" + std::to_string(sizes.features)).c_str(), gradient_vs_copy,
-      std::function<GradientCase&()>([=]() -> GradientCase& { return softmax_case(m_cls); })));
-  for (int batch : {sizes.mlp_batch, 0})
+  using concord::problems::KernelPath;
+  using Make = std::function<GradientCase&()>;
+  // grad/ on the default path, grad_portable/ on the portable kernels, eval/ evaluation.
+  const std::vector<std::pair<std::string, std::pair<KernelPath, bool>>> kinds = {
+      {"grad/", {concord::problems::default_kernel_path, false}},
+      {"grad_portable/", {KernelPath::portable, false}},
+      {"eval/", {concord::problems::default_kernel_path, true}}};
+  for (const auto& [prefix, what] : kinds) {
+    const auto [path, evaluation] = what;
+    for (int d : sizes.ls_dims)
+      manual(benchmark::RegisterBenchmark((prefix + "least_squares/" + std::to_string(m_ls) + "/" + std::to_string(d)).c_str(),
+                                          kernel_vs_floors, Make([=]() -> GradientCase& {
+                                            return least_squares_case(sizes.grad_agents, m_ls, d, path);
+                                          }),
+                                          evaluation));
     manual(benchmark::RegisterBenchmark(
-        ("grad/mlp/" + std::to_string(m_cls) + "/" + std::to_string(batch)).c_str(), gradient_vs_copy,
-        std::function<GradientCase&()>([=]() -> GradientCase& { return mlp_case(m_cls, batch); })));
-  for (int d : sizes.ls_dims)
-    manual(benchmark::RegisterBenchmark(
-        ("proto/least_squares/" + std::to_string(m_ls) + "/" + std::to_string(d)).c_str(), proto_vs_library,
-        std::function<GradientCase&()>([=]() -> GradientCase& {
-          return least_squares_case(sizes.grad_agents, m_ls, d);
-        })));
-  manual(benchmark::RegisterBenchmark(
-      ("proto/least_squares/" + std::to_string(sizes.step_samples) + "/" + std::to_string(sizes.step_dim)).c_str(),
-      proto_vs_library, std::function<GradientCase&()>([]() -> GradientCase& { return step_least_squares(); })));
+        (prefix + "softmax/" + std::to_string(m_cls) + "/" + std::to_string(sizes.features)).c_str(), kernel_vs_floors,
+        Make([=]() -> GradientCase& { return softmax_case(m_cls, path); }), evaluation));
+    for (int batch : {sizes.mlp_batch, 0}) {
+      if (evaluation && batch != 0) continue;  // evaluation always reads all the data
+      manual(benchmark::RegisterBenchmark(
+          (prefix + "mlp/" + std::to_string(m_cls) + "/" + std::to_string(batch)).c_str(), kernel_vs_floors,
+          Make([=]() -> GradientCase& { return mlp_case(m_cls, batch, path); }), evaluation));
+    }
+  }
   auto step = [&](const StepSpec& spec, bool least_squares, int d) {
     const std::string problem =
         least_squares ? "least_squares/" + std::to_string(sizes.step_samples) : std::string("quadratic");

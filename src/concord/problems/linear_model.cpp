@@ -207,6 +207,8 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
     double* all_params = agent_params_.data();
     double* all_sums = agent_sums_.data();
     double* batch_rows = batch_rows_.data();
+    const unsigned char* penalised = penalised_.data();
+    const double l2 = options_.l2;
     Kokkos::parallel_for("concord::LinearModel::agent_products", detail::host_agents(exec, data.local_agents),
                          [=](int a) {
                            const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
@@ -255,9 +257,9 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                                for (std::int64_t i = 0; i < m; ++i) sum += Z[i * K + k];
                                G[k * D + F] = sum;
                              }
+                           detail::finish_agent_gradient(G, W, penalised, d, m, l2);
                          });
-    if (with_gradient)
-      detail::finish_gradient(exec, agent_sums_, slots.slot_offsets(), params, penalised_, options_.l2, g, 0);
+    if (with_gradient) detail::from_agent_major(exec, agent_sums_, g, 0);
   }
 }
 

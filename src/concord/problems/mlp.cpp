@@ -314,6 +314,8 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
     double* all_params = agent_params_.data();
     double* all_sums = agent_sums_.data();
     double* batch_rows = batch_rows_.data();
+    const unsigned char* penalised = penalised_.data();
+    const double l2 = options_.l2;
     const int* width = widths_.data();
     const std::int64_t* weights = weight_offset_.data();
     const std::int64_t* units = unit_offset_.data();
@@ -379,9 +381,9 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
             for (std::int64_t i = 0; i < m; ++i)
               for (int o = 0; o < fan_out; ++o) gb[o] += dl[i * U + o];
           }
+          detail::finish_agent_gradient(G, W, penalised, d, m, l2);
         });
-    if (with_gradient)
-      detail::finish_gradient(exec, agent_sums_, slots.slot_offsets(), params, penalised_, options_.l2, g, 0);
+    if (with_gradient) detail::from_agent_major(exec, agent_sums_, g, 0);
   }
 }
 

@@ -7,7 +7,7 @@ using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_
 
 /// Coordinates per work item of the transposing kernels: a tile of (agents x kTile) stays in L1
 /// for the agent counts of a rank. On a GPU the kernels take one coordinate per thread.
-constexpr std::int64_t kTile = host_execution ? 32 : 1;
+constexpr std::int64_t kTile = host_execution ? 64 : 1;
 
 std::int64_t tiles(std::int64_t d) { return (d + kTile - 1) / kTile; }
 
@@ -23,20 +23,13 @@ void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const Agen
       });
 }
 
-void finish_gradient(const ExecutionSpace& exec, const AgentRows& sums, const SlotOffsets& offsets,
-                     const AgentMatrix& x, const CoordinateMask& penalised, double l2, const AgentMatrix& g, int first) {
-  const std::int64_t agents = static_cast<std::int64_t>(x.extent(0)), d = static_cast<std::int64_t>(sums.extent(1));
+void from_agent_major(const ExecutionSpace& exec, const AgentRows& rows, const AgentMatrix& g, int first) {
+  const std::int64_t agents = static_cast<std::int64_t>(rows.extent(0)), d = static_cast<std::int64_t>(rows.extent(1));
   Kokkos::parallel_for(
-      "concord::Problem::finish_gradient", Policy(exec, 0, tiles(d)), KOKKOS_LAMBDA(std::int64_t t) {
+      "concord::Problem::from_agent_major", Policy(exec, 0, tiles(d)), KOKKOS_LAMBDA(std::int64_t t) {
         const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;
-        for (std::int64_t c = c0; c < c1; ++c) {
-          const bool weight = penalised(c) != 0;
-          for (std::int64_t a = 0; a < agents; ++a) {
-            double value = sums(a, c) / static_cast<double>(offsets(a + 1) - offsets(a));
-            if (weight) value += l2 * x(a, c);
-            g(a, first + c) = value;
-          }
-        }
+        for (std::int64_t c = c0; c < c1; ++c)
+          for (std::int64_t a = 0; a < agents; ++a) g(a, first + c) = rows(a, c);
       });
 }
 

@@ -2,8 +2,9 @@
 /// \file agent_major.hpp
 /// Moves per-agent rows between an AgentMatrix (LayoutLeft: the agents of one coordinate
 /// contiguous, the order mixing needs) and an agent-major copy (LayoutRight: one agent's
-/// parameters contiguous, the order the BLAS products need), and finishes gradients. Both kernels
-/// walk tiles of coordinates, so every cache line of either matrix is loaded once.
+/// parameters contiguous, the order the BLAS products need). Both kernels walk tiles of
+/// coordinates, so every cache line of either matrix is loaded once. Also the pieces both problems
+/// share around their products: the host work items, the gradient's last step, the loss rows.
 #include <cstdint>
 #include <type_traits>
 
@@ -28,11 +29,17 @@ inline auto host_agents(const ExecutionSpace& exec, int n) {
 /// rows(a, c) = x(a, c) for the first x.extent(1) coordinates.
 void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const AgentRows& rows);
 
-/// g(a, first + c) = sums(a, c) / m_a + (penalised(c) ? l2 x(a, c) : 0), m_a = offsets(a + 1) -
-/// offsets(a): the mean over agent a's samples of the per-sample gradients, plus the L2 term on
-/// the coordinates it applies to (the weights, not the biases). c < sums.extent(1).
-void finish_gradient(const ExecutionSpace& exec, const AgentRows& sums, const SlotOffsets& offsets,
-                     const AgentMatrix& x, const CoordinateMask& penalised, double l2, const AgentMatrix& g, int first);
+/// g(a, first + c) = rows(a, c) for c < rows.extent(1).
+void from_agent_major(const ExecutionSpace& exec, const AgentRows& rows, const AgentMatrix& g, int first);
+
+/// One agent's gradient from its per-sample sums, in place on the host: G[c] = G[c] (1/m) +
+/// (penalised[c] ? l2 W[c] : 0), the mean over its m samples plus the L2 term on the weights (a
+/// multiplication by 1/m, not a division: this loop vectorises).
+inline void finish_agent_gradient(double* G, const double* W, const unsigned char* penalised, std::int64_t d,
+                                  std::int64_t m, double l2) {
+  const double inverse = 1.0 / static_cast<double>(m);
+  for (std::int64_t c = 0; c < d; ++c) G[c] = G[c] * inverse + (penalised[c] != 0 ? l2 * W[c] : 0.0);
+}
 
 /// The evaluation's trailing columns (problem.hpp): out(a, d) = mean of agent a's slot losses +
 /// (l2 / 2) sum of point(c)^2 over the penalised coordinates, out(a, d + 1) = its correct slots,

@@ -30,6 +30,91 @@ KOKKOS_INLINE_FUNCTION int exponent_above(double m) {
 
 }  // namespace
 
+// Host kernels (Serial, OpenMP) on x86-64 with GCC or Clang: vectorised over the agents of a
+// column (reproducible_sum_host.inc), one fused pass when there is one rank. Elsewhere (other
+// hosts, CUDA builds) the kernels below serve every backend.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define CONCORD_RS_HOST_KERNELS 1
+#include <immintrin.h>
+
+namespace {
+namespace host {
+
+enum class HostPass { fused, bounds, slices };
+
+/// One reduction's buffers (raw pointers: the ReproducibleSum owns them).
+struct HostColumns {
+  const double* x;
+  std::int64_t agents, columns, stride;
+  double* bound;
+  double* slices;
+  double* out;
+  int bits;
+  double factor;
+};
+
+/// The recombination of the device kernel, unchanged.
+inline void combine(const HostColumns& h, std::int64_t c) {
+  const double m = h.bound[c];
+  if (!(m <= Kokkos::Experimental::finite_max_v<double>)) {
+    h.out[c] = Kokkos::Experimental::quiet_NaN_v<double>;
+    return;
+  }
+  const int e = exponent_above(m);
+  h.out[c] = (scale2(h.slices[c], e - h.bits) + scale2(h.slices[h.columns + c], e - 2 * h.bits)) * h.factor;
+}
+
+#define CONCORD_RS_NAMESPACE portable
+#include "concord/mixing/reproducible_sum_host.inc"
+#undef CONCORD_RS_NAMESPACE
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONCORD_RS_HAVE_AVX2 1
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#define CONCORD_RS_AVX2 1
+#define CONCORD_RS_NAMESPACE avx2
+#include "concord/mixing/reproducible_sum_host.inc"
+#undef CONCORD_RS_NAMESPACE
+#undef CONCORD_RS_AVX2
+#pragma GCC pop_options
+#endif
+
+void columns(const HostColumns& h, std::int64_t c0, std::int64_t c1, HostPass pass) {
+#ifdef CONCORD_RS_HAVE_AVX2
+  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  if (has_avx2) return avx2::columns(h, c0, c1, pass);
+#endif
+  portable::columns(h, c0, c1, pass);
+}
+
+/// Columns per work item: about 32 KiB of the matrix at n = 64.
+constexpr std::int64_t kChunkColumns = 64;
+
+void reduce(const ExecutionSpace& exec, comm::Transport& transport, const HostColumns& h) {
+  const std::int64_t chunks = (h.columns + kChunkColumns - 1) / kChunkColumns;
+  const auto run = [&](const char* label, HostPass pass) {
+    Kokkos::parallel_for(label, Policy(exec, 0, chunks), [=](std::int64_t b) {
+      const std::int64_t c0 = b * kChunkColumns;
+      columns(h, c0, c0 + kChunkColumns < h.columns ? c0 + kChunkColumns : h.columns, pass);
+    });
+  };
+  if (transport.size() == 1) {  // the allreduces are the identity: one pass over the matrix
+    run("concord::ReproducibleSum::fused", HostPass::fused);
+    return;
+  }
+  run("concord::ReproducibleSum::bound", HostPass::bounds);
+  transport.allreduce_max(exec, h.bound, static_cast<std::size_t>(h.columns));
+  run("concord::ReproducibleSum::slice", HostPass::slices);
+  transport.allreduce_sum(exec, h.slices, static_cast<std::size_t>(2 * h.columns));
+  Kokkos::parallel_for("concord::ReproducibleSum::combine", Policy(exec, 0, h.columns),
+                       [=](std::int64_t c) { combine(h, c); });
+}
+
+}  // namespace host
+}  // namespace
+#endif
+
 ReproducibleSum::ReproducibleSum(std::shared_ptr<comm::Transport> transport, const AgentLayout& layout, int width)
     : transport_(std::move(transport)), layout_(layout), width_(width) {
   if (!transport_) throw std::invalid_argument("concord::mixing::ReproducibleSum: null transport");
@@ -61,6 +146,14 @@ void ReproducibleSum::reduce(const ExecutionSpace& exec, const AgentMatrix& rows
   auto bound = bound_;
   auto slices = slices_;
   const int bits = bits_;
+#ifdef CONCORD_RS_HOST_KERNELS
+  if constexpr (host_execution) {
+    host::reduce(exec, *transport_,
+                 host::HostColumns{rows.data(), agents, columns, static_cast<std::int64_t>(rows.stride(1)), bound.data(),
+                                   slices.data(), out.data(), bits, factor});
+    return;
+  }
+#endif
   Kokkos::parallel_for(
       "concord::ReproducibleSum::bound", Policy(exec, 0, columns), KOKKOS_LAMBDA(std::int64_t c) {
         double m = 0.0;

@@ -590,6 +590,41 @@ TEST(Problems, ResultsAreBitIdenticalForAnyNumberOfRanks) {
   }
 }
 
+// evaluation_samples: the records' metrics on a fixed subset of each agent's samples, the same
+// subset for every number of ranks and every call; a subset as large as the data is the data.
+TEST(Problems, EvaluationSubsetIsFixedAndRankIndependent) {
+  const auto layout = AgentLayout::over(kAgents, MPI_COMM_WORLD);
+  const AgentLayout single(kAgents, 1, 0);
+  for (auto c : all_cases()) {
+    SCOPED_TRACE(c.label);
+    const Dataset train = train_data(c), test = test_data(c);
+    auto full = make_problem(c, layout, train, test, 0);
+    c.linear.evaluation_samples = c.mlp.evaluation_samples = 3;
+    auto dist = make_problem(c, layout, train, test, 0);
+    auto one = make_problem(c, single, train, test, 0);
+    c.linear.evaluation_samples = c.mlp.evaluation_samples = 1000000;
+    auto everything = make_problem(c, layout, train, test, 0);
+    const int d = dist->dimension();
+    const std::vector<double> p = common_point(d, 0.8);
+    for (auto split : {cp::Split::train, cp::Split::test}) {
+      const auto rows = [&](cp::Problem& problem) {
+        AgentMatrix out("concord_test::out", layout.local_count(), d + 3);
+        problem.evaluate(concord::ExecutionSpace(), to_device(p), out, split);
+        return gather_rows(layout, out);
+      };
+      const auto subset = rows(*dist);
+      EXPECT_TRUE(bit_identical(subset, rows(*dist))) << "the subset changed between calls";
+      EXPECT_TRUE(bit_identical(subset, evaluate_rows(*one, p, split))) << "the subset depends on the rank count";
+      EXPECT_TRUE(bit_identical(rows(*everything), rows(*full))) << "a subset of all samples differs from the data";
+      const auto& sizes = split == cp::Split::train ? train.samples_of : test.samples_of;
+      for (int a = 0; a < kAgents; ++a) {
+        const double expected = static_cast<double>(std::min<std::size_t>(3, sizes[static_cast<std::size_t>(a)].size()));
+        EXPECT_EQ(subset[static_cast<std::size_t>(a) * (d + 3) + d + 2], expected) << "agent " << a;
+      }
+    }
+  }
+}
+
 // An Mlp without hidden layer is multinomial logistic regression with a bias: the same gradient
 // and loss as LinearModel(softmax, bias) once the parameters are mapped.
 TEST(MlpProblem, WithoutHiddenLayerEqualsSoftmaxRegression) {

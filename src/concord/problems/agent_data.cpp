@@ -1,5 +1,8 @@
 #include "concord/problems/agent_data.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "concord/core/error.hpp"
@@ -66,6 +69,7 @@ AgentData::AgentData(const data::SampleSet& set, const std::vector<std::vector<s
 BatchSampler::BatchSampler(const AgentData& data, int batch, std::uint64_t seed)
     : batch_(batch), seed_(seed), first_agent_(data.first_agent), data_offsets_(data.offsets) {
   if (batch < 0) throw InputError(fmt::format("batch_size must be >= 0 (0 = full local gradient), got {}", batch));
+  in_place_ = batch == 0;
   const int agents = data.local_agents;
   const std::int64_t slots = batch == 0 ? data.samples : static_cast<std::int64_t>(agents) * batch;
   slot_offsets_ = IndexVector(Kokkos::view_alloc(std::string("concord::BatchSampler::slot_offsets")), agents + 1);
@@ -84,6 +88,48 @@ BatchSampler::BatchSampler(const AgentData& data, int batch, std::uint64_t seed)
   Kokkos::deep_copy(slot_offsets_, so);
   Kokkos::deep_copy(slot_sample_, ss);
   Kokkos::deep_copy(slot_agent_, sa);
+}
+
+BatchSampler BatchSampler::subset(const AgentData& data, std::int64_t per_agent, std::uint64_t seed) {
+  if (per_agent < 0) throw InputError(fmt::format("evaluation_samples must be >= 0 (0 = all samples), got {}", per_agent));
+  BatchSampler s(data, 0, seed);
+  if (per_agent == 0) return s;
+  const int agents = data.local_agents;
+  std::vector<std::int64_t> offsets{0}, chosen;
+  for (int a = 0; a < agents; ++a) {
+    const std::int64_t lo = data.host_offsets[static_cast<std::size_t>(a)], m = data.samples_of(a);
+    if (m <= per_agent) {
+      for (std::int64_t i = 0; i < m; ++i) chosen.push_back(lo + i);
+    } else {
+      // Partial Fisher-Yates over the agent's sample indices: the first per_agent of a uniform permutation.
+      std::vector<std::int64_t> order(static_cast<std::size_t>(m));
+      for (std::int64_t i = 0; i < m; ++i) order[static_cast<std::size_t>(i)] = i;
+      RandomStream rng(seed, stream_purpose::evaluation, static_cast<std::uint64_t>(data.first_agent + a), 0);
+      for (std::int64_t i = 0; i < per_agent; ++i)
+        std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(rng.uniform_int(i, m - 1))]);
+      std::sort(order.begin(), order.begin() + per_agent);
+      for (std::int64_t i = 0; i < per_agent; ++i) chosen.push_back(lo + order[static_cast<std::size_t>(i)]);
+    }
+    offsets.push_back(static_cast<std::int64_t>(chosen.size()));
+  }
+  s.in_place_ = static_cast<std::int64_t>(chosen.size()) == data.samples;
+  const std::int64_t slots = static_cast<std::int64_t>(chosen.size());
+  s.slot_offsets_ = IndexVector(Kokkos::view_alloc(std::string("concord::BatchSampler::slot_offsets")), agents + 1);
+  s.slot_sample_ = IndexVector(Kokkos::view_alloc(std::string("concord::BatchSampler::slot_sample")), slots);
+  s.slot_agent_ = Kokkos::View<int*, MemorySpace>(Kokkos::view_alloc(std::string("concord::BatchSampler::slot_agent")), slots);
+  auto so = Kokkos::create_mirror_view(s.slot_offsets_);
+  auto ss = Kokkos::create_mirror_view(s.slot_sample_);
+  auto sa = Kokkos::create_mirror_view(s.slot_agent_);
+  for (int a = 0; a <= agents; ++a) so(a) = offsets[static_cast<std::size_t>(a)];
+  for (int a = 0; a < agents; ++a)
+    for (std::int64_t slot = so(a); slot < so(a + 1); ++slot) {
+      sa(slot) = a;
+      ss(slot) = chosen[static_cast<std::size_t>(slot)];
+    }
+  Kokkos::deep_copy(s.slot_offsets_, so);
+  Kokkos::deep_copy(s.slot_sample_, ss);
+  Kokkos::deep_copy(s.slot_agent_, sa);
+  return s;
 }
 
 void BatchSampler::draw(const ExecutionSpace& exec, std::int64_t iteration) {

@@ -56,10 +56,18 @@ class BatchSampler {
   BatchSampler(const AgentData& data, int batch, std::uint64_t seed);
   BatchSampler() = default;
 
+  /// A fixed subset, the same at every call: per_agent samples of every local agent drawn once
+  /// without replacement from RandomStream(seed, stream_purpose::evaluation, global agent, 0), in
+  /// ascending order (all of an agent's samples when it has no more than per_agent; per_agent = 0:
+  /// all samples, the full sampler). Depends on no rank. draw() leaves it unchanged.
+  static BatchSampler subset(const AgentData& data, std::int64_t per_agent, std::uint64_t seed);
+
   /// Fills the slots for iteration k (a no-op for full batches).
   void draw(const ExecutionSpace& exec, std::int64_t iteration);
 
   int batch() const { return batch_; }
+  /// True when agent a's slots are its samples in order (full batch): the slots then need no gather.
+  bool in_place() const { return in_place_; }
   std::int64_t slots() const { return static_cast<std::int64_t>(slot_sample_.extent(0)); }
   const IndexVector& slot_offsets() const { return slot_offsets_; }
   const IndexVector& slot_sample() const { return slot_sample_; }
@@ -68,6 +76,7 @@ class BatchSampler {
 
  private:
   int batch_ = 0;
+  bool in_place_ = true;
   std::uint64_t seed_ = 0;
   int first_agent_ = 0;
   IndexVector data_offsets_, slot_offsets_, slot_sample_;

@@ -82,10 +82,10 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
   outputs_ = options.loss == Loss::softmax ? train_.classes : 1;
   row_ = train_.features + (options.bias ? 1 : 0);
   batches_ = BatchSampler(train_, options.batch, options.seed);
-  train_all_ = BatchSampler(train_, 0, options.seed);
+  train_all_ = BatchSampler::subset(train_, options.evaluation_samples, options.seed);
   std::int64_t slots = std::max(batches_.slots(), train_all_.slots());
   if (test_) {
-    test_all_ = BatchSampler(*test_, 0, options.seed);
+    test_all_ = BatchSampler::subset(*test_, options.evaluation_samples, options.seed);
     slots = std::max(slots, test_all_.slots());
   }
   residual_ = decltype(residual_)(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::residual")),
@@ -109,7 +109,10 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
     };
     agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension());
     agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension());
-    if (options.batch > 0) batch_rows_ = detail::AgentRows(alloc("batch_rows"), batches_.slots(), train_.features);
+    std::int64_t gathered = 0;  // rows of the largest sampler whose slots are not in place
+    for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
+      if (!sampler->in_place()) gathered = std::max(gathered, sampler->slots());
+    if (gathered > 0) batch_rows_ = detail::AgentRows(alloc("batch_rows"), gathered, train_.features);
   }
 }
 
@@ -193,7 +196,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
   if constexpr (host_execution) {
     detail::to_agent_major(exec, params, agent_params_);
     const int F = data.features, D = row_, K = outputs_, d = dimension();
-    const bool bias = options_.bias, with_gradient = g.extent(0) > 0, gathered = slots.batch() > 0;
+    const bool bias = options_.bias, with_gradient = g.extent(0) > 0, gathered = !slots.in_place();
     const Loss kind = options_.loss;
     const double* X = data.x.data();
     const std::int64_t ldx = F > 0 ? static_cast<std::int64_t>(data.x.stride(0)) : 0;

@@ -35,6 +35,9 @@ struct LinearModelOptions {
   int batch = 0;            ///< minibatch per agent, 0 = full local gradient
   std::uint64_t seed = 0;   ///< sampling seed
   KernelPath kernels = default_kernel_path;  ///< blas needs host memory
+  /// evaluate() uses a fixed subset of this many samples per agent (BatchSampler::subset; 0 =
+  /// all), of the training and of the test set.
+  std::int64_t evaluation_samples = 0;
 };
 
 class LinearModel final : public Problem {

@@ -190,10 +190,10 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   units_ = static_cast<int>(units);
 
   batches_ = BatchSampler(train_, options.batch, options.seed);
-  train_all_ = BatchSampler(train_, 0, options.seed);
+  train_all_ = BatchSampler::subset(train_, options.evaluation_samples, options.seed);
   std::int64_t slots = std::max(batches_.slots(), train_all_.slots());
   if (test_) {
-    test_all_ = BatchSampler(*test_, 0, options.seed);
+    test_all_ = BatchSampler::subset(*test_, options.evaluation_samples, options.seed);
     slots = std::max(slots, test_all_.slots());
   }
   const auto alloc = [](const char* what) {
@@ -215,7 +215,10 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
     detail::use_single_threaded_blas();
     agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension_);
     agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension_);
-    if (options.batch > 0) batch_rows_ = detail::AgentRows(alloc("batch_rows"), batches_.slots(), train_.features);
+    std::int64_t gathered = 0;  // rows of the largest sampler whose slots are not in place
+    for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
+      if (!sampler->in_place()) gathered = std::max(gathered, sampler->slots());
+    if (gathered > 0) batch_rows_ = detail::AgentRows(alloc("batch_rows"), gathered, train_.features);
   }
 }
 
@@ -301,7 +304,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
   if constexpr (host_execution) {
     detail::to_agent_major(exec, params, agent_params_);
     const int F = data.features, K = data.classes, L = layers(), U = units_, d = dimension_;
-    const bool with_gradient = g.extent(0) > 0, gathered = slots.batch() > 0, relu = options_.activation == Activation::relu;
+    const bool with_gradient = g.extent(0) > 0, gathered = !slots.in_place(), relu = options_.activation == Activation::relu;
     const double* X = data.x.data();
     const std::int64_t ldx = static_cast<std::int64_t>(data.x.stride(0));
     const std::int64_t* offsets = slots.slot_offsets().data();

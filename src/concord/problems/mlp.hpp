@@ -54,6 +54,9 @@ struct MlpOptions {
   std::uint64_t init_seed = 0;     ///< initialisation seed
   bool same_init = true;           ///< every agent starts from the same model
   KernelPath kernels = default_kernel_path;  ///< blas needs host memory
+  /// evaluate() uses a fixed subset of this many samples per agent (BatchSampler::subset; 0 =
+  /// all), of the training and of the test set.
+  std::int64_t evaluation_samples = 0;
 };
 
 class Mlp final : public Problem {

@@ -77,6 +77,7 @@ std::unique_ptr<Problem> make_problem(const ProblemSpec& spec, const AgentLayout
     options.loss = Loss::squared;
     options.l2 = spec.l2;
     options.batch = spec.batch;
+    options.evaluation_samples = spec.evaluation_samples;
     options.seed = seed;
     std::unique_ptr<LinearModel> problem;
     if (spec.data.source == "synthetic") {
@@ -115,6 +116,7 @@ std::unique_ptr<Problem> make_problem(const ProblemSpec& spec, const AgentLayout
     options.l2 = spec.l2;
     options.bias = spec.bias;
     options.batch = spec.batch;
+    options.evaluation_samples = spec.evaluation_samples;
     options.seed = seed;
     return std::make_unique<LinearModel>(layout, std::move(train), std::move(test), options, spec.name);
   }
@@ -123,6 +125,7 @@ std::unique_ptr<Problem> make_problem(const ProblemSpec& spec, const AgentLayout
   options.activation = parse_activation(spec.activation);
   options.l2 = spec.l2;
   options.batch = spec.batch;
+  options.evaluation_samples = spec.evaluation_samples;
   options.seed = seed;
   options.init_seed = seed;
   return std::make_unique<Mlp>(layout, std::move(train), std::move(test), options, spec.name);

@@ -41,6 +41,8 @@ struct ProblemSpec {
   std::string name = "least_squares";
   DataSpec data;
   int batch = 0;        ///< minibatch per agent (0 = full local gradient)
+  /// The records' metrics on a fixed subset of this many samples per agent (0 = all samples).
+  std::int64_t evaluation_samples = 0;
   double l2 = 0.0;
   bool bias = true;     ///< logistic regression: fit an intercept
   std::vector<int> hidden = {32};  ///< mlp

@@ -76,6 +76,9 @@ std::vector<std::pair<std::string, std::string>> build_info() {
       {"Teuchos", io::teuchos_version()},
       {"CUDA", CONCORD_HAVE_CUDA ? "enabled" : "disabled"},
       {"NCCL", CONCORD_HAVE_NCCL ? "enabled" : "disabled"},
+      {"Native build", CONCORD_NATIVE ? std::string("yes (-march=native: ") + CONCORD_NATIVE_ARCH +
+                                            "; runs only on CPUs with that instruction set)"
+                                      : std::string("no (portable)")},
   };
 }
 

@@ -9,6 +9,8 @@
 #include "concord/config.hpp"
 #include "concord/git_revision.hpp"
 #include "concord/io/teuchos_version.hpp"
+#include "concord/problems/detail/dense.hpp"
+#include "concord/problems/problem.hpp"
 
 namespace concord::driver {
 namespace {
@@ -74,6 +76,10 @@ std::vector<std::pair<std::string, std::string>> build_info() {
       {"MPI ranks", std::to_string(ranks)},
       {"HDF5", hdf5_version()},
       {"Teuchos", io::teuchos_version()},
+      {"BLAS", problems::detail::blas_description() +
+                   (problems::default_kernel_path == problems::KernelPath::blas
+                        ? std::string("; problem kernels: BLAS products, one agent per thread")
+                        : std::string("; problem kernels: portable Kokkos kernels"))},
       {"CUDA", CONCORD_HAVE_CUDA ? "enabled" : "disabled"},
       {"NCCL", CONCORD_HAVE_NCCL ? "enabled" : "disabled"},
       {"Native build", CONCORD_NATIVE ? std::string("yes (-march=native: ") + CONCORD_NATIVE_ARCH +

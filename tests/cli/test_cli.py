@@ -129,7 +129,7 @@ class OtherOutputs(unittest.TestCase):
         r = run("info")
         self.assertEqual(r.returncode, 0, r.stderr)
         for label in ["Concord:", "Kokkos:            5.", "Execution spaces:", "MPI:               MPICH", "HDF5:",
-                      "Teuchos:", "CUDA:", "NCCL:", "Native build:"]:
+                      "Teuchos:", "BLAS:", "CUDA:", "NCCL:", "Native build:"]:
             self.assertIn(label, r.stdout)
 
     def test_compare_table(self):
@@ -219,6 +219,8 @@ class CommandLine(unittest.TestCase):
         self.assertTrue(info["MPI"].startswith("MPICH"))
         # CONCORD_NATIVE: "yes (-march=native: <cpu>; ...)" or "no (portable)".
         self.assertRegex(info["Native build"], r"^(yes \(-march=native: \S+; .*\)|no \(portable\))$")
+        # The problems' products: OpenBLAS and the kernel it chose for this CPU.
+        self.assertRegex(info["BLAS"], r"^OpenBLAS \d+\.\d+\.\d+ .*\(\w+ kernels\); problem kernels: ")
         self.assertEqual(set(info), {line.split(":")[0] for line in run("info").stdout.splitlines()})
 
     def test_help_is_concords_own(self):

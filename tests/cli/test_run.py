@@ -709,6 +709,27 @@ class RestartTrajectory(RunTestCase):
         self.assertEqual(TIME_COLUMNS & set(t["columns"]), TIME_COLUMNS)
         self.assertTrue(np.all(t["columns"]["time_compute"][1:] > 0), t["columns"]["time_compute"])
 
+    def test_thread_count_by_work_and_override(self):
+        """A tiny deck runs on one thread whatever OMP_NUM_THREADS says (concord/parallel/threads: 0);
+        a count in the deck is obeyed up to the pool; the trajectories are bit-identical."""
+        d = self.tmpdir()
+        name = write_deck(d, base_deck(**{"algorithm/iterations": 30, "output/snapshot_every": 10}))
+        env = dict(os.environ, OMP_NUM_THREADS="2")
+        runs = {}
+        for label, extra in (("auto", []), ("two", ["--set", "concord/parallel/threads=2"]),
+                             ("many", ["--set", "concord/parallel/threads=64"])):
+            r = subprocess.run([CONCORD, "run", name, "--set", "concord/output/file=%s.h5" % label, *extra], cwd=d,
+                               capture_output=True, text=True, timeout=300, env=env)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            line = next(l for l in r.stdout.splitlines() if l.strip().startswith("threads:"))
+            runs[label] = (line, read_trajectory(os.path.join(d, "%s.h5" % label)))
+        # 8 agents x 6 coordinates x 20 samples per step: far below the single-thread threshold.
+        self.assertIn("1 of 2 per rank (automatic: 960 multiply-adds per step, below 65536)", runs["auto"][0])
+        self.assertIn("2 of 2 per rank (concord/parallel/threads: 2)", runs["two"][0])
+        self.assertIn("2 of 2 per rank (concord/parallel/threads: 64)", runs["many"][0])
+        for label in ("two", "many"):
+            self.assert_same_trajectory(runs["auto"][1], runs[label][1], "automatic vs " + label)
+
     def test_time_metrics_and_a_rate_without_them(self):
         """time_metrics is each record's evaluation time; the progress rate leaves it out. The deck makes
         the evaluation (f and its gradient at the average over 8 x 20000 samples) far dearer than the
@@ -864,7 +885,9 @@ class DeckForms(RunTestCase):
         self.assertNotIn("oversubscribed", r.stderr)
         cores = len(os.sched_getaffinity(0))
         env = dict(os.environ, OMP_NUM_THREADS=str(cores))
-        r = subprocess.run(command(["run", name, "--set", "concord/output/overwrite=true"], 2), cwd=d,
+        # The deck is tiny: left automatic, each rank would run on one thread and not oversubscribe.
+        r = subprocess.run(command(["run", name, "--set", "concord/output/overwrite=true",
+                                    "--set", "concord/parallel/threads=%d" % cores], 2), cwd=d,
                            capture_output=True, text=True, timeout=300, env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("warning: 2 ranks x %d thread" % cores, r.stderr)

@@ -307,17 +307,67 @@ void place_initial_models(const ExecutionSpace& exec, const AgentMatrix& x0, con
   Kokkos::deep_copy(exec, x0, host);
 }
 
+/// Below this many multiply-adds per step and rank, an automatic concord/parallel/threads runs the
+/// iterations on one thread: a kernel then takes a few microseconds, about what starting and
+/// joining a team of OpenMP threads costs, and on a loaded machine every join waits for a thread
+/// that another process holds (a tiny problem's step measured 15x slower with 2 threads than with
+/// 1; perf/RESULTS.md, "Small problems").
+constexpr std::int64_t single_thread_work = std::int64_t{1} << 16;
+
+/// Multiply-adds of one step on the rank with the most agents, roughly: local agents x dimension x
+/// samples per gradient (the minibatch, or an agent's samples for full gradients; 1 for gossip).
+/// -1 when the deck does not say (data files: the sample count is known only once read).
+std::int64_t work_per_step(const io::Deck& deck, const AgentLayout& layout, int dimension) {
+  std::int64_t samples = -1;
+  const std::int64_t batch = deck.has("algorithm/batch_size") ? deck.integer("algorithm/batch_size") : 0;
+  if (deck.text("algorithm/name") == "gossip") samples = 1;
+  else if (batch > 0) samples = batch;
+  else if (deck.has("problem/data/samples_per_agent")) samples = deck.integer("problem/data/samples_per_agent");
+  else if (deck.has("problem/data/samples"))
+    samples = (deck.integer("problem/data/samples") + layout.agents() - 1) / layout.agents();
+  if (samples < 0) return -1;
+  return static_cast<std::int64_t>(layout.count(0)) * dimension * std::max<std::int64_t>(samples, 1);
+}
+
+/// The execution space instance the whole run works on, and a line saying why. With OpenMP:
+/// `requested` threads (concord/parallel/threads > 0, at most the pool's), or, when 0, one thread
+/// for a step below `single_thread_work` and the whole pool otherwise. One instance, created once
+/// before the loop; every kernel of the problem, the mixer, the sums and the metrics runs on it.
+/// Results do not depend on the choice (every kernel is bit-identical for any thread count).
+std::pair<ExecutionSpace, std::string> execution_instance(std::int64_t requested, std::int64_t work) {
+  const ExecutionSpace whole;
+  if constexpr (!host_execution) return {whole, whole.name()};
+  const int pool = whole.concurrency();
+  const std::string size = work < 0 ? "work per step unknown" : str("{} multiply-adds per step", work);
+  int threads = pool;
+  std::string why;
+  if (requested > 0) {
+    threads = static_cast<int>(std::min<std::int64_t>(requested, pool));
+    why = str("concord/parallel/threads: {}", requested);
+  } else if (work >= 0 && work < single_thread_work) {
+    threads = 1;
+    why = str("automatic: {}, below {}", size, single_thread_work);
+  } else {
+    why = str("automatic: {}", size);
+  }
+  const std::string line = str("{} of {} per rank ({})", threads, pool, why);
+#ifdef KOKKOS_ENABLE_OPENMP
+  if constexpr (std::is_same_v<ExecutionSpace, Kokkos::OpenMP>)
+    if (threads < pool) return {Kokkos::OpenMP(threads), line};
+#endif
+  return {whole, line};
+}
+
 /// "4 ranks x 1 thread on a node with 2 cores" when the ranks on some node, times each one's
 /// threads, exceed the cores they may run on; "" otherwise. MPICH's ranks busy-poll while they
 /// wait, so an oversubscribed run is slower by orders of magnitude. Collective.
-std::string oversubscription(MPI_Comm comm) {
+std::string oversubscription(MPI_Comm comm, int threads) {
   MPI_Comm node = MPI_COMM_NULL;
   MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   int node_ranks = 1;
   MPI_Comm_size(node, &node_ranks);
   MPI_Comm_free(&node);
-  int threads = 1;
-  if constexpr (host_execution) threads = ExecutionSpace().concurrency();
+  if constexpr (!host_execution) threads = 1;
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
   const int cores = sched_getaffinity(0, sizeof(allowed), &allowed) == 0 ? CPU_COUNT(&allowed) : 0;
@@ -521,11 +571,12 @@ int run(const RunOptions& options, MPI_Comm comm) {
   }
 
   // ---- 4. Everything the iteration works with --------------------------------------------------
-  const ExecutionSpace exec;
   const AgentLayout layout = AgentLayout::over(agents, comm);
   auto transport = comm::make_transport(comm, transport_options(deck));
   auto problem = problems::make_problem(problem_spec(deck), layout, transport, seed);
   const int dimension = problem->dimension();
+  const auto instance = execution_instance(deck.integer("parallel/threads"), work_per_step(deck, layout, dimension));
+  const ExecutionSpace& exec = instance.first;
   if (!options.restart.empty() && (resume_from.agents != agents || resume_from.dimension != dimension))
     throw InputError(str("checkpoint {} holds {} agents x {} coordinates; the deck gives {} x {}", options.restart,
                                  resume_from.agents, resume_from.dimension, agents, dimension));
@@ -543,7 +594,8 @@ int run(const RunOptions& options, MPI_Comm comm) {
   out("  {:<16} {}\n", "ranks:", ranks);
   out("  {:<16} {} ({} to {} per rank), transport {}\n", "agents:", agents, layout.count(ranks - 1), layout.count(0),
       transport->describe());
-  if (const std::string crowded = oversubscription(comm); !crowded.empty() && rank == 0)
+  out("  {:<16} {}\n", host_execution ? "threads:" : "execution:", instance.second);
+  if (const std::string crowded = oversubscription(comm, exec.concurrency()); !crowded.empty() && rank == 0)
     std::fprintf(stderr,
                  "concord: warning: %s: oversubscribed. MPICH's ranks busy-poll while they wait, so this run can be "
                  "orders of magnitude slower than with ranks x threads <= cores (fewer ranks, or OMP_NUM_THREADS)\n",

@@ -301,6 +301,11 @@ Section parallel_section() {
   s.params.push_back(word("transport", "automatic", {"automatic", "mpi", "nccl"},
                           "automatic: in-process for one rank, MPI otherwise; nccl: NCCL on the CUDA stream"));
   s.params.push_back(boolean("gpu_aware", false, "MPI with device buffers: pass device pointers to MPI"));
+  s.params.push_back(integer("threads", 0,
+                             "OpenMP threads of each rank's iterations: 0 = automatic (one thread when a step is below "
+                             "65536 multiply-adds per rank, all of them otherwise), N = at most N; results do not depend "
+                             "on it; ignored by Serial and CUDA builds",
+                             0, int_max));
   return s;
 }
 

@@ -104,6 +104,11 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
     if (!host_execution)
       throw std::invalid_argument("concord::problems::LinearModel: KernelPath::blas needs host memory (use portable)");
     detail::use_single_threaded_blas();
+    for (const AgentData* set : {&train_, test_ ? &*test_ : nullptr})
+      if (set != nullptr) {
+        detail::check_blas_extent(static_cast<std::int64_t>(set->x.stride(0)), "the row length of the samples");
+        for (int a = 0; a < set->local_agents; ++a) detail::check_blas_extent(set->samples_of(a), "an agent's sample count");
+      }
     const auto alloc = [](const char* what) {
       return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::") + what);
     };

@@ -213,6 +213,11 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   if (options.kernels == KernelPath::blas) {
     if (!host_execution) throw std::invalid_argument("concord::problems::Mlp: KernelPath::blas needs host memory (use portable)");
     detail::use_single_threaded_blas();
+    for (const AgentData* set : {&train_, test_ ? &*test_ : nullptr})
+      if (set != nullptr) {
+        detail::check_blas_extent(static_cast<std::int64_t>(set->x.stride(0)), "the row length of the samples");
+        for (int a = 0; a < set->local_agents; ++a) detail::check_blas_extent(set->samples_of(a), "an agent's sample count");
+      }
     agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension_);
     agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension_);
     std::int64_t gathered = 0;  // rows of the largest sampler whose slots are not in place

@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <climits>
 #include <mutex>
 #include <stdexcept>
@@ -27,9 +28,18 @@ std::string blas_description() {
   return fmt::format("{} ({} kernels)", openblas_get_config(), openblas_get_corename());
 }
 
+void check_blas_extent(std::int64_t extent, const std::string& what) {
+  if (extent < 0 || extent > INT_MAX)
+    throw std::length_error(fmt::format("{} is {}: the BLAS products take at most {}", what, extent, INT_MAX));
+}
+
 void product_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
                 std::int64_t ldb, double* C, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (std::int64_t i = 0; i < m; ++i) std::fill_n(C + i * ldc, n, 0.0);
+    return;
+  }
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, to_blas(m), to_blas(n), to_blas(k), 1.0, A, to_blas(lda), B,
               to_blas(ldb), 0.0, C, to_blas(ldc));
 }
@@ -37,6 +47,10 @@ void product_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* A,
 void product_nn(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
                 std::int64_t ldb, double* C, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (std::int64_t i = 0; i < m; ++i) std::fill_n(C + i * ldc, n, 0.0);
+    return;
+  }
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, to_blas(m), to_blas(n), to_blas(k), 1.0, A, to_blas(lda), B,
               to_blas(ldb), 0.0, C, to_blas(ldc));
 }
@@ -50,6 +64,10 @@ void product_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* A,
 
 void product_n(std::int64_t m, std::int64_t k, const double* A, std::int64_t lda, const double* x, double* y) {
   if (m == 0) return;
+  if (k == 0) {
+    std::fill_n(y, m, 0.0);
+    return;
+  }
   cblas_dgemv(CblasRowMajor, CblasNoTrans, to_blas(m), to_blas(k), 1.0, A, to_blas(lda), x, 1, 0.0, y, 1);
 }
 

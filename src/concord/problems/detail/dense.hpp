@@ -29,7 +29,11 @@ void use_single_threaded_blas();
 /// One line naming the BLAS and its kernel, e.g. "OpenBLAS 0.3.21 (Haswell kernels)".
 std::string blas_description();
 
-/// Row-major products, C = A op B (beta = 0) with leading dimensions in elements:
+/// Throws std::length_error naming `what` when extent does not fit the BLAS's int arguments (the
+/// problems check their shapes with it in their constructors, before any kernel runs).
+void check_blas_extent(std::int64_t extent, const std::string& what);
+
+/// Row-major products, C = A op B (beta = 0) with leading dimensions in elements (k = 0 gives C = 0):
 ///   product_nt: C (m x n) = A (m x k) B^T, B stored n x k
 ///   product_nn: C (m x n) = A (m x k) B,   B stored k x n
 ///   product_tn: C (m x n) = A^T B,         A stored k x m, B stored k x n

@@ -299,6 +299,31 @@ class Outputs(RunTestCase):
                         "`build/bin/concord deck --reference > docs/deck-reference.md`")
 
 
+class EvaluationSubset(RunTestCase):
+    def test_metrics_on_a_fixed_subset(self):
+        """output/evaluation_samples: the records' metrics on k samples per agent, the same for any
+        number of ranks; the iterates do not change; k >= the agents' samples is the full data."""
+        out = {}
+        for k, ranks in ((0, 1), (5, 1), (5, 2), (20, 2)):
+            d = self.tmpdir()
+            name = write_deck(d, base_deck(**{"algorithm/iterations": 30, "output/evaluation_samples": k}))
+            self.run_ok(d, "run", name, ranks=ranks)
+            out[(k, ranks)] = (read_trajectory(os.path.join(d, "run.h5")),
+                               read_checkpoint(os.path.join(d, "run.checkpoint.h5")))
+        full, subset = out[(0, 1)][0], out[(5, 1)][0]
+        self.assert_same_trajectory(subset, out[(5, 2)][0], "subset at 1 and 2 ranks")
+        self.assert_same_trajectory(full, out[(20, 2)][0], "a subset of all 20 samples and the full data")
+        self.assert_bits_equal(full["columns"]["consensus_error"], subset["columns"]["consensus_error"],
+                               "consensus error (independent of the samples)")
+        self.assertFalse(np.array_equal(full["columns"]["loss"], subset["columns"]["loss"]),
+                         "the loss on 5 of 20 samples per agent should differ from the full loss")
+        self.assertIn("evaluation_samples: 5", subset["attrs"]["deck"])
+        for key in out:
+            for state in out[(0, 1)][1]["state"]:
+                self.assert_bits_equal(out[key][1]["state"][state], out[(0, 1)][1]["state"][state],
+                                       "final state %s, %s" % (state, key))
+
+
 class GossipAndInitialModels(RunTestCase):
     """Average consensus (algorithm gossip) and the deck's initial models."""
 

@@ -172,6 +172,7 @@ problems::ProblemSpec problem_spec(const io::Deck& deck) {
   if (deck.has("problem/hidden")) spec.hidden = deck.at("problem/hidden").get<std::vector<int>>();
   if (deck.has("problem/activation")) spec.activation = deck.text("problem/activation");
   if (deck.has("algorithm/batch_size")) spec.batch = static_cast<int>(deck.integer("algorithm/batch_size"));
+  spec.evaluation_samples = deck.integer("output/evaluation_samples");
   auto& d = spec.data;
   d.source = deck.text("problem/data/source");
   if (deck.has("problem/data/samples_per_agent")) {

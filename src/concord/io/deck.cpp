@@ -274,6 +274,10 @@ Section output_section() {
   s.params.push_back(text("file", "concord.h5", "trajectory file (metrics every log_every iterations, snapshots)"));
   s.params.push_back(boolean("overwrite", false, "replace an existing output file (otherwise the run refuses to start)"));
   s.params.push_back(integer("log_every", 10, "iterations between trajectory records", 1, iterations_max));
+  s.params.push_back(integer("evaluation_samples", 0,
+                             "samples per agent on which each record's metrics are computed, a fixed subset of the "
+                             "training and of the test set drawn once (0 = all samples)",
+                             0, iterations_max));
   s.params.push_back(integer("progress_every", 0,
                              "iterations between progress lines on rank 0 (0 = about 20 lines per run, at log "
                              "records)",

@@ -377,8 +377,6 @@ class IdxStream {
   const std::string& path() const { return path_; }
   bool gzip() const { return gzip_; }
   std::uint64_t file_size() const { return file_size_; }
-  /// Bytes of data delivered so far.
-  std::uint64_t position() const { return position_; }
 
   /// Up to `n` bytes of data into `dst`; fewer only at the end of the data. `what` names the
   /// item being read in messages.

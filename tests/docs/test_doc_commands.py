@@ -42,6 +42,9 @@ SKIPPED = [
     (r"(^|[\s;&|])sbatch\s", "needs a Slurm cluster; ctest slurm submits the batch scripts to a private one"),
     (r"^ctest --test-dir build -L slurm\b", "is ctest slurm itself (root, a private Slurm cluster, about 90 s)"),
     (r"^python3 tests/slurm/test_slurm\.py\b", "is ctest slurm itself (root, a private Slurm cluster, about 90 s)"),
+    (r"^scripts/build-cuda\.sh\b", "builds Kokkos with CUDA and the CUDA flavour (over an hour on 2 cores)"),
+    (r"^scripts/gpu-check\.sh\b", "needs the CUDA build (--bundle builds it) and a GPU machine"),
+    (r"^rsync .*gpu-host", "copies to a GPU machine"),
 ]
 
 # (pattern, reason): commands that fail today because of the program, not the docs.

@@ -94,6 +94,9 @@ make_bundle() {
       || die "$BUILD_DIR is not a CUDA build (CONCORD_ENABLE_CUDA is not ON in its CMakeCache.txt)"
     log "warning: $BUILD_DIR is a host build (GPU_CHECK_ALLOW_HOST=1): a bundle for testing this script only"
   fi
+  if grep -q '^CONCORD_ENABLE_NCCL:BOOL=ON' "$BUILD_DIR/CMakeCache.txt"; then
+    die "$BUILD_DIR is built with NCCL: libnccl (over 200 MB) cannot be carried; bundle a build without it"
+  fi
 
   local stage
   stage=$(mktemp -d "${TMPDIR:-/tmp}/concord-gpu-bundle.XXXXXX")
@@ -262,8 +265,11 @@ for f in "$B"/bin/* "$B"/lib/*.so* "$B"/lib/ucx/*; do
     log "missing libraries of ${f#"$B"/}:"; bx ldd "$f" | grep 'not found'; missing=1
   fi
 done
-if [ "$missing" = 0 ]; then add "bundle libraries" "all resolved" "all resolved" PASS
-else add "bundle libraries" "some missing" "all resolved" FAIL; fi
+for p in "${PROGRAMS[@]}" mpiexec.hydra hydra_pmi_proxy; do
+  [ -x "$B/bin/$p" ] || { log "the bundle lacks bin/$p"; missing=1; }
+done
+if [ "$missing" = 0 ]; then add "bundle contents" "programs and libraries present" "all present" PASS
+else add "bundle contents" "programs or libraries missing" "all present" FAIL; fi
 
 # mpiexec (MPICH's hydra, bundled): 2 local ranks with the fork launcher.
 MPIEXEC=("$B/bin/mpiexec.hydra" -launcher fork)

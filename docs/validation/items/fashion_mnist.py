@@ -1,7 +1,8 @@
 """Fashion-MNIST with 16 agents: PSGD against DSGD (ring, one-peer exponential graph) and gradient
 tracking (ring), for multinomial logistic regression and a 784-32-10 relu MLP, on iid and
 label-sorted shares of the training images. Test accuracy of the averaged model on the full
-10,000-image test split, against iteration.
+10,000-image test split, against iteration. The iid runs train on all 60,000 images long enough
+to reach the accuracies known for these models (logistic regression >= 84%, the MLP >= 87%).
 
 Lecture claims checked (section "Experiments in deep training" and "D-SGD suffers from data
 heterogeneity"): with iid data DSGD over the one-peer exponential graph reaches PSGD's accuracy
@@ -37,13 +38,32 @@ STYLE = {"PSGD": ("k", "-"), "DSGD, ring": ("tab:red", "-"), "DSGD, one-peer exp
          "gradient tracking, ring": ("tab:green", "--")}
 
 
-def sizes(ctx, problem):
-    """(max_samples, iterations, log_every) of one run."""
+# Accuracy known for each model on Fashion-MNIST (the dataset's benchmark lists about 84% for
+# logistic regression; a 784-32-10 MLP reaches 87-88%), required of PSGD and of DSGD over the
+# one-peer exponential graph with iid data in the full run.
+KNOWN_ACCURACY = {"logistic_regression": 84.0, "mlp": 87.0}
+# Full iid runs: all training images, a step decay (problem -> step size, iterations, decay at).
+LONG = {"logistic_regression": (0.5, 5000, 3500), "mlp": (0.3, 9000, 6000)}
+
+
+def sizes(ctx, problem, partition="label_sorted"):
+    """(max_samples, iterations, log_every) of one run (max_samples 0: all images)."""
     if ctx.quick:
         return 960, 60, 15
+    if partition == "iid":
+        return 0, LONG[problem][1], 500
     if problem == "mlp":
         return 8000, 200, 40
     return 8000, 300, 30
+
+
+def schedule(ctx, problem, partition):
+    """--set overrides of the step size: constant, except the long iid runs (x0.2 at `decay at`)."""
+    if ctx.quick or partition != "iid":
+        return {"algorithm/step_size": PROBLEMS[problem][1]}
+    gamma, _, decay_at = LONG[problem]
+    return {"algorithm/step_size": gamma, "algorithm/schedule": "step", "algorithm/decay_every": decay_at,
+            "algorithm/decay_factor": 0.2}
 
 
 def final(values, last=3):
@@ -55,16 +75,16 @@ def run(ctx) -> dict:
     problems = ["logistic_regression"] if ctx.quick else list(PROBLEMS)
     jobs, keys = [], []
     for problem in problems:
-        deck, gamma = PROBLEMS[problem]
-        samples, iterations, log_every = sizes(ctx, problem)
+        deck = PROBLEMS[problem][0]
         for partition in PARTITIONS:
+            samples, iterations, log_every = sizes(ctx, problem, partition)
             for label, sets in METHODS.items():
                 if ctx.quick and (label, partition) not in QUICK:
                     continue
                 name = f"{problem}_{partition}_{KEY[label]}"
                 s = {"problem/data/max_samples": samples, "problem/data/partition": partition,
-                     "algorithm/iterations": iterations, "algorithm/step_size": gamma,
-                     "output/log_every": log_every, **sets}
+                     "algorithm/iterations": iterations, "output/log_every": log_every,
+                     **schedule(ctx, problem, partition), **sets}
                 jobs.append((deck, name, s))
                 keys.append((problem, partition, label))
     paths = ctx.run_many(jobs)
@@ -72,11 +92,14 @@ def run(ctx) -> dict:
 
     measured = {"agents": 16, "batch_size": 32, "test_samples": 10000,
                 "gradient_tracking_topology": "ring", "runs": {}}
+    measured["settings"] = {}
     for problem in problems:
-        samples, iterations, log_every = sizes(ctx, problem)
-        measured["runs"][problem] = {"max_samples": samples, "iterations": iterations,
-                                     "step_size": PROBLEMS[problem][1]}
+        measured["runs"][problem] = {}
+        measured["settings"][problem] = {}
         for partition in PARTITIONS:
+            samples, iterations, _ = sizes(ctx, problem, partition)
+            measured["settings"][problem][partition] = {"max_samples": samples or 60000, "iterations": iterations,
+                                                        **schedule(ctx, problem, partition)}
             row = {}
             for label in METHODS:
                 if (problem, partition, label) not in traj:
@@ -105,7 +128,8 @@ def run(ctx) -> dict:
             ax.set_ylabel("test accuracy of x̄ (%)")
             ax.set_ylim(40 if not ctx.quick else 0, 90)
             ax.legend(loc="lower right")
-    fig.suptitle(f"Fashion-MNIST, 16 agents, batch 32 per agent, {measured['runs'][problems[0]]['max_samples']} "
+    images = sorted({v["max_samples"] for p in measured["settings"].values() for v in p.values()})
+    fig.suptitle(f"Fashion-MNIST, 16 agents, batch 32 per agent, {' or '.join(f'{i:,}' for i in images)} "
                  "training images, 10,000 test images")
     measured["figure"] = common.save(fig, ctx, "fashion_mnist")
 
@@ -118,6 +142,12 @@ def run(ctx) -> dict:
         b = {k: 100 * v["test_accuracy"] for k, v in skew.items()}
         name = titles[problem]
         gap = a["psgd"] - a["dsgd_one_peer_exp"]
+        if not ctx.quick:
+            known = KNOWN_ACCURACY[problem]
+            worst = min(a["psgd"], a["dsgd_one_peer_exp"])
+            ctx.check(f"{name}, iid, all 60,000 images: PSGD and DSGD on the one-peer exponential graph reach "
+                      f"the accuracy known for this model ({known:g}%)", worst >= known,
+                      f"PSGD {a['psgd']:.2f}%, DSGD one-peer exp. {a['dsgd_one_peer_exp']:.2f}%")
         ctx.check(f"{name}, iid: DSGD on the one-peer exponential graph reaches PSGD's test accuracy "
                   f"(at most {tol_iid:g} point(s) below)", gap <= tol_iid,
                   f"PSGD {a['psgd']:.2f}%, DSGD one-peer exp. {a['dsgd_one_peer_exp']:.2f}% (PSGD - DSGD = {gap:+.2f} points)")

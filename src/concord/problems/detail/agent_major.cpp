@@ -11,10 +11,56 @@ constexpr std::int64_t kTile = host_execution ? 64 : 1;
 
 std::int64_t tiles(std::int64_t d) { return (d + kTile - 1) / kTile; }
 
+/// Host transpose of coordinates [c0, c1): out[a * ld_out + c] = in[c * ld_in + a] for a < agents
+/// (in: one row of `agents` values per coordinate, i.e. an AgentMatrix's storage; out: one row per
+/// agent) or, with `to_agents` false, the other way round. Blocks of 8 x 8 values: 8 cache lines
+/// read, 8 written, the transpose in registers.
+void host_transpose(const double* __restrict in, std::int64_t ld_in, double* __restrict out, std::int64_t ld_out,
+                    std::int64_t agents, std::int64_t c0, std::int64_t c1, bool to_agents) {
+  constexpr int B = 8;
+  for (std::int64_t cb = c0; cb < c1; cb += B) {
+    const std::int64_t nc = c1 - cb < B ? c1 - cb : B;
+    for (std::int64_t ab = 0; ab < agents; ab += B) {
+      const std::int64_t na = agents - ab < B ? agents - ab : B;
+      if (nc == B && na == B) {
+        double block[B][B];
+        if (to_agents) {
+          for (int c = 0; c < B; ++c)
+            for (int a = 0; a < B; ++a) block[a][c] = in[(cb + c) * ld_in + ab + a];
+          for (int a = 0; a < B; ++a)
+            for (int c = 0; c < B; ++c) out[(ab + a) * ld_out + cb + c] = block[a][c];
+        } else {
+          for (int a = 0; a < B; ++a)
+            for (int c = 0; c < B; ++c) block[c][a] = in[(ab + a) * ld_in + cb + c];
+          for (int c = 0; c < B; ++c)
+            for (int a = 0; a < B; ++a) out[(cb + c) * ld_out + ab + a] = block[c][a];
+        }
+      } else if (to_agents) {
+        for (std::int64_t c = cb; c < cb + nc; ++c)
+          for (std::int64_t a = ab; a < ab + na; ++a) out[a * ld_out + c] = in[c * ld_in + a];
+      } else {
+        for (std::int64_t c = cb; c < cb + nc; ++c)
+          for (std::int64_t a = ab; a < ab + na; ++a) out[c * ld_out + a] = in[a * ld_in + c];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const AgentRows& rows) {
   const std::int64_t agents = static_cast<std::int64_t>(x.extent(0)), d = static_cast<std::int64_t>(x.extent(1));
+  if constexpr (host_execution) {
+    const double* in = x.data();
+    double* out = rows.data();
+    const std::int64_t ld_in = static_cast<std::int64_t>(x.stride(1)), ld_out = static_cast<std::int64_t>(rows.stride(0));
+    Kokkos::parallel_for(
+        "concord::Problem::to_agent_major", host_items(exec, tiles(d)), [=](std::int64_t t) {
+          const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;
+          host_transpose(in, ld_in, out, ld_out, agents, c0, c1, true);
+        });
+    return;
+  }
   Kokkos::parallel_for(
       "concord::Problem::to_agent_major", Policy(exec, 0, tiles(d)), KOKKOS_LAMBDA(std::int64_t t) {
         const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;
@@ -25,6 +71,17 @@ void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const Agen
 
 void from_agent_major(const ExecutionSpace& exec, const AgentRows& rows, const AgentMatrix& g, int first) {
   const std::int64_t agents = static_cast<std::int64_t>(rows.extent(0)), d = static_cast<std::int64_t>(rows.extent(1));
+  if constexpr (host_execution) {
+    const double* in = rows.data();
+    const std::int64_t ld_in = static_cast<std::int64_t>(rows.stride(0)), ld_out = static_cast<std::int64_t>(g.stride(1));
+    double* out = g.data() + static_cast<std::int64_t>(first) * ld_out;
+    Kokkos::parallel_for(
+        "concord::Problem::from_agent_major", host_items(exec, tiles(d)), [=](std::int64_t t) {
+          const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;
+          host_transpose(in, ld_in, out, ld_out, agents, c0, c1, false);
+        });
+    return;
+  }
   Kokkos::parallel_for(
       "concord::Problem::from_agent_major", Policy(exec, 0, tiles(d)), KOKKOS_LAMBDA(std::int64_t t) {
         const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;

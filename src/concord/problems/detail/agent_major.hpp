@@ -26,6 +26,15 @@ inline auto host_agents(const ExecutionSpace& exec, int n) {
     return Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Dynamic>(0, n).set_chunk_size(1);
 }
 
+/// Work items 0 .. n - 1 on the host threads (static schedule), on `exec` when it is a host space.
+inline auto host_items(const ExecutionSpace& exec, std::int64_t n) {
+  using Index = Kokkos::IndexType<std::int64_t>;
+  if constexpr (std::is_same_v<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>)
+    return Kokkos::RangePolicy<ExecutionSpace, Index>(exec, 0, n);
+  else
+    return Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Index>(0, n);
+}
+
 /// rows(a, c) = x(a, c) for the first x.extent(1) coordinates.
 void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const AgentRows& rows);
 

@@ -4,9 +4,18 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "concord/core/error.hpp"
+
+// AVX2 host kernel (mixer_host.inc): x86-64 with GCC, not in CUDA builds.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define CONCORD_MIX_AVX2 1
+#include <immintrin.h>
+#endif
 
 namespace concord::mixing {
 
@@ -132,6 +141,25 @@ KOKKOS_INLINE_FUNCTION void block_pass(int g, double* y, std::int64_t ys, const 
   }
 }
 
+#ifdef CONCORD_MIX_AVX2
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#include "concord/mixing/mixer_host.inc"
+#pragma GCC pop_options
+
+/// The AVX2 kernel serves the interior pass (every source an owned row) when the CPU has AVX2 and
+/// no row has more than 8 entries (one register pass). CONCORD_MIX_KERNEL=portable forces the
+/// portable kernel.
+bool use_avx2(const MixingPlan& plan) {
+  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  static const bool forced_portable = [] {
+    const char* e = std::getenv("CONCORD_MIX_KERNEL");
+    return e != nullptr && std::string(e) == "portable";
+  }();
+  return has_avx2 && !forced_portable && plan.max_row_entries() <= kGroup;
+}
+#endif
+
 /// out = W in for a subset of rows (interior or boundary), vector v.
 struct Mix {
   RawConstMatrix in;
@@ -249,6 +277,26 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interio
           vd,
           vc};
   const char* label = interior ? "concord::Mixer::mix_interior" : "concord::Mixer::mix_boundary";
+#ifdef CONCORD_MIX_AVX2
+  if constexpr (host_execution) {
+    if (interior && use_avx2(plan)) {
+      const auto& blocks = p.interior_blocks;
+      const avx2::Args args{in.data(),
+                            static_cast<std::int64_t>(in.stride(1)),
+                            out.data(),
+                            static_cast<std::int64_t>(out.stride(1)),
+                            blocks.data(),
+                            static_cast<std::int64_t>(blocks.extent(0)),
+                            p.block_sources.data(),
+                            p.block_weights.data()};
+      const std::int64_t chunk = chunk_size(n);
+      Kokkos::parallel_for(label, Policy(exec, 0, (d + chunk - 1) / chunk), [=](std::int64_t b) {
+        avx2::chunk(args, b * chunk, b * chunk + chunk < d ? b * chunk + chunk : d);
+      });
+      return;
+    }
+  }
+#endif
   if constexpr (host_execution) {
     const std::int64_t chunk = chunk_size(n);  // n: the rows this pass writes
     Kokkos::parallel_for(

@@ -199,7 +199,9 @@ void LinearModel::accumulate_gradient(const ExecutionSpace& exec, const AgentDat
 void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
                             const AgentMatrix& params, const AgentMatrix& g, bool with_loss) {
   if constexpr (host_execution) {
-    detail::to_agent_major(exec, params, agent_params_);
+    // One agent on the rank: its AgentMatrix row is already contiguous, no agent-major copies.
+    const bool direct = detail::single_contiguous_row(params) && (g.extent(0) == 0 || detail::single_contiguous_row(g));
+    if (!direct) detail::to_agent_major(exec, params, agent_params_);
     const int F = data.features, D = row_, K = outputs_, d = dimension();
     const bool bias = options_.bias, with_gradient = g.extent(0) > 0, gathered = !slots.in_place();
     const Loss kind = options_.loss;
@@ -212,8 +214,8 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
     double* residual = residual_.data();
     double* loss = slot_loss_.data();
     double* correct = slot_correct_.data();
-    double* all_params = agent_params_.data();
-    double* all_sums = agent_sums_.data();
+    double* all_params = direct ? params.data() : agent_params_.data();
+    double* all_sums = direct ? g.data() : agent_sums_.data();
     double* batch_rows = batch_rows_.data();
     const unsigned char* penalised = penalised_.data();
     const double l2 = options_.l2;
@@ -267,7 +269,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                              }
                            detail::finish_agent_gradient(G, W, penalised, d, m, l2);
                          });
-    if (with_gradient) detail::from_agent_major(exec, agent_sums_, g, 0);
+    if (with_gradient && !direct) detail::from_agent_major(exec, agent_sums_, g, 0);
   }
 }
 

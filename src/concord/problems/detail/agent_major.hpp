@@ -35,6 +35,10 @@ inline auto host_items(const ExecutionSpace& exec, std::int64_t n) {
     return Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Index>(0, n);
 }
 
+/// True when x holds one agent whose coordinates are contiguous (x.data()[c] = x(0, c)): the BLAS
+/// path then reads and writes it in place, without the agent-major copies.
+inline bool single_contiguous_row(const AgentMatrix& x) { return x.extent(0) == 1 && x.stride(1) == 1; }
+
 /// rows(a, c) = x(a, c) for the first x.extent(1) coordinates.
 void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const AgentRows& rows);
 

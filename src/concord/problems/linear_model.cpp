@@ -100,6 +100,8 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
   auto mask = Kokkos::create_mirror_view(penalised_);
   for (int p = 0; p < dimension(); ++p) mask(p) = p % row_ < train_.features ? 1 : 0;
   Kokkos::deep_copy(penalised_, mask);
+  for (int k = 0; k < outputs_; ++k)
+    penalised_ranges_.push_back({static_cast<std::int64_t>(k) * row_, static_cast<std::int64_t>(k) * row_ + train_.features});
   if (options.kernels == KernelPath::blas) {
     if (!host_execution)
       throw std::invalid_argument("concord::problems::LinearModel: KernelPath::blas needs host memory (use portable)");
@@ -217,7 +219,8 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
     double* all_params = direct ? params.data() : agent_params_.data();
     double* all_sums = direct ? g.data() : agent_sums_.data();
     double* batch_rows = batch_rows_.data();
-    const unsigned char* penalised = penalised_.data();
+    const detail::CoordinateRange* penalised = penalised_ranges_.data();
+    const std::size_t ranges = penalised_ranges_.size();
     const double l2 = options_.l2;
     Kokkos::parallel_for("concord::LinearModel::agent_products", detail::host_agents(exec, data.local_agents),
                          [=](int a) {
@@ -267,7 +270,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                                for (std::int64_t i = 0; i < m; ++i) sum += Z[i * K + k];
                                G[k * D + F] = sum;
                              }
-                           detail::finish_agent_gradient(G, W, penalised, d, m, l2);
+                           detail::finish_agent_gradient(G, W, penalised, ranges, d, m, l2);
                          });
     if (with_gradient && !direct) detail::from_agent_major(exec, agent_sums_, g, 0);
   }

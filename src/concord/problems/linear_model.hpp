@@ -18,6 +18,7 @@
 /// are summed in a fixed order: an agent's gradient is the same for any number of ranks.
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "concord/comm/transport.hpp"
 #include "concord/problems/agent_data.hpp"
@@ -100,6 +101,7 @@ class LinearModel final : public Problem {
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
   detail::CoordinateMask penalised_;  // 1 on the weights (the L2 term), 0 on the biases
+  std::vector<detail::CoordinateRange> penalised_ranges_;  // the same, as ranges (host)
   // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
   detail::AgentRows agent_params_, agent_sums_, batch_rows_;
   std::optional<std::vector<double>> solution_;

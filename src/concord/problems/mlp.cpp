@@ -210,6 +210,7 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   for (int l = 0; l < layers(); ++l)
     for (std::int64_t p = weight_offset(l); p < bias_offset(l); ++p) mask(p) = 1;
   Kokkos::deep_copy(penalised_, mask);
+  for (int l = 0; l < layers(); ++l) penalised_ranges_.push_back({weight_offset(l), bias_offset(l)});
   if (options.kernels == KernelPath::blas) {
     if (!host_execution) throw std::invalid_argument("concord::problems::Mlp: KernelPath::blas needs host memory (use portable)");
     detail::use_single_threaded_blas();
@@ -324,7 +325,8 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
     double* all_params = direct ? params.data() : agent_params_.data();
     double* all_sums = direct ? g.data() : agent_sums_.data();
     double* batch_rows = batch_rows_.data();
-    const unsigned char* penalised = penalised_.data();
+    const detail::CoordinateRange* penalised = penalised_ranges_.data();
+    const std::size_t ranges = penalised_ranges_.size();
     const double l2 = options_.l2;
     const int* width = widths_.data();
     const std::int64_t* weights = weight_offset_.data();
@@ -391,7 +393,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
             for (std::int64_t i = 0; i < m; ++i)
               for (int o = 0; o < fan_out; ++o) gb[o] += dl[i * U + o];
           }
-          detail::finish_agent_gradient(G, W, penalised, d, m, l2);
+          detail::finish_agent_gradient(G, W, penalised, ranges, d, m, l2);
         });
     if (with_gradient && !direct) detail::from_agent_major(exec, agent_sums_, g, 0);
   }

@@ -125,6 +125,7 @@ class Mlp final : public Problem {
   Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> act_, delta_;  // slots x units
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
   detail::CoordinateMask penalised_;  // 1 on the weights (the L2 term), 0 on the biases
+  std::vector<detail::CoordinateRange> penalised_ranges_;  // the same, as ranges (host)
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
   // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
   detail::AgentRows agent_params_, agent_sums_, batch_rows_;

@@ -5,6 +5,7 @@
 /// parameters contiguous, the order the BLAS products need). Both kernels walk tiles of
 /// coordinates, so every cache line of either matrix is loaded once. Also the pieces both problems
 /// share around their products: the host work items, the gradient's last step, the loss rows.
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -45,13 +46,21 @@ void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const Agen
 /// g(a, first + c) = rows(a, c) for c < rows.extent(1).
 void from_agent_major(const ExecutionSpace& exec, const AgentRows& rows, const AgentMatrix& g, int first);
 
-/// One agent's gradient from its per-sample sums, in place on the host: G[c] = G[c] (1/m) +
-/// (penalised[c] ? l2 W[c] : 0), the mean over its m samples plus the L2 term on the weights (a
-/// multiplication by 1/m, not a division: this loop vectorises).
-inline void finish_agent_gradient(double* G, const double* W, const unsigned char* penalised, std::int64_t d,
-                                  std::int64_t m, double l2) {
+/// Coordinates [begin, end) of a parameter vector (e.g. the weights the L2 term applies to).
+struct CoordinateRange {
+  std::int64_t begin = 0, end = 0;
+};
+
+/// One agent's gradient from its per-sample sums, in place on the host: G[c] = G[c] (1/m), then
+/// G[c] += l2 W[c] on the penalised ranges (the weights): the mean over its m samples plus the L2
+/// term. Contiguous loops that vectorise (a multiplication by 1/m, not a division).
+inline void finish_agent_gradient(double* G, const double* W, const CoordinateRange* penalised, std::size_t ranges,
+                                  std::int64_t d, std::int64_t m, double l2) {
   const double inverse = 1.0 / static_cast<double>(m);
-  for (std::int64_t c = 0; c < d; ++c) G[c] = G[c] * inverse + (penalised[c] != 0 ? l2 * W[c] : 0.0);
+  for (std::int64_t c = 0; c < d; ++c) G[c] *= inverse;
+  if (l2 == 0.0) return;
+  for (std::size_t r = 0; r < ranges; ++r)
+    for (std::int64_t c = penalised[r].begin; c < penalised[r].end; ++c) G[c] += l2 * W[c];
 }
 
 /// The evaluation's trailing columns (problem.hpp): out(a, d) = mean of agent a's slot losses +

@@ -26,6 +26,10 @@ if(CONCORD_ENABLE_CUDA)
   add_compile_definitions(FMT_USE_CONSTEXPR=1)
   # Eigen's defaulted __host__ __device__ members: harmless, but thousands of lines of noise.
   add_compile_options(-Xcudafe --diag_suppress=20012)
+  # Concord calls Eigen on the host only: without EIGEN_NO_CUDA, Eigen's CUDA support makes its
+  # std::complex helpers __host__ __device__, and nvcc warns (#20015) that they call constexpr
+  # host functions, in every file that includes Eigen.
+  add_compile_definitions(EIGEN_NO_CUDA)
 endif()
 if(CONCORD_ENABLE_NCCL AND NOT CONCORD_ENABLE_CUDA)
   message(FATAL_ERROR "CONCORD_ENABLE_NCCL=ON needs the CUDA flavour (CONCORD_ENABLE_CUDA=ON).")

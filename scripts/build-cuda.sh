@@ -15,4 +15,4 @@ DEPS=$(scripts/setup-deps.sh --cuda | tail -n 1)
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" \
   $DEPS "$@"
 cmake --build "$BUILD_DIR" -j "$(nproc)"
-echo "[build-cuda] built $BUILD_DIR (CUDA flavour)"
+echo "[build-cuda] built $BUILD_DIR (CUDA flavour) in $((SECONDS / 60)) min $((SECONDS % 60)) s"

@@ -198,13 +198,26 @@ TEST(Mixing, OneStepEqualsWeightMatrixApplyBitForBit) {
     int n;
     std::map<std::string, std::string> params;
   };
-  const Case cases[] = {{"exponential", 64, {}},          {"exponential", 67, {}}, {"ring", 64, {}},
-                        {"one_peer_exponential", 64, {}}, {"ring", 13, {}},        {"erdos_renyi", 16, {{"p", "0.4"}}}};
+  // Besides the benchmark's graphs: the host kernels' edge cases. Rows not a multiple of the
+  // vector width (67, 13, 63, 5) and blocks whose length leaves 2- and 1-wide pieces; rows whose
+  // weights differ inside a block (grid, Metropolis-Hastings: degrees 2, 3 and 4); tiny graphs
+  // with blocks of one or two rows (exponential n = 5); dense rows beyond one register pass
+  // (erdos_renyi p = 0.4). d = 64 fills whole chunks, 37 and 2049 leave remainders.
+  const Case cases[] = {{"exponential", 64, {}},
+                        {"exponential", 67, {}},
+                        {"ring", 64, {}},
+                        {"one_peer_exponential", 64, {}},
+                        {"ring", 13, {}},
+                        {"erdos_renyi", 16, {{"p", "0.4"}}},
+                        {"grid", 63, {{"rows", "7"}, {"cols", "9"}}},
+                        {"torus", 30, {{"rows", "5"}, {"cols", "6"}}},
+                        {"exponential", 5, {}},
+                        {"erdos_renyi", 23, {{"p", "0.15"}}}};
   auto transport = concord::comm::make_transport(MPI_COMM_WORLD);
   for (const auto& c : cases) {
     const auto t = concord::topology::make_topology(c.name, c.n, c.params, 5);
     const auto layout = AgentLayout::over(c.n, MPI_COMM_WORLD);
-    for (int d : {1, 37, 2049}) {
+    for (int d : {1, 37, 64, 2049}) {
       concord::mixing::Mixer mixer(t, layout, transport, d);
       const AgentMatrix x = initial_state(layout, d, 31);
       const std::vector<double> rows = initial_rows(c.n, d, 31);

@@ -4,10 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <stdexcept>
-#include <string>
-#include <vector>
 
 #include "concord/core/error.hpp"
 
@@ -147,17 +144,19 @@ KOKKOS_INLINE_FUNCTION void block_pass(int g, double* y, std::int64_t ys, const 
 #include "concord/mixing/mixer_host.inc"
 #pragma GCC pop_options
 
-/// The AVX2 kernel serves the interior pass (every source an owned row) when the CPU has AVX2 and
-/// no row has more than 8 entries (one register pass). CONCORD_MIX_KERNEL=portable forces the
-/// portable kernel.
+/// The AVX2 kernel serves the interior pass (every source an owned row of x, one stride) when the
+/// CPU has AVX2 and no row has more than 8 entries (one pass, sums in registers); the boundary
+/// pass (halo sources, several strides) and denser rows keep the portable kernel. Measured at
+/// n = 64 in cache: static exponential 2x, ring 1.3x, one-peer exponential 1.4x faster
+/// (perf/RESULTS.md).
 bool use_avx2(const MixingPlan& plan) {
   static const bool has_avx2 = __builtin_cpu_supports("avx2");
-  static const bool forced_portable = [] {
-    const char* e = std::getenv("CONCORD_MIX_KERNEL");
-    return e != nullptr && std::string(e) == "portable";
-  }();
-  return has_avx2 && !forced_portable && plan.max_row_entries() <= kGroup;
+  return has_avx2 && plan.max_row_entries() <= kGroup;
 }
+
+/// Chunk of the AVX2 kernel: 32 coordinates at n = 64 (16 KiB of x and of y); its per-block
+/// set-up is larger than the portable kernel's, and 2048 values were faster in cache than 1024.
+constexpr std::int64_t kChunkValuesAvx2 = 2048;
 #endif
 
 /// out = W in for a subset of rows (interior or boundary), vector v.
@@ -289,7 +288,7 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interio
                             static_cast<std::int64_t>(blocks.extent(0)),
                             p.block_sources.data(),
                             p.block_weights.data()};
-      const std::int64_t chunk = chunk_size(n);
+      const std::int64_t chunk = std::max<std::int64_t>(1, kChunkValuesAvx2 / n);
       Kokkos::parallel_for(label, Policy(exec, 0, (d + chunk - 1) / chunk), [=](std::int64_t b) {
         avx2::chunk(args, b * chunk, b * chunk + chunk < d ? b * chunk + chunk : d);
       });

@@ -25,7 +25,9 @@ if(CONCORD_ENABLE_CUDA)
   # g++ (nvcc's host compiler) rejects: keep constexpr on.
   add_compile_definitions(FMT_USE_CONSTEXPR=1)
   # Eigen's defaulted __host__ __device__ members: harmless, but thousands of lines of noise.
-  add_compile_options(-Xcudafe --diag_suppress=20012)
+  # (C++ only: nvcc_wrapper compiles the C++ sources; C sources such as tests/io/fault_inject.c
+  # go to the plain C compiler, which rejects -Xcudafe.)
+  add_compile_options("$<$<COMPILE_LANGUAGE:CXX>:SHELL:-Xcudafe --diag_suppress=20012>")
   # Concord calls Eigen on the host only: without EIGEN_NO_CUDA, Eigen's CUDA support makes its
   # std::complex helpers __host__ __device__, and nvcc warns (#20015) that they call constexpr
   # host functions, in every file that includes Eigen.

@@ -145,13 +145,16 @@ KOKKOS_INLINE_FUNCTION void block_pass(int g, double* y, std::int64_t ys, const 
 #pragma GCC pop_options
 
 /// The AVX2 kernel serves the interior pass (every source an owned row of x, one stride) when the
-/// CPU has AVX2 and no row has more than 8 entries (one pass, sums in registers); the boundary
-/// pass (halo sources, several strides) and denser rows keep the portable kernel. Measured at
-/// n = 64 in cache: static exponential 2x, ring 1.3x, one-peer exponential 1.4x faster
-/// (perf/RESULTS.md).
+/// CPU has AVX2, no row has more than 8 entries (one pass, sums in registers) and the row blocks
+/// are short (fewer than 16 rows on average: the static exponential graph, 32..1 rows at n = 64),
+/// where the portable kernel is bound by its per-block loop set-up: 1.7-2x faster there. Graphs
+/// with long blocks (ring, one-peer exponential) already stream at copy speed from memory and
+/// keep the portable kernel, as do the boundary pass (halo sources, several strides) and denser
+/// rows. Decided per plan from its block structure (perf/RESULTS.md).
 bool use_avx2(const MixingPlan& plan) {
   static const bool has_avx2 = __builtin_cpu_supports("avx2");
-  return has_avx2 && plan.max_row_entries() <= kGroup;
+  const auto blocks = static_cast<std::int64_t>(plan.views().interior_blocks.extent(0));
+  return has_avx2 && plan.max_row_entries() <= kGroup && blocks * 16 > plan.interior_count();
 }
 
 /// Chunk of the AVX2 kernel: 32 coordinates at n = 64 (16 KiB of x and of y); its per-block

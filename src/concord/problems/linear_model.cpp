@@ -201,9 +201,7 @@ void LinearModel::accumulate_gradient(const ExecutionSpace& exec, const AgentDat
 void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
                             const AgentMatrix& params, const AgentMatrix& g, bool with_loss) {
   if constexpr (host_execution) {
-    // One agent on the rank: its AgentMatrix row is already contiguous, no agent-major copies.
-    const bool direct = detail::single_contiguous_row(params) && (g.extent(0) == 0 || detail::single_contiguous_row(g));
-    if (!direct) detail::to_agent_major(exec, params, agent_params_);
+    const detail::AgentMajorPass pass(exec, params, g, agent_params_, agent_sums_);
     const int F = data.features, D = row_, K = outputs_, d = dimension();
     const bool bias = options_.bias, with_gradient = g.extent(0) > 0, gathered = !slots.in_place();
     const Loss kind = options_.loss;
@@ -216,8 +214,8 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
     double* residual = residual_.data();
     double* loss = slot_loss_.data();
     double* correct = slot_correct_.data();
-    double* all_params = direct ? params.data() : agent_params_.data();
-    double* all_sums = direct ? g.data() : agent_sums_.data();
+    double* all_params = pass.params;
+    double* all_sums = pass.sums;
     double* batch_rows = batch_rows_.data();
     const detail::CoordinateRange* penalised = penalised_ranges_.data();
     const std::size_t ranges = penalised_ranges_.size();
@@ -226,16 +224,9 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                          [=](int a) {
                            const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
                            const double* W = all_params + static_cast<std::int64_t>(a) * d;
-                           // The agent's rows: its samples in place (full batch) or its minibatch gathered.
-                           const double* A = X + lo * ldx;
-                           std::int64_t lda = ldx;
-                           if (gathered) {
-                             double* rows = batch_rows + lo * F;
-                             for (std::int64_t i = 0; i < m; ++i)
-                               std::copy_n(X + sample[lo + i] * ldx, F, rows + i * F);
-                             A = rows;
-                             lda = F;
-                           }
+                           const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, batch_rows);
+                           const double* A = rows.first;
+                           const std::int64_t lda = rows.second;
                            double* Z = residual + lo * K;
                            if (K == 1)
                              detail::product_n(m, F, A, lda, W, Z);
@@ -272,7 +263,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                              }
                            detail::finish_agent_gradient(G, W, penalised, ranges, d, m, l2);
                          });
-    if (with_gradient && !direct) detail::from_agent_major(exec, agent_sums_, g, 0);
+    pass.finish(exec);
   }
 }
 

@@ -46,19 +46,24 @@ void host_transpose(const double* __restrict in, std::int64_t ld_in, double* __r
   }
 }
 
+/// host_transpose over all d coordinates, tiles of kTile coordinates spread over the host threads.
+void host_transpose_tiles(const ExecutionSpace& exec, const double* in, std::int64_t ld_in, double* out,
+                          std::int64_t ld_out, std::int64_t agents, std::int64_t d, bool to_agents) {
+  Kokkos::parallel_for(
+      to_agents ? "concord::Problem::to_agent_major" : "concord::Problem::from_agent_major", host_items(exec, tiles(d)),
+      [=](std::int64_t t) {
+        const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;
+        host_transpose(in, ld_in, out, ld_out, agents, c0, c1, to_agents);
+      });
+}
+
 }  // namespace
 
 void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const AgentRows& rows) {
   const std::int64_t agents = static_cast<std::int64_t>(x.extent(0)), d = static_cast<std::int64_t>(x.extent(1));
   if constexpr (host_execution) {
-    const double* in = x.data();
-    double* out = rows.data();
-    const std::int64_t ld_in = static_cast<std::int64_t>(x.stride(1)), ld_out = static_cast<std::int64_t>(rows.stride(0));
-    Kokkos::parallel_for(
-        "concord::Problem::to_agent_major", host_items(exec, tiles(d)), [=](std::int64_t t) {
-          const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;
-          host_transpose(in, ld_in, out, ld_out, agents, c0, c1, true);
-        });
+    host_transpose_tiles(exec, x.data(), static_cast<std::int64_t>(x.stride(1)), rows.data(),
+                         static_cast<std::int64_t>(rows.stride(0)), agents, d, true);
     return;
   }
   Kokkos::parallel_for(
@@ -72,14 +77,9 @@ void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const Agen
 void from_agent_major(const ExecutionSpace& exec, const AgentRows& rows, const AgentMatrix& g, int first) {
   const std::int64_t agents = static_cast<std::int64_t>(rows.extent(0)), d = static_cast<std::int64_t>(rows.extent(1));
   if constexpr (host_execution) {
-    const double* in = rows.data();
-    const std::int64_t ld_in = static_cast<std::int64_t>(rows.stride(0)), ld_out = static_cast<std::int64_t>(g.stride(1));
-    double* out = g.data() + static_cast<std::int64_t>(first) * ld_out;
-    Kokkos::parallel_for(
-        "concord::Problem::from_agent_major", host_items(exec, tiles(d)), [=](std::int64_t t) {
-          const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;
-          host_transpose(in, ld_in, out, ld_out, agents, c0, c1, false);
-        });
+    const std::int64_t ld_out = static_cast<std::int64_t>(g.stride(1));
+    host_transpose_tiles(exec, rows.data(), static_cast<std::int64_t>(rows.stride(0)),
+                         g.data() + static_cast<std::int64_t>(first) * ld_out, ld_out, agents, d, false);
     return;
   }
   Kokkos::parallel_for(

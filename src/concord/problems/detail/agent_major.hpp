@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "concord/core/spaces.hpp"
 
@@ -45,6 +46,45 @@ void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const Agen
 
 /// g(a, first + c) = rows(a, c) for c < rows.extent(1).
 void from_agent_major(const ExecutionSpace& exec, const AgentRows& rows, const AgentMatrix& g, int first);
+
+/// Where one BLAS pass reads each agent's parameters and writes its gradient sums (agent a at
+/// params + a d, sums + a d): the AgentMatrix rows themselves when the rank holds one contiguous
+/// agent, otherwise the agent-major copies (x copied in by the constructor, the sums copied out
+/// to g by finish()). `g` empty: no gradient.
+class AgentMajorPass {
+ public:
+  AgentMajorPass(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, const AgentRows& x_copy,
+                 const AgentRows& sums_copy)
+      : direct_(single_contiguous_row(x) && (g.extent(0) == 0 || single_contiguous_row(g))), g_(g), sums_copy_(sums_copy) {
+    if (!direct_) to_agent_major(exec, x, x_copy);
+    params = direct_ ? x.data() : x_copy.data();
+    sums = direct_ ? g.data() : sums_copy.data();
+  }
+  /// The gradient into g (a no-op without gradient or when the sums were written in place).
+  void finish(const ExecutionSpace& exec) const {
+    if (g_.extent(0) > 0 && !direct_) from_agent_major(exec, sums_copy_, g_, 0);
+  }
+  double* params = nullptr;
+  double* sums = nullptr;
+
+ private:
+  bool direct_;
+  AgentMatrix g_;
+  AgentRows sums_copy_;
+};
+
+/// One agent's m rows for the BLAS products, with their leading dimension: its samples in place
+/// (X + lo ldx) when the slots are, otherwise the samples of its slots lo .. lo + m gathered into
+/// buffer (rows of F values, slot-indexed like the slots). Host only.
+inline std::pair<const double*, std::int64_t> agent_rows(const double* X, std::int64_t ldx, int F,
+                                                         const std::int64_t* sample, std::int64_t lo, std::int64_t m,
+                                                         bool gathered, double* buffer) {
+  if (!gathered) return {X + lo * ldx, ldx};
+  double* rows = buffer + lo * F;
+  for (std::int64_t i = 0; i < m; ++i)
+    for (int j = 0; j < F; ++j) rows[i * F + j] = X[sample[lo + i] * ldx + j];
+  return {rows, F};
+}
 
 /// Coordinates [begin, end) of a parameter vector (e.g. the weights the L2 term applies to).
 struct CoordinateRange {

@@ -33,33 +33,35 @@ void check_blas_extent(std::int64_t extent, const std::string& what) {
     throw std::length_error(fmt::format("{} is {}: the BLAS products take at most {}", what, extent, INT_MAX));
 }
 
-void product_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
-                std::int64_t ldb, double* C, std::int64_t ldc) {
+namespace {
+
+/// C (m x n) = op(A) op(B), row-major; k = 0 gives C = 0 without calling the BLAS.
+void product(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* A,
+             std::int64_t lda, const double* B, std::int64_t ldb, double* C, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     for (std::int64_t i = 0; i < m; ++i) std::fill_n(C + i * ldc, n, 0.0);
     return;
   }
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, to_blas(m), to_blas(n), to_blas(k), 1.0, A, to_blas(lda), B,
-              to_blas(ldb), 0.0, C, to_blas(ldc));
+  cblas_dgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), 1.0, A, to_blas(lda), B, to_blas(ldb), 0.0, C,
+              to_blas(ldc));
+}
+
+}  // namespace
+
+void product_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
+                std::int64_t ldb, double* C, std::int64_t ldc) {
+  product(CblasNoTrans, CblasTrans, m, n, k, A, lda, B, ldb, C, ldc);
 }
 
 void product_nn(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
                 std::int64_t ldb, double* C, std::int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    for (std::int64_t i = 0; i < m; ++i) std::fill_n(C + i * ldc, n, 0.0);
-    return;
-  }
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, to_blas(m), to_blas(n), to_blas(k), 1.0, A, to_blas(lda), B,
-              to_blas(ldb), 0.0, C, to_blas(ldc));
+  product(CblasNoTrans, CblasNoTrans, m, n, k, A, lda, B, ldb, C, ldc);
 }
 
 void product_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
                 std::int64_t ldb, double* C, std::int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, to_blas(m), to_blas(n), to_blas(k), 1.0, A, to_blas(lda), B,
-              to_blas(ldb), 0.0, C, to_blas(ldc));
+  product(CblasTrans, CblasNoTrans, m, n, k, A, lda, B, ldb, C, ldc);
 }
 
 void product_n(std::int64_t m, std::int64_t k, const double* A, std::int64_t lda, const double* x, double* y) {

@@ -80,6 +80,7 @@ BatchSampler::BatchSampler(const AgentData& data, int batch, std::uint64_t seed)
   auto sa = Kokkos::create_mirror_view(slot_agent_);
   for (int a = 0; a <= agents; ++a)
     so(a) = batch == 0 ? data.host_offsets[static_cast<std::size_t>(a)] : static_cast<std::int64_t>(a) * batch;
+  for (int a = 0; a < agents; ++a) widest_agent_ = std::max(widest_agent_, so(a + 1) - so(a));
   for (int a = 0; a < agents; ++a)
     for (std::int64_t slot = so(a); slot < so(a + 1); ++slot) {
       sa(slot) = a;
@@ -121,6 +122,8 @@ BatchSampler BatchSampler::subset(const AgentData& data, std::int64_t per_agent,
   auto ss = Kokkos::create_mirror_view(s.slot_sample_);
   auto sa = Kokkos::create_mirror_view(s.slot_agent_);
   for (int a = 0; a <= agents; ++a) so(a) = offsets[static_cast<std::size_t>(a)];
+  s.widest_agent_ = 0;
+  for (int a = 0; a < agents; ++a) s.widest_agent_ = std::max(s.widest_agent_, so(a + 1) - so(a));
   for (int a = 0; a < agents; ++a)
     for (std::int64_t slot = so(a); slot < so(a + 1); ++slot) {
       sa(slot) = a;

@@ -69,6 +69,8 @@ class BatchSampler {
   /// True when agent a's slots are its samples in order (full batch): the slots then need no gather.
   bool in_place() const { return in_place_; }
   std::int64_t slots() const { return static_cast<std::int64_t>(slot_sample_.extent(0)); }
+  /// The most slots one local agent has.
+  std::int64_t widest_agent() const { return widest_agent_; }
   const IndexVector& slot_offsets() const { return slot_offsets_; }
   const IndexVector& slot_sample() const { return slot_sample_; }
   /// Local agent of each slot.
@@ -77,6 +79,7 @@ class BatchSampler {
  private:
   int batch_ = 0;
   bool in_place_ = true;
+  std::int64_t widest_agent_ = 0;
   std::uint64_t seed_ = 0;
   int first_agent_ = 0;
   IndexVector data_offsets_, slot_offsets_, slot_sample_;

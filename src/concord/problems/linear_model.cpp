@@ -116,10 +116,10 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
     };
     agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension());
     agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension());
-    std::int64_t gathered = 0;  // rows of the largest sampler whose slots are not in place
+    std::int64_t gathered = 0;  // the most rows one agent gathers, over the samplers whose slots are not in place
     for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
-      if (!sampler->in_place()) gathered = std::max(gathered, sampler->slots());
-    if (gathered > 0) batch_rows_ = detail::AgentRows(alloc("batch_rows"), gathered, train_.features);
+      if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
+    if (gathered > 0) gather_ = detail::GatherScratch(gathered, train_.features, "concord::LinearModel::gathered_rows");
   }
 }
 
@@ -203,6 +203,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
   if constexpr (host_execution) {
     const detail::AgentMajorPass pass(exec, params, g, agent_params_, agent_sums_);
     const int F = data.features, D = row_, K = outputs_, d = dimension();
+    const int agents = data.local_agents;
     const bool bias = options_.bias, with_gradient = g.extent(0) > 0, gathered = !slots.in_place();
     const Loss kind = options_.loss;
     const double* X = data.x.data();
@@ -216,15 +217,18 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
     double* correct = slot_correct_.data();
     double* all_params = pass.params;
     double* all_sums = pass.sums;
-    double* batch_rows = batch_rows_.data();
+    const detail::GatherScratch& gather = gather_;
     const detail::CoordinateRange* penalised = penalised_ranges_.data();
     const std::size_t ranges = penalised_ranges_.size();
     const double l2 = options_.l2;
     Kokkos::parallel_for("concord::LinearModel::agent_products", detail::host_agents(exec, data.local_agents),
                          [=](int a) {
                            const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
+                           const double inverse = 1.0 / static_cast<double>(m);
                            const double* W = all_params + static_cast<std::int64_t>(a) * d;
-                           const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, batch_rows);
+                           const detail::GatherScratch::Block block(gather);
+                           const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, block.data());
+                           detail::prefetch_agent_rows(X, ldx, F, sample, offsets, a + 1, agents, gathered);
                            const double* A = rows.first;
                            const std::int64_t lda = rows.second;
                            double* Z = residual + lo * K;
@@ -248,6 +252,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                                loss[lo + i] = l.loss;
                                correct[lo + i] = l.correct;
                              }
+                             for (int k = 0; k < K; ++k) z[k] *= inverse;  // the products below then give the mean
                            }
                            if (!with_gradient) return;
                            double* G = all_sums + static_cast<std::int64_t>(a) * d;
@@ -261,7 +266,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                                for (std::int64_t i = 0; i < m; ++i) sum += Z[i * K + k];
                                G[k * D + F] = sum;
                              }
-                           detail::finish_agent_gradient(G, W, penalised, ranges, d, m, l2);
+                           detail::add_l2_term(G, W, penalised, ranges, l2);
                          });
     pass.finish(exec);
   }

@@ -103,7 +103,8 @@ class LinearModel final : public Problem {
   detail::CoordinateMask penalised_;  // 1 on the weights (the L2 term), 0 on the biases
   std::vector<detail::CoordinateRange> penalised_ranges_;  // the same, as ranges (host)
   // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
-  detail::AgentRows agent_params_, agent_sums_, batch_rows_;
+  detail::AgentRows agent_params_, agent_sums_;
+  detail::GatherScratch gather_;  // rows of minibatches and evaluation subsets (BLAS path)
   std::optional<std::vector<double>> solution_;
   int solution_rank_ = 0;
 };

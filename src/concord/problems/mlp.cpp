@@ -221,10 +221,10 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
       }
     agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension_);
     agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension_);
-    std::int64_t gathered = 0;  // rows of the largest sampler whose slots are not in place
+    std::int64_t gathered = 0;  // the most rows one agent gathers, over the samplers whose slots are not in place
     for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
-      if (!sampler->in_place()) gathered = std::max(gathered, sampler->slots());
-    if (gathered > 0) batch_rows_ = detail::AgentRows(alloc("batch_rows"), gathered, train_.features);
+      if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
+    if (gathered > 0) gather_ = detail::GatherScratch(gathered, train_.features, "concord::Mlp::gathered_rows");
   }
 }
 
@@ -310,6 +310,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
   if constexpr (host_execution) {
     const detail::AgentMajorPass pass(exec, params, g, agent_params_, agent_sums_);
     const int F = data.features, K = data.classes, L = layers(), U = units_, d = dimension_;
+    const int agents = data.local_agents;
     const bool with_gradient = g.extent(0) > 0, gathered = !slots.in_place(), relu = options_.activation == Activation::relu;
     const double* X = data.x.data();
     const std::int64_t ldx = static_cast<std::int64_t>(data.x.stride(0));
@@ -322,7 +323,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
     double* correct = slot_correct_.data();
     double* all_params = pass.params;
     double* all_sums = pass.sums;
-    double* batch_rows = batch_rows_.data();
+    const detail::GatherScratch& gather = gather_;
     const detail::CoordinateRange* penalised = penalised_ranges_.data();
     const std::size_t ranges = penalised_ranges_.size();
     const double l2 = options_.l2;
@@ -332,8 +333,11 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
     Kokkos::parallel_for(
         "concord::Mlp::agent_products", detail::host_agents(exec, data.local_agents), [=](int a) {
           const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
+          const double inverse = 1.0 / static_cast<double>(m);
           const double* W = all_params + static_cast<std::int64_t>(a) * d;
-          const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, batch_rows);
+          const detail::GatherScratch::Block block(gather);
+          const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, block.data());
+          detail::prefetch_agent_rows(X, ldx, F, sample, offsets, a + 1, agents, gathered);
           const double* A = rows.first;
           const std::int64_t lda = rows.second;
           double* H = act + lo * U;     // the agent's activations, row i = slot lo + i
@@ -363,6 +367,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
               loss[lo + i] = l.loss;
               correct[lo + i] = l.correct;
             }
+            for (int k = 0; k < K; ++k) z[k] *= inverse;  // every delta and gradient below is then a mean
           }
           if (!with_gradient) return;
           for (int l = L - 2; l >= 0; --l) {
@@ -370,11 +375,14 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
             const int w = width[l + 1], next_out = width[l + 2];
             double* dl = Dl + units[l];
             detail::product_nn(m, w, next_out, Dl + units[l + 1], U, W + weights[l + 1], w, dl, U);
-            for (std::int64_t i = 0; i < m; ++i)
-              for (int j = 0; j < w; ++j) {
-                const double h = H[i * U + units[l] + j];
-                dl[i * U + j] *= relu ? (h > 0.0 ? 1.0 : 0.0) : 1.0 - h * h;
-              }
+            for (std::int64_t i = 0; i < m; ++i) {
+              const double* h = H + i * U + units[l];
+              double* di = dl + i * U;
+              if (relu)
+                for (int j = 0; j < w; ++j) di[j] = h[j] > 0.0 ? di[j] : 0.0;
+              else
+                for (int j = 0; j < w; ++j) di[j] *= 1.0 - h[j] * h[j];
+            }
           }
           double* G = all_sums + static_cast<std::int64_t>(a) * d;
           for (int l = 0; l < L; ++l) {
@@ -386,7 +394,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
             for (std::int64_t i = 0; i < m; ++i)
               for (int o = 0; o < fan_out; ++o) gb[o] += dl[i * U + o];
           }
-          detail::finish_agent_gradient(G, W, penalised, ranges, d, m, l2);
+          detail::add_l2_term(G, W, penalised, ranges, l2);
         });
     pass.finish(exec);
   }

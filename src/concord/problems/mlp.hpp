@@ -128,7 +128,8 @@ class Mlp final : public Problem {
   std::vector<detail::CoordinateRange> penalised_ranges_;  // the same, as ranges (host)
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
   // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
-  detail::AgentRows agent_params_, agent_sums_, batch_rows_;
+  detail::AgentRows agent_params_, agent_sums_;
+  detail::GatherScratch gather_;  // rows of minibatches and evaluation subsets (BLAS path)
 };
 
 }  // namespace concord::problems

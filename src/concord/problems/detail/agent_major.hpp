@@ -5,7 +5,9 @@
 /// parameters contiguous, the order the BLAS products need). Both kernels walk tiles of
 /// coordinates, so every cache line of either matrix is loaded once. Also the pieces both problems
 /// share around their products: the host work items, the gradient's last step, the loss rows.
+#include <algorithm>
 #include <cstddef>
+#include <string>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -73,17 +75,64 @@ class AgentMajorPass {
   AgentRows sums_copy_;
 };
 
+/// Host scratch for the rows the BLAS pass gathers: one block of `rows` x F values per host thread
+/// (rows = the most slots one agent has), taken by a work item for the agent it runs. Every agent
+/// a thread runs writes the same block, which stays in L2, instead of a fresh slice of a buffer
+/// of every slot (cold lines read from memory only to be overwritten).
+class GatherScratch {
+ public:
+  using HostExecution = Kokkos::DefaultHostExecutionSpace;
+  GatherScratch() = default;
+  GatherScratch(std::int64_t rows, int F, const std::string& label)
+      : block_(rows * F),
+        values_(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), static_cast<std::int64_t>(token_.size()) * rows * F) {}
+  /// The calling thread's block, held until the Block is destroyed.
+  class Block {
+   public:
+    explicit Block(const GatherScratch& s) : s_(s), id_(s.token_.acquire()) {}
+    ~Block() { s_.token_.release(id_); }
+    Block(const Block&) = delete;
+    Block& operator=(const Block&) = delete;
+    double* data() const { return s_.values_.data() + static_cast<std::int64_t>(id_) * s_.block_; }
+
+   private:
+    const GatherScratch& s_;
+    int id_;
+  };
+
+ private:
+  Kokkos::Experimental::UniqueToken<HostExecution> token_;
+  std::int64_t block_ = 0;
+  Kokkos::View<double*, Kokkos::HostSpace> values_;
+};
+
 /// One agent's m rows for the BLAS products, with their leading dimension: its samples in place
 /// (X + lo ldx) when the slots are, otherwise the samples of its slots lo .. lo + m gathered into
-/// buffer (rows of F values, slot-indexed like the slots). Host only.
+/// rows (room for m rows of F values). Host only.
 inline std::pair<const double*, std::int64_t> agent_rows(const double* X, std::int64_t ldx, int F,
                                                          const std::int64_t* sample, std::int64_t lo, std::int64_t m,
-                                                         bool gathered, double* buffer) {
+                                                         bool gathered, double* rows) {
   if (!gathered) return {X + lo * ldx, ldx};
-  double* rows = buffer + lo * F;
-  for (std::int64_t i = 0; i < m; ++i)
-    for (int j = 0; j < F; ++j) rows[i * F + j] = X[sample[lo + i] * ldx + j];
+  for (std::int64_t i = 0; i < m; ++i) std::copy_n(X + sample[lo + i] * ldx, F, rows + i * F);
   return {rows, F};
+}
+
+/// Asks the CPU to bring into cache the rows agent_rows will gather for agent `next` (its slots
+/// offsets[next] .. offsets[next + 1]), so that loading them from memory overlaps the current
+/// agent's products instead of stalling its gather. Nothing when next is past the last agent or
+/// the rows are read in place. A hint only: no value changes. Host only.
+inline void prefetch_agent_rows(const double* X, std::int64_t ldx, int F, const std::int64_t* sample,
+                                const std::int64_t* offsets, int next, int agents, bool gathered) {
+#if defined(__GNUC__) && !defined(__CUDA_ARCH__)
+  if (!gathered || next >= agents) return;
+  constexpr std::int64_t line = 64 / sizeof(double);
+  for (std::int64_t slot = offsets[next]; slot < offsets[next + 1]; ++slot) {
+    const double* row = X + sample[slot] * ldx;
+    for (std::int64_t j = 0; j < F; j += line) __builtin_prefetch(row + j, 0, 3);
+  }
+#else
+  (void)X, (void)ldx, (void)F, (void)sample, (void)offsets, (void)next, (void)agents, (void)gathered;
+#endif
 }
 
 /// Coordinates [begin, end) of a parameter vector (e.g. the weights the L2 term applies to).
@@ -91,13 +140,11 @@ struct CoordinateRange {
   std::int64_t begin = 0, end = 0;
 };
 
-/// One agent's gradient from its per-sample sums, in place on the host: G[c] = G[c] (1/m), then
-/// G[c] += l2 W[c] on the penalised ranges (the weights): the mean over its m samples plus the L2
-/// term. Contiguous loops that vectorise (a multiplication by 1/m, not a division).
-inline void finish_agent_gradient(double* G, const double* W, const CoordinateRange* penalised, std::size_t ranges,
-                                  std::int64_t d, std::int64_t m, double l2) {
-  const double inverse = 1.0 / static_cast<double>(m);
-  for (std::int64_t c = 0; c < d; ++c) G[c] *= inverse;
+/// The L2 term of one agent's gradient, in place on the host: G[c] += l2 W[c] on the penalised
+/// ranges (the weights). The products have already given G the mean over the agent's samples
+/// (their residuals or output deltas are scaled by 1/m before the last product, m values per
+/// output instead of a pass over all d coordinates).
+inline void add_l2_term(double* G, const double* W, const CoordinateRange* penalised, std::size_t ranges, double l2) {
   if (l2 == 0.0) return;
   for (std::size_t r = 0; r < ranges; ++r)
     for (std::int64_t c = penalised[r].begin; c < penalised[r].end; ++c) G[c] += l2 * W[c];

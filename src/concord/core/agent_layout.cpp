@@ -18,12 +18,8 @@ AgentLayout::AgentLayout(int agents, int ranks, int rank) : agents_(agents), ran
   extra_ = agents % ranks;
 }
 
-AgentLayout AgentLayout::over(int agents, MPI_Comm comm) {
-  int ranks = 1, rank = 0;
-  MPI_Comm_size(comm, &ranks);
-  MPI_Comm_rank(comm, &rank);
-  return AgentLayout(agents, ranks, rank);
-}
+// AgentLayout::over asks MPI for the rank and size: it is defined in comm/communicator.cpp, since
+// core sits below comm and calls no MPI itself.
 
 int AgentLayout::owner(int a) const {
   // The first extra_ ranks hold base_ + 1 agents.

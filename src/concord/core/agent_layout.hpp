@@ -15,6 +15,7 @@ class AgentLayout {
   /// Throws `InputError` when agents < ranks (a rank would hold no agent) or either is < 1.
   AgentLayout(int agents, int ranks, int rank);
   /// The layout of `agents` over the ranks of `comm` (this process being its rank in `comm`).
+  /// Throws `RuntimeError` when MPI fails. Defined in comm/communicator.cpp (core calls no MPI).
   static AgentLayout over(int agents, MPI_Comm comm);
 
   int agents() const { return agents_; }

@@ -530,7 +530,7 @@ void algorithm_step(benchmark::State& state, const StepSpec& spec, bool least_sq
     c.algorithm.reset();  // free the previous state first
     concord::algorithms::AlgorithmOptions options;
     options.name = spec.name;
-    if (!spec.variant.empty()) options.variant = spec.variant;
+    if (!spec.variant.empty()) options.variant = concord::algorithms::variants().parse(spec.variant);
     options.schedule.gamma = 1e-6;  // small enough to stay finite over any number of steps
     options.time_phases = false;    // no fences inside the step
     c.algorithm = concord::algorithms::make_algorithm(options, {problem, c.mixer, c.reducer});

@@ -77,7 +77,7 @@ inline concord::algorithms::AlgorithmOptions algorithm_options(const std::string
                                                                 const std::string& variant = "atc", int period = 4) {
   concord::algorithms::AlgorithmOptions o;
   o.name = name;
-  o.variant = variant;
+  o.variant = concord::algorithms::variants().parse(variant);
   o.schedule.gamma = gamma;
   o.period = period;
   return o;

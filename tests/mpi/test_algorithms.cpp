@@ -148,7 +148,7 @@ TEST(Algorithms, TrajectoriesAreBitIdenticalForAnyNumberOfRanks) {
       {"psgd", "atc", "ring"},           {"dsgd", "atc", "ring"},
       {"dsgd", "cta", "exponential"},    {"gradient_tracking", "atc", "one_peer_exponential"},
       {"gradient_tracking", "cta", "ring"}, {"exact_diffusion", "atc", "torus"},
-      {"d2", "atc", "exponential"},      {"gossip_pga", "atc", "ring"},
+      {"d2", "atc", "ring"},             {"gossip_pga", "atc", "ring"},
       {"local_sgd", "atc", "ring"}};
   for (const Case& c : cases)
     for (int batch : {0, 3}) {
@@ -204,10 +204,27 @@ TEST(Algorithms, BadOptionsAreRefused) {
   RunSpec spec;
   spec.algorithm = algorithm_options("dsgdd", 0.1);
   EXPECT_NE(message_of([&] { LeastSquaresRun run(spec); }).find("allowed: psgd, dsgd"), std::string::npos);
-  spec.algorithm = algorithm_options("dsgd", 0.1, "both");
-  EXPECT_NE(message_of([&] { LeastSquaresRun run(spec); }).find("allowed: atc, cta"), std::string::npos);
+  // Variants are typed; their names are parsed by the one table the deck also lists.
+  EXPECT_NE(message_of([&] { concord::algorithms::variants().parse("both"); }).find("allowed: atc, cta"), std::string::npos);
   spec.algorithm = algorithm_options("local_sgd", 0.1, "atc", 0);
   EXPECT_NE(message_of([&] { LeastSquaresRun run(spec); }).find("period must be >= 1"), std::string::npos);
   spec.algorithm = algorithm_options("dsgd", -1.0);
   EXPECT_NE(message_of([&] { LeastSquaresRun run(spec); }).find("step_size must be > 0"), std::string::npos);
+  // Gossip takes no step size: an unset one is no error.
+  spec.algorithm = algorithm_options("gossip", 0.0);
+  EXPECT_EQ(message_of([&] { LeastSquaresRun run(spec); }), "(no exception)");
+}
+
+// The algorithm checks its own preconditions on the topology, for library users too: d2 needs a
+// symmetric W with lambda_min > -1/3.
+TEST(Algorithms, D2RefusesTopologiesItCannotRunOn) {
+  RunSpec spec;
+  spec.algorithm = algorithm_options("d2", 0.1);
+  spec.agents = 8;
+  spec.topology = "exponential";  // not symmetric
+  EXPECT_NE(message_of([&] { LeastSquaresRun run(spec); }).find("d2 needs a symmetric W"), std::string::npos);
+  spec.topology = "ring";  // even ring: lambda_min = -1/3 exactly
+  EXPECT_NE(message_of([&] { LeastSquaresRun run(spec); }).find("lambda_min = -0.3333"), std::string::npos);
+  spec.agents = 9;  // odd ring: lambda_min = 1/3 + 2/3 cos(8 pi / 9) = -0.293
+  EXPECT_EQ(message_of([&] { LeastSquaresRun run(spec); }), "(no exception)");
 }

@@ -2,6 +2,8 @@
 // order, and the report's flags mean what they say.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "concord/topology/analysis.hpp"
 #include "concord/topology/generators.hpp"
 #include "concord/topology/registry.hpp"
@@ -22,6 +24,25 @@ TEST(Analysis, LanczosAgreesWithDense) {
   const auto hc = one_peer_hypercube(64);
   EXPECT_LE(period_rate(hc, iterative), 1e-12);
   EXPECT_TRUE(analyze(hc, iterative).finite_time);
+}
+
+// lambda_min(W) (D2's condition): the Metropolis ring's closed form 1/3 + 2/3 cos(2 pi floor(n/2) / n),
+// densely and by Lanczos on I - W, and the two paths agree on other symmetric graphs.
+TEST(Analysis, SmallestEigenvalue) {
+  AnalysisOptions iterative;
+  iterative.dense_limit = 0;
+  const double pi = 3.14159265358979323846;
+  for (int n : {9, 10, 25, 600}) {
+    const auto w = make_topology("ring", n, {}, 1).round(0);
+    const double exact = 1.0 / 3.0 + 2.0 / 3.0 * std::cos(2.0 * pi * (n / 2) / n);
+    EXPECT_NEAR(smallest_eigenvalue(w), exact, 1e-10) << "ring n=" << n;
+    EXPECT_NEAR(smallest_eigenvalue(w, iterative), exact, 1e-8) << "ring n=" << n << " (Lanczos)";
+  }
+  for (const char* name : {"torus", "complete", "star"}) {
+    const auto w = make_topology(name, 36, {}, 1).round(0);
+    EXPECT_NEAR(smallest_eigenvalue(w, iterative), smallest_eigenvalue(w), 1e-8) << name;
+  }
+  EXPECT_THROW(smallest_eigenvalue(make_topology("exponential", 8, {}, 1).round(0)), std::logic_error);
 }
 
 TEST(Analysis, PeriodProductOrder) {

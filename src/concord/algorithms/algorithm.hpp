@@ -44,16 +44,21 @@ struct StepTimes {
   double communication = 0.0;
 };
 
+/// dsgd and gradient_tracking: adapt-then-combine (the lecture's form) or combine-then-adapt.
+enum class Variant { atc, cta };
+/// The variants' names ("atc", "cta"): the deck's allowed words and the parser.
+const parameters::Words<Variant>& variants();
+
+/// What configures an algorithm. The deck parameters bound to these members, with their ranges
+/// and help, are declared once in the algorithm catalogue (catalog.hpp); the defaults here are
+/// the deck's defaults.
 struct AlgorithmOptions {
   std::string name = "dsgd";
-  std::string variant = "atc";  ///< dsgd and gradient_tracking: "atc" or "cta"
-  StepSchedule schedule;
-  int period = 10;              ///< H of gossip_pga and local_sgd
-  bool time_phases = true;      ///< fence at phase boundaries to split compute / communication
+  Variant variant = Variant::atc;  ///< dsgd and gradient_tracking
+  StepSchedule schedule;           ///< every algorithm but gossip
+  int period = 10;                 ///< H of gossip_pga and local_sgd
+  bool time_phases = true;         ///< fence at phase boundaries to split compute / communication
 };
-
-/// Names of the algorithms `make_algorithm` knows.
-const std::vector<std::string>& algorithm_names();
 
 /// Everything an algorithm works with (owned by the caller, alive while the algorithm is).
 struct Environment {
@@ -105,8 +110,9 @@ class Algorithm {
   Kokkos::Timer timer_;
 };
 
-/// Builds the algorithm `options.name`. Throws InputError for an unknown name (listing the known
-/// ones), an unknown variant, or a bad schedule / period.
+/// Builds the algorithm `options.name` through its catalogue entry (catalog.hpp). Throws
+/// InputError for an unknown name (listing the known ones), a bad schedule or period, or a
+/// topology (the mixer's) the algorithm cannot run on, e.g. d2 on a W with an eigenvalue <= -1/3.
 std::unique_ptr<Algorithm> make_algorithm(const AlgorithmOptions& options, Environment env);
 
 }  // namespace concord::algorithms

@@ -1,6 +1,8 @@
 #include "concord/algorithms/metrics.hpp"
 
+#include <Kokkos_Profiling_ScopedRegion.hpp>
 #include <stdexcept>
+#include <string>
 
 namespace concord::algorithms {
 
@@ -18,6 +20,9 @@ Metrics::Metrics(problems::Problem& problem, mixing::ReproducibleSum& reducer)
 }
 
 MetricValues Metrics::compute(const ExecutionSpace& exec, std::int64_t iteration, const AgentMatrix& x) {
+  // Kokkos Tools region around the whole evaluation (a no-op without a tool).
+  static const std::string region_name = "concord::Metrics::compute";
+  Kokkos::Profiling::ScopedRegion region(region_name);
   using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>;
   const int d = problem_.dimension();
   const double n = problem_.layout().agents();

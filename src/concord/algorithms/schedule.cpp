@@ -40,20 +40,15 @@ std::string StepSchedule::describe() const {
   return s;
 }
 
-ScheduleKind parse_schedule_kind(const std::string& name) {
-  if (name == "constant") return ScheduleKind::constant;
-  if (name == "inverse_sqrt") return ScheduleKind::inverse_sqrt;
-  if (name == "step") return ScheduleKind::step;
-  throw InputError(fmt::format("unknown step-size schedule '{}' (allowed: constant, inverse_sqrt, step)", name));
+const parameters::Words<ScheduleKind>& schedule_kinds() {
+  static const parameters::Words<ScheduleKind> words{
+      "step-size schedule",
+      {{"constant", ScheduleKind::constant}, {"inverse_sqrt", ScheduleKind::inverse_sqrt}, {"step", ScheduleKind::step}}};
+  return words;
 }
 
-std::string to_string(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::constant: return "constant";
-    case ScheduleKind::inverse_sqrt: return "inverse_sqrt";
-    case ScheduleKind::step: return "step";
-  }
-  return "?";
-}
+ScheduleKind parse_schedule_kind(const std::string& name) { return schedule_kinds().parse(name); }
+
+std::string to_string(ScheduleKind kind) { return schedule_kinds().name(kind); }
 
 }  // namespace concord::algorithms

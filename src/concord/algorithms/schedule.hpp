@@ -10,13 +10,15 @@
 #include <cstdint>
 #include <string>
 
+#include "concord/core/parameters.hpp"
+
 namespace concord::algorithms {
 
 enum class ScheduleKind { constant, inverse_sqrt, step };
 
 struct StepSchedule {
   ScheduleKind kind = ScheduleKind::constant;
-  double gamma = 0.01;
+  double gamma = 0.0;         ///< the base step size: no default (validate() refuses <= 0)
   std::int64_t every = 1000;  ///< `step`: iterations between decays
   double factor = 0.1;        ///< `step`: multiplier per decay
   std::int64_t warmup = 0;    ///< iterations of linear warm-up (0 = none)
@@ -27,7 +29,9 @@ struct StepSchedule {
   std::string describe() const;
 };
 
-/// "constant", "inverse_sqrt", "step"; InputError listing them otherwise.
+/// The schedules' names ("constant", "inverse_sqrt", "step"): the deck's allowed words and the parser.
+const parameters::Words<ScheduleKind>& schedule_kinds();
+/// schedule_kinds().parse(name): InputError listing the names otherwise.
 ScheduleKind parse_schedule_kind(const std::string& name);
 std::string to_string(ScheduleKind kind);
 

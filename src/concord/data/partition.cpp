@@ -155,21 +155,16 @@ Lists dirichlet(const SampleSet& set, int agents, double alpha, std::uint64_t se
 
 }  // namespace
 
-PartitionKind parse_partition_kind(const std::string& name) {
-  if (name == "iid") return PartitionKind::iid;
-  if (name == "label_sorted") return PartitionKind::label_sorted;
-  if (name == "dirichlet") return PartitionKind::dirichlet;
-  throw InputError(fmt::format("unknown partition '{}'; allowed: iid, label_sorted, dirichlet", name));
+const parameters::Words<PartitionKind>& partition_kinds() {
+  static const parameters::Words<PartitionKind> words{
+      "partition",
+      {{"iid", PartitionKind::iid}, {"label_sorted", PartitionKind::label_sorted}, {"dirichlet", PartitionKind::dirichlet}}};
+  return words;
 }
 
-std::string to_string(PartitionKind kind) {
-  switch (kind) {
-    case PartitionKind::iid: return "iid";
-    case PartitionKind::label_sorted: return "label_sorted";
-    case PartitionKind::dirichlet: return "dirichlet";
-  }
-  return "unknown";
-}
+PartitionKind parse_partition_kind(const std::string& name) { return partition_kinds().parse(name); }
+
+std::string to_string(PartitionKind kind) { return partition_kinds().name(kind); }
 
 std::vector<std::vector<std::int64_t>> partition(const SampleSet& set, int agents, const PartitionSpec& spec,
                                                  std::uint64_t seed) {

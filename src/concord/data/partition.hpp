@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "concord/core/parameters.hpp"
+
 #include "concord/data/sample_set.hpp"
 
 namespace concord::data {
@@ -24,6 +26,9 @@ struct PartitionSpec {
 };
 
 /// Parses "iid", "label_sorted", "dirichlet"; InputError listing those otherwise.
+/// The partitions' names ("iid", "label_sorted", "dirichlet"): the deck's allowed words and the parser.
+const parameters::Words<PartitionKind>& partition_kinds();
+/// partition_kinds().parse(name): InputError naming the allowed names otherwise.
 PartitionKind parse_partition_kind(const std::string& name);
 std::string to_string(PartitionKind kind);
 

@@ -4,7 +4,6 @@
 #include <sched.h>
 #include <sys/stat.h>
 
-#include <Eigen/Dense>
 #include <Kokkos_Core.hpp>
 #include <algorithm>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include <type_traits>
 
 #include "concord/algorithms/algorithm.hpp"
+#include "concord/algorithms/catalog.hpp"
 #include "concord/algorithms/metrics.hpp"
 #include "concord/comm/transport.hpp"
 #include "concord/config.hpp"
@@ -35,6 +35,7 @@
 #include "concord/mixing/mixer.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
 #include "concord/data/readers.hpp"
+#include "concord/problems/catalog.hpp"
 #include "concord/problems/setup.hpp"
 #include "concord/topology/analysis.hpp"
 #include "concord/topology/registry.hpp"
@@ -164,48 +165,19 @@ std::map<std::string, std::string> topology_parameters(const io::Tree& list) {
   return params;
 }
 
+/// The problem's spec: the catalogue's parameters from concord/problem, and the run's minibatch and
+/// evaluation subset.
 problems::ProblemSpec problem_spec(const io::Deck& deck) {
-  problems::ProblemSpec spec;
-  spec.name = deck.text("problem/name");
-  spec.l2 = deck.real("problem/l2");
-  if (deck.has("problem/bias")) spec.bias = deck.boolean("problem/bias");
-  if (deck.has("problem/hidden")) spec.hidden = deck.at("problem/hidden").get<std::vector<int>>();
-  if (deck.has("problem/activation")) spec.activation = deck.text("problem/activation");
+  problems::ProblemSpec spec = problems::problem_spec(deck.at("problem"));
   if (deck.has("algorithm/batch_size")) spec.batch = static_cast<int>(deck.integer("algorithm/batch_size"));
   spec.evaluation_samples = deck.integer("output/evaluation_samples");
-  auto& d = spec.data;
-  d.source = deck.text("problem/data/source");
-  if (deck.has("problem/data/samples_per_agent")) {
-    d.least_squares.samples_per_agent = static_cast<int>(deck.integer("problem/data/samples_per_agent"));
-    d.least_squares.dimension = static_cast<int>(deck.integer("problem/data/dimension"));
-    d.least_squares.heterogeneity = deck.real("problem/data/heterogeneity");
-    d.least_squares.noise = deck.real("problem/data/noise");
-  }
-  if (deck.has("problem/data/samples")) {
-    d.classification.samples = static_cast<int>(deck.integer("problem/data/samples"));
-    d.classification.features = static_cast<int>(deck.integer("problem/data/features"));
-    d.classification.classes = static_cast<int>(deck.integer("problem/data/classes"));
-    d.classification.separation = deck.real("problem/data/separation");
-  }
-  if (deck.has("problem/data/file")) d.file = deck.text("problem/data/file");
-  if (deck.has("problem/data/test_file")) d.test_file = deck.text("problem/data/test_file");
-  if (deck.has("problem/data/directory")) d.directory = deck.text("problem/data/directory");
-  if (deck.has("problem/data/max_samples")) d.max_samples = deck.integer("problem/data/max_samples");
-  if (deck.has("problem/data/partition")) d.partition.kind = data::parse_partition_kind(deck.text("problem/data/partition"));
-  if (deck.has("problem/data/alpha")) d.partition.alpha = deck.real("problem/data/alpha");
   return spec;
 }
 
+/// The algorithm's options: the catalogue's parameters from concord/algorithm, and the phase timing
+/// from concord/output.
 algorithms::AlgorithmOptions algorithm_options(const io::Deck& deck) {
-  algorithms::AlgorithmOptions o;
-  o.name = deck.text("algorithm/name");
-  if (deck.has("algorithm/variant")) o.variant = deck.text("algorithm/variant");
-  if (deck.has("algorithm/schedule")) o.schedule.kind = algorithms::parse_schedule_kind(deck.text("algorithm/schedule"));
-  if (deck.has("algorithm/step_size")) o.schedule.gamma = deck.real("algorithm/step_size");
-  if (deck.has("algorithm/decay_every")) o.schedule.every = deck.integer("algorithm/decay_every");
-  if (deck.has("algorithm/decay_factor")) o.schedule.factor = deck.real("algorithm/decay_factor");
-  if (deck.has("algorithm/warmup")) o.schedule.warmup = deck.integer("algorithm/warmup");
-  if (deck.has("algorithm/period")) o.period = static_cast<int>(deck.integer("algorithm/period"));
+  algorithms::AlgorithmOptions o = algorithms::algorithm_options(deck.at("algorithm"));
   o.time_phases = deck.boolean("output/time_phases");
   return o;
 }
@@ -216,30 +188,6 @@ comm::TransportOptions transport_options(const io::Deck& deck) {
   o.kind = kind == "mpi" ? comm::TransportKind::mpi : kind == "nccl" ? comm::TransportKind::nccl : comm::TransportKind::automatic;
   o.gpu_aware = deck.boolean("parallel/gpu_aware");
   return o;
-}
-
-/// D2 converges only for symmetric W with eigenvalues > -1/3 (docs/algorithms.md).
-void check_d2(const topology::Topology& t) {
-  const int n = t.agents();
-  for (int r = 0; r < t.period(); ++r) {
-    const auto& w = t.round(r);
-    if (!w.is_symmetric())
-      throw InputError("concord/algorithm/name: d2 needs a symmetric W, but topology '" + t.name() +
-                       "' is not symmetric (round " + std::to_string(r) +
-                       "); use gradient_tracking or exact_diffusion, or a symmetric topology");
-    if (n > 4096) continue;  // dense eigenvalues only for moderate n
-    Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(n, n);
-    for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j) dense(i, j) = w(i, j);
-    const double lambda_min = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(dense, Eigen::EigenvaluesOnly).eigenvalues().minCoeff();
-    if (lambda_min <= -1.0 / 3.0)
-      throw InputError(str("concord/algorithm/name: d2 needs the eigenvalues of W above -1/3, but topology '{}' "
-                           "on {} agents has lambda_min = {:.4f}{}. Use exact_diffusion (the same fixed point; it mixes "
-                           "with (I + W)/2, whose eigenvalues are always above 0), or a topology whose W qualifies, e.g. "
-                           "complete (eigenvalues 0 and 1)",
-                           t.name(), n, lambda_min,
-                           t.name() == "ring" ? " (a ring has lambda_min > -1/3 only for an odd number of agents)" : ""));
-  }
 }
 
 std::vector<std::string> metric_columns(const problems::Problem& problem, bool time_phases) {
@@ -524,8 +472,8 @@ int run(const RunOptions& options, MPI_Comm comm) {
     throw InputError(std::string("concord/topology: ") + e.what());
   }
   const auto algorithm_opts = algorithm_options(deck);
-  if (algorithm_opts.name == "d2") check_d2(topo);
-  algorithm_opts.schedule.validate();
+  algorithms::check_topology(algorithm_opts, topo);  // e.g. d2's eigenvalue condition, before any data is read
+  if (algorithms::algorithm_info(algorithm_opts.name).descends) algorithm_opts.schedule.validate();
 
   // ---- 3. Outputs and the checkpoint to resume from ------------------------------------------
   std::int64_t start = 0;

@@ -7,11 +7,12 @@
 #include <set>
 #include <sstream>
 
-#include "concord/algorithms/algorithm.hpp"
+#include "concord/algorithms/catalog.hpp"
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
 #include "concord/core/random.hpp"
 #include "concord/core/text.hpp"
+#include "concord/problems/catalog.hpp"
 #include "concord/problems/setup.hpp"
 #include "concord/topology/registry.hpp"
 
@@ -22,106 +23,7 @@ namespace {
 // Declaring parameters
 // ---------------------------------------------------------------------------------------------
 
-/// The validated value at `path` (relative to concord/), or null.
-const Tree& value_at(const Tree& validated, const std::string& path) {
-  static const Tree null;
-  const Tree* node = &validated["concord"];
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string key = path.substr(start, end - start);
-    if (!node->is_object() || !node->contains(key)) return null;
-    node = &(*node)[key];
-    start = end + 1;
-  }
-  return *node;
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
-/// Applies when concord/<path> is one of `values`.
-Condition when_in(const std::string& path, std::vector<std::string> values) {
-  const std::string description = "concord/" + path + (values.size() == 1 ? " is " : " is one of ") + join(values);
-  return {description, [path, values](const Tree& v) {
-            const Tree& x = value_at(v, path);
-            return x.is_string() && std::find(values.begin(), values.end(), x.get<std::string>()) != values.end();
-          }};
-}
-
-Condition both(Condition a, Condition b) {
-  return {a.description + " and " + b.description,
-          [a, b](const Tree& v) { return a.holds(v) && b.holds(v); }};
-}
-
-// Upper bounds of integer parameters, so that the validated value fits the C++ type it is read
-// into: `int` for sizes (agents, samples, widths, ...), `std::int64_t` for iteration counts (a
-// bound far beyond any run, with room for products such as iterations * batch), and the seed
-// (std::uint64_t; bounded where a double represents every integer, so the check is exact).
-constexpr double int_max = 2147483647.0;
-constexpr double iterations_max = 1.0e12;
-constexpr double seed_max = 9007199254740991.0;  // 2^53 - 1
-
-Param integer(std::string key, Tree def, std::string doc, double min, double max) {
-  Param p;
-  p.key = std::move(key);
-  p.type = ParamType::integer;
-  p.default_value = std::move(def);
-  p.doc = std::move(doc);
-  p.min = min;
-  p.max = max;
-  return p;
-}
-
-Param real(std::string key, Tree def, std::string doc, double min, bool min_open,
-           std::optional<double> max = std::nullopt) {
-  Param p;
-  p.key = std::move(key);
-  p.type = ParamType::real;
-  p.default_value = std::move(def);
-  p.doc = std::move(doc);
-  p.min = min;
-  p.min_open = min_open;
-  p.max = max;
-  return p;
-}
-
-Param boolean(std::string key, bool def, std::string doc) {
-  Param p;
-  p.key = std::move(key);
-  p.type = ParamType::boolean;
-  p.default_value = def;
-  p.doc = std::move(doc);
-  return p;
-}
-
-Param word(std::string key, Tree def, std::vector<std::string> words, std::string doc) {
-  Param p;
-  p.key = std::move(key);
-  p.type = ParamType::word;
-  p.default_value = std::move(def);
-  p.words = std::move(words);
-  p.doc = std::move(doc);
-  return p;
-}
-
-Param text(std::string key, Tree def, std::string doc) {
-  Param p;
-  p.key = std::move(key);
-  p.type = ParamType::text;
-  p.default_value = std::move(def);
-  p.doc = std::move(doc);
-  return p;
-}
-
-Param with(Param p, Condition c) {
-  p.when = std::move(c);
-  return p;
-}
+using namespace concord::parameters;
 
 std::vector<std::string> topology_names() {
   std::vector<std::string> names;
@@ -171,31 +73,18 @@ Section topology_section() {
 Section problem_section() {
   Section s;
   s.key = "problem";
-  s.doc = "The local objectives f_i and the data they are built from (docs/algorithms.md).";
+  s.doc = "The local objectives f_i and the data they are built from (docs/algorithms.md). Each problem's and each "
+          "data source's parameters are declared by its catalogue entry (src/concord/problems/catalog.hpp).";
   s.params.push_back(word("name", nullptr, problems::problem_names(),
                           "least_squares; logistic_regression (binary for 2 classes, multinomial otherwise); mlp"));
-  s.params.push_back(real("l2", 0.0, "L2 regularisation (lambda/2) ||x||^2 added to every f_i", 0.0, false));
+  for (auto& p : problems::problem_deck_parameters()) s.params.push_back(std::move(p));
+  // How the driver places the agents' initial models (driver/run.cpp).
   s.params.push_back(word("initial", "point", {"point", "normal", "index"},
                           "the agents' initial models: point (the problem's initial point, every agent alike); "
                           "normal (that point plus initial_scale * N(0, I), from agent i's own stream); index "
                           "(x_i = initial_scale * i in every coordinate, e.g. the lecture's x = (0, 1, 2, 3, 4))"));
   s.params.push_back(with(real("initial_scale", 1.0, "scale of the initial models' spread", 0.0, true),
                           when_in("problem/initial", {"normal", "index"})));
-  s.params.push_back(with(boolean("bias", true, "fit an intercept (logistic regression)"),
-                          when_in("problem/name", {"logistic_regression"})));
-  {
-    Param hidden;
-    hidden.key = "hidden";
-    hidden.type = ParamType::integer_list;
-    hidden.default_value = Tree::array({32});
-    hidden.doc = "widths of the hidden layers, e.g. [64, 32]";
-    hidden.min = 1;
-    hidden.max = int_max;
-    hidden.when = when_in("problem/name", {"mlp"});
-    s.params.push_back(hidden);
-  }
-  s.params.push_back(with(word("activation", "relu", {"relu", "tanh"}, "activation of the hidden layers"),
-                          when_in("problem/name", {"mlp"})));
 
   Section d;
   d.key = "data";
@@ -203,37 +92,7 @@ Section problem_section() {
   d.params.push_back(word("source", "synthetic", problems::data_sources(),
                           "synthetic (generated from concord/seed), hdf5 (/features, /targets, optional /owner), "
                           "libsvm (text), fashion_mnist (Debian's dataset-fashion-mnist)"));
-  const auto synthetic_ls = both(when_in("problem/data/source", {"synthetic"}), when_in("problem/name", {"least_squares"}));
-  const auto synthetic_cls =
-      both(when_in("problem/data/source", {"synthetic"}), when_in("problem/name", {"logistic_regression", "mlp"}));
-  d.params.push_back(with(integer("samples_per_agent", 50, "rows a_s held by every agent", 1, int_max), synthetic_ls));
-  d.params.push_back(with(integer("dimension", 10, "model dimension d", 1, int_max), synthetic_ls));
-  d.params.push_back(with(real("heterogeneity", 0.0,
-                               "delta: local minimisers x_i* = x* + delta u_i (0 = iid agents)", 0.0, false),
-                          synthetic_ls));
-  d.params.push_back(with(real("noise", 0.1, "standard deviation of the target noise", 0.0, false), synthetic_ls));
-  d.params.push_back(with(integer("samples", 1000, "samples over all agents", 1, int_max), synthetic_cls));
-  d.params.push_back(with(integer("features", 20, "features per sample", 1, int_max), synthetic_cls));
-  d.params.push_back(with(integer("classes", 2, "number of classes", 2, int_max), synthetic_cls));
-  d.params.push_back(with(real("separation", 3.0, "distance scale between class centres (noise units)", 0.0, true),
-                          synthetic_cls));
-  d.params.push_back(with(text("file", nullptr, "the training file"), when_in("problem/data/source", {"hdf5", "libsvm"})));
-  d.params.push_back(with(text("test_file", "", "held-out file of the same kind (\"\" = none)"),
-                          when_in("problem/data/source", {"hdf5", "libsvm"})));
-  d.params.push_back(with(text("directory", "", "directory of the IDX files (\"\" = Debian's location)"),
-                          when_in("problem/data/source", {"fashion_mnist"})));
-  d.params.push_back(with(integer("max_samples", 0, "use only the first max_samples training rows (0 = all)", 0, int_max),
-                          when_in("problem/data/source", {"hdf5", "libsvm", "fashion_mnist"})));
-  const Condition partitioned{
-      "the data is not synthetic least squares (which gives every agent its own block)", [](const Tree& v) {
-        return !(value_at(v, "problem/data/source") == "synthetic" && value_at(v, "problem/name") == "least_squares");
-      }};
-  d.params.push_back(with(word("partition", "iid", {"iid", "label_sorted", "dirichlet"},
-                               "how samples are spread over agents: iid shuffle, sorted by label (each agent sees "
-                               "few classes), or per-class Dirichlet(alpha) shares"),
-                          partitioned));
-  d.params.push_back(with(real("alpha", 0.5, "Dirichlet concentration (small: strong label skew)", 0.0, true),
-                          both(partitioned, when_in("problem/data/partition", {"dirichlet"}))));
+  for (auto& p : problems::data_deck_parameters()) d.params.push_back(std::move(p));
   s.sections.push_back(std::move(d));
   return s;
 }
@@ -241,29 +100,13 @@ Section problem_section() {
 Section algorithm_section() {
   Section s;
   s.key = "algorithm";
-  s.doc = "The optimizer and its step sizes (docs/algorithms.md).";
+  s.doc = "The optimizer and its step sizes (docs/algorithms.md). Each algorithm's parameters are declared by its "
+          "catalogue entry (src/concord/algorithms/catalog.hpp).";
   s.params.push_back(word("name", nullptr, algorithms::algorithm_names(), "the algorithm"));
-  s.params.push_back(with(word("variant", "atc", {"atc", "cta"},
-                               "adapt-then-combine (the lecture's form) or combine-then-adapt (overlaps the "
-                               "exchange with the gradient; gradient tracking: x and y in one exchange)"),
-                          when_in("algorithm/name", {"dsgd", "gradient_tracking"})));
-  const Condition descends{"concord/algorithm/name is not gossip", [](const Tree& v) {
-                             return value_at(v, "algorithm/name") != "gossip";
-                           }};
-  s.params.push_back(with(real("step_size", nullptr, "gamma (the schedule's base step size)", 0.0, true), descends));
-  s.params.push_back(with(word("schedule", "constant", {"constant", "inverse_sqrt", "step"},
-                               "gamma_k = gamma; gamma / sqrt(k + 1); gamma * decay_factor^floor(k / decay_every)"),
-                          descends));
-  s.params.push_back(with(integer("decay_every", 1000, "iterations between decays", 1, iterations_max),
-                          both(descends, when_in("algorithm/schedule", {"step"}))));
-  s.params.push_back(with(real("decay_factor", 0.1, "multiplier per decay", 0.0, true, 1.0),
-                          both(descends, when_in("algorithm/schedule", {"step"}))));
-  s.params.push_back(with(integer("warmup", 0, "iterations of linear warm-up of gamma (0 = none)", 0, iterations_max), descends));
+  for (auto& p : algorithms::algorithm_deck_parameters()) s.params.push_back(std::move(p));
   s.params.push_back(integer("iterations", nullptr, "iterations to run (in total, counting those before a restart)", 0, iterations_max));
   s.params.push_back(with(integer("batch_size", 0, "minibatch per agent and iteration (0 = full local gradient)", 0, int_max),
-                          descends));
-  s.params.push_back(with(integer("period", 10, "H: iterations between global averages", 1, int_max),
-                          when_in("algorithm/name", {"gossip_pga", "local_sgd"})));
+                          when_in("algorithm/name", algorithms::descending_algorithm_names())));
   return s;
 }
 

@@ -3,8 +3,10 @@
 /// Input decks: a Teuchos ParameterList (YAML or XML) with one top-level list `concord`,
 /// validated against Concord's declared parameters before any work.
 ///
-/// Every configurable object declares its parameters here — key, type, default, allowed values or
-/// range, when it applies, and a description. One declaration serves validation (the messages
+/// Every configurable object declares its parameters once -- key, type, default, allowed values or
+/// range, when it applies, and a description: the catalogues of algorithms, problems, data sources
+/// and topologies declare theirs, and deck_schema() assembles them with the run's own (seed,
+/// agents, output, parallel). One declaration serves validation (the messages
 /// name the full path, e.g. `concord/algorithm/step_sise`, what is allowed and the closest valid
 /// key), the validated deck (defaults filled in), and docs/deck-reference.md
 /// (`concord deck --reference`).
@@ -18,17 +20,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "concord/core/parameters.hpp"
+
 namespace concord::io {
 
-/// A deck as a tree: objects for ParameterLists, numbers / booleans / strings / arrays for
-/// entries, in the deck's order.
-using Tree = nlohmann::ordered_json;
+/// A deck as a tree (core/parameters.hpp).
+using concord::Tree;
 
 enum class DeckFormat { yaml, xml };
 
@@ -64,37 +66,12 @@ Tree read_deck_file(const std::string& path);
 /// override (the value itself is checked by `validate_deck`).
 void apply_override(Tree& raw, const std::string& assignment);
 
-enum class ParamType { integer, real, boolean, word, text, integer_list, topology_value };
-
-/// When a parameter or section applies, evaluated on the validated deck so far (declaration
-/// order: a condition may only look at parameters declared before it).
-struct Condition {
-  std::string description;  ///< e.g. "concord/problem/name is mlp"
-  std::function<bool(const Tree& validated)> holds;
-};
-
-struct Param {
-  std::string key;
-  ParamType type = ParamType::text;
-  Tree default_value;            ///< null: required (unless `optional`)
-  /// Not filled in when absent: the consumer applies its own default (`default_note` says which).
-  bool optional = false;
-  std::string default_note;
-  std::string type_note;  ///< shown as the type in the reference instead of `type` (topology keys)
-  std::string doc;
-  std::optional<double> min, max;
-  bool min_open = false;         ///< min excluded
-  std::vector<std::string> words;  ///< word: allowed values
-  std::optional<Condition> when;
-};
-
-struct Section {
-  std::string key;
-  std::string doc;
-  std::vector<Param> params;
-  std::vector<Section> sections;
-  std::optional<Condition> when;
-};
+// The declaration types live in core/parameters.hpp, where the catalogues of the lower layers
+// (algorithms, problems, topologies) declare their parameters.
+using concord::Condition;
+using concord::Param;
+using concord::ParamType;
+using concord::Section;
 
 /// The declaration of every deck parameter: the root section `concord`.
 const Section& deck_schema();

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <Kokkos_Profiling_ScopedRegion.hpp>
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 #include "concord/core/error.hpp"
 
@@ -315,7 +317,7 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interio
 
 Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std::shared_ptr<comm::Transport> transport,
              int dimension, int max_vectors)
-    : layout_(layout), transport_(std::move(transport)), dimension_(dimension), max_vectors_(max_vectors) {
+    : topology_(topology), layout_(layout), transport_(std::move(transport)), dimension_(dimension), max_vectors_(max_vectors) {
   if (!transport_) throw std::logic_error("concord::Mixer: no transport");
   if (topology.agents() != layout.agents())
     throw InputError(fmt::format("mixing: topology '{}' has {} agents but the agent layout has {}", topology.name(),
@@ -362,6 +364,10 @@ void Mixer::check(std::span<const AgentMatrix> in, std::span<const AgentMatrix> 
 
 void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const AgentMatrix> in,
                   std::span<const AgentMatrix> out) {
+  // Kokkos Tools region (a no-op without a tool: Kokkos checks a callback pointer). The name is
+  // a static string so that no std::string is built per call.
+  static const std::string region_name = "concord::Mixer::start";
+  Kokkos::Profiling::ScopedRegion region(region_name);
   if (active_ != nullptr) throw std::logic_error("concord::Mixer::start: a step is already in flight");
   if (k < 0) throw std::invalid_argument("concord::Mixer::start: iteration k must be >= 0");
   check(in, out);
@@ -385,6 +391,8 @@ void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const Ag
 }
 
 void Mixer::finish(const ExecutionSpace& exec) {
+  static const std::string region_name = "concord::Mixer::finish";
+  Kokkos::Profiling::ScopedRegion region(region_name);
   if (active_ == nullptr) throw std::logic_error("concord::Mixer::finish: no step in flight");
   const MixingPlan& plan = *active_;
   active_ = nullptr;

@@ -53,6 +53,8 @@ class Mixer {
   int max_vectors() const { return max_vectors_; }
   int period() const { return static_cast<int>(plans_.size()); }
   const AgentLayout& layout() const { return layout_; }
+  /// The topology the plans were built from (algorithms check their preconditions against it).
+  const topology::Topology& topology() const { return topology_; }
   const MixingPlan& plan(std::int64_t k) const { return plans_[static_cast<std::size_t>(k % period())]; }
   comm::Transport& transport() const { return *transport_; }
 
@@ -73,6 +75,7 @@ class Mixer {
  private:
   void check(std::span<const AgentMatrix> in, std::span<const AgentMatrix> out) const;
 
+  topology::Topology topology_;
   AgentLayout layout_;
   std::shared_ptr<comm::Transport> transport_;
   int dimension_;

@@ -135,15 +135,14 @@ void broadcast(const ExecutionSpace& exec, const CoordinateVector& point, const 
 
 namespace concord::problems {
 
-std::string to_string(Activation activation) {
-  return activation == Activation::relu ? "relu" : "tanh";
+const parameters::Words<Activation>& activations() {
+  static const parameters::Words<Activation> words{"activation", {{"relu", Activation::relu}, {"tanh", Activation::tanh}}};
+  return words;
 }
 
-Activation parse_activation(const std::string& name) {
-  if (name == "relu") return Activation::relu;
-  if (name == "tanh") return Activation::tanh;
-  throw InputError(fmt::format("activation '{}' is not known (allowed: relu, tanh)", name));
-}
+std::string to_string(Activation activation) { return activations().name(activation); }
+
+Activation parse_activation(const std::string& name) { return activations().parse(name); }
 
 Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> test, const MlpOptions& options,
          const std::string& name)

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "concord/core/parameters.hpp"
 #include "concord/problems/agent_data.hpp"
 #include "concord/problems/detail/agent_major.hpp"
 #include "concord/problems/problem.hpp"
@@ -40,9 +41,10 @@ namespace concord::problems {
 
 enum class Activation { relu, tanh };
 
-/// "relu" or "tanh".
+/// The activations' names ("relu", "tanh"): the deck's allowed words and the parser.
+const parameters::Words<Activation>& activations();
 std::string to_string(Activation activation);
-/// Parses "relu" or "tanh"; InputError naming both otherwise.
+/// activations().parse(name): InputError naming the allowed names otherwise.
 Activation parse_activation(const std::string& name);
 
 struct MlpOptions {

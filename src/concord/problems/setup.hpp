@@ -46,14 +46,14 @@ struct ProblemSpec {
   double l2 = 0.0;
   bool bias = true;     ///< logistic regression: fit an intercept
   std::vector<int> hidden = {32};  ///< mlp
-  std::string activation = "relu";  ///< mlp: relu or tanh
+  Activation activation = Activation::relu;  ///< mlp
 };
 
-/// Names accepted in ProblemSpec::name and DataSpec::source.
-const std::vector<std::string>& problem_names();
-const std::vector<std::string>& data_sources();
+/// Names accepted in ProblemSpec::name and DataSpec::source (the catalogues' entries, catalog.hpp).
+std::vector<std::string> problem_names();
+std::vector<std::string> data_sources();
 
-/// Collective over the transport's ranks (least squares solves for x* with a ReproducibleSum).
+/// Builds the problem through its catalogue entry (catalog.hpp). Collective over the transport's ranks (least squares solves for x* with a ReproducibleSum).
 /// Throws InputError for an unknown name or source, unusable data, or bad sizes, before any
 /// iteration runs.
 std::unique_ptr<Problem> make_problem(const ProblemSpec& spec, const AgentLayout& layout,

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <span>
+#include <stdexcept>
 
 #include "concord/core/random.hpp"
 #include "concord/topology/graph.hpp"
@@ -112,6 +114,38 @@ double lanczos_norm2(const std::vector<WeightMatrix>& rounds, bool symmetric, co
 }
 
 }  // namespace
+
+double smallest_eigenvalue(const WeightMatrix& w, const AnalysisOptions& opt) {
+  if (!w.is_symmetric()) throw std::logic_error("concord::topology::smallest_eigenvalue: W is not symmetric");
+  const int n = w.size();
+  if (n <= opt.dense_limit) {
+    DenseMatrix a = DenseMatrix::Zero(n, n);
+    for (int i = 0; i < n; ++i) {
+      auto cols = w.row_cols(i);
+      auto vals = w.row_weights(i);
+      for (std::size_t k = 0; k < cols.size(); ++k) a(i, cols[k]) += vals[k];
+    }
+    return Eigen::SelfAdjointEigenSolver<DenseMatrix>(a, Eigen::EigenvaluesOnly).eigenvalues().minCoeff();
+  }
+  // I - W is symmetric with eigenvalues 1 - lambda(W) in [0, 2]: its largest one converges fast.
+  struct IdentityMinusW {
+    using Scalar = double;
+    const WeightMatrix* w;
+    int n;
+    int rows() const { return n; }
+    int cols() const { return n; }
+    void perform_op(const double* x, double* y) const {
+      w->apply(std::span<const double>(x, static_cast<std::size_t>(n)), std::span<double>(y, static_cast<std::size_t>(n)));
+      for (int i = 0; i < n; ++i) y[i] = x[i] - y[i];
+    }
+  };
+  IdentityMinusW op{&w, n};
+  Spectra::SymEigsSolver<IdentityMinusW> eigs(op, 1, std::min(n, 40));
+  eigs.init();
+  eigs.compute(Spectra::SortRule::LargestAlge, 5000, opt.lanczos_tolerance, Spectra::SortRule::LargestAlge);
+  if (eigs.info() != Spectra::CompInfo::Successful) return std::nan("");
+  return 1.0 - eigs.eigenvalues()[0];
+}
 
 std::vector<double> period_product(const Topology& t) {
   const auto n = static_cast<std::size_t>(t.agents());

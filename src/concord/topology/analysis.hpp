@@ -54,6 +54,11 @@ double consensus_rate(const WeightMatrix& w, const AnalysisOptions& opt = {});
 double period_rate(const Topology& t, const AnalysisOptions& opt = {});
 /// Dense row-major product W(p-1)...W(0) (n x n; for n up to a few thousand).
 std::vector<double> period_product(const Topology& t);
+/// The smallest eigenvalue of a symmetric W (e.g. D2's condition lambda_min(W) > -1/3): Eigen's
+/// dense solver up to `opt.dense_limit` agents, Lanczos on I - W beyond (its largest eigenvalue
+/// is 1 - lambda_min(W)), so any n is checked in O(nnz) memory. std::logic_error for a W that
+/// is not symmetric; NaN if Lanczos does not converge.
+double smallest_eigenvalue(const WeightMatrix& w, const AnalysisOptions& opt = {});
 /// Everything above in one pass.
 TopologyReport analyze(const Topology& t, const AnalysisOptions& opt = {});
 

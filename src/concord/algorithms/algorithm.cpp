@@ -1,0 +1,50 @@
+// The Algorithm base class: state allocation, phase timing, the default description.
+#include "concord/algorithms/algorithm.hpp"
+
+#include <fmt/format.h>
+
+#include "concord/core/error.hpp"
+
+namespace concord::algorithms {
+
+const parameters::Words<Variant>& variants() {
+  static const parameters::Words<Variant> words{"variant", {{"atc", Variant::atc}, {"cta", Variant::cta}}};
+  return words;
+}
+
+Algorithm::Algorithm(std::string name, const AlgorithmOptions& options, Environment env)
+    : name_(std::move(name)),
+      options_(options),
+      problem_(env.problem),
+      mixer_(env.mixer),
+      reducer_(env.reducer),
+      agents_(env.problem.layout().local_count()),
+      dimension_(env.problem.dimension()) {
+  if (mixer_.dimension() != dimension_)
+    throw std::invalid_argument(fmt::format("concord::algorithms: the mixer's dimension {} differs from the problem's {}",
+                                            mixer_.dimension(), dimension_));
+  if (reducer_.width() < dimension_)
+    throw std::invalid_argument("concord::algorithms: the ReproducibleSum is narrower than the problem dimension");
+  x_ = allocate("x");
+}
+
+AgentMatrix Algorithm::allocate(const std::string& what) const {
+  return AgentMatrix(Kokkos::view_alloc(std::string("concord::") + name_ + "::" + what), agents_, dimension_);
+}
+
+std::string Algorithm::describe() const { return name_ + ", step size " + options_.schedule.describe(); }
+
+void Algorithm::begin(const ExecutionSpace& exec) {
+  if (!options_.time_phases) return;
+  exec.fence("concord::Algorithm::timing");
+  timer_.reset();
+}
+
+void Algorithm::end(const ExecutionSpace& exec, double& bucket) {
+  if (!options_.time_phases) return;
+  exec.fence("concord::Algorithm::timing");
+  bucket += timer_.seconds();
+  timer_.reset();
+}
+
+}  // namespace concord::algorithms

@@ -1,0 +1,22 @@
+#pragma once
+/// \file entries.hpp
+/// The catalogue entry of each algorithm, defined in the algorithm's own source file and listed
+/// by catalog.cpp. Adding an algorithm: its file (class + entry), one line here and one in
+/// catalog.cpp, and its tests.
+#include "concord/algorithms/catalog.hpp"
+
+namespace concord::algorithms::detail {
+
+AlgorithmInfo psgd_entry();
+AlgorithmInfo dsgd_entry();
+AlgorithmInfo gradient_tracking_entry();
+AlgorithmInfo exact_diffusion_entry();
+AlgorithmInfo d2_entry();
+AlgorithmInfo gossip_pga_entry();
+AlgorithmInfo local_sgd_entry();
+AlgorithmInfo gossip_entry();
+
+/// The variant parameter of dsgd and gradient_tracking (one declaration, shared).
+parameters::Bound<AlgorithmOptions> variant_parameter();
+
+}  // namespace concord::algorithms::detail

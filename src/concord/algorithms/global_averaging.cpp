@@ -1,0 +1,120 @@
+// PSGD, Gossip-PGA and local SGD: the algorithms with exact global averages.
+#include "concord/algorithms/detail/entries.hpp"
+#include "concord/algorithms/detail/kernels.hpp"
+#include "concord/core/error.hpp"
+
+#include <fmt/format.h>
+
+namespace concord::algorithms {
+namespace {
+
+using detail::entries;
+using detail::Flat;
+using detail::flat;
+
+/// PSGD, Gossip-PGA and local SGD: the algorithms with exact global averages.
+class GlobalAveraging final : public Algorithm {
+ public:
+  enum class Kind { psgd, gossip_pga, local_sgd };
+  GlobalAveraging(Kind kind, const AlgorithmOptions& o, Environment env)
+      : Algorithm(kind == Kind::psgd ? "psgd" : kind == Kind::gossip_pga ? "gossip_pga" : "local_sgd", o, env),
+        kind_(kind),
+        g_(allocate("g")),
+        work_(allocate("work")),
+        mean_(Kokkos::view_alloc(std::string("concord::") + name_ + "::mean"), dimension_) {}
+
+  void initialize(const ExecutionSpace& exec, const AgentMatrix& x0) override {
+    Kokkos::deep_copy(exec, x_, x0);
+    if (kind_ == Kind::psgd) {  // PSGD keeps one model: start every agent from the average
+      reducer_.average(exec, x_, mean_);
+      detail::broadcast(exec, "concord::psgd::broadcast", mean_, x_);
+    }
+  }
+
+  void step(const ExecutionSpace& exec, std::int64_t k) override {
+    const double gamma = options_.schedule.at(k);
+    Flat x = flat(x_), g = flat(g_), w = flat(work_);
+    begin(exec);
+    problem_.gradient(exec, x_, g_, k);
+    end(exec, times_.compute);
+    if (kind_ == Kind::psgd) {
+      reducer_.average(exec, g_, mean_);
+      end(exec, times_.communication);
+      auto mean = mean_;
+      const std::int64_t agents = agents_;
+      entries(exec, "concord::psgd::descend", x_,
+              KOKKOS_LAMBDA(std::int64_t i) { x(i) -= gamma * mean(i / agents); });
+      end(exec, times_.compute);
+      return;
+    }
+    const bool average = (k + 1) % options_.period == 0;
+    entries(exec, "concord::GlobalAveraging::descend", x_, KOKKOS_LAMBDA(std::int64_t i) { w(i) = x(i) - gamma * g(i); });
+    end(exec, times_.compute);
+    if (average) {
+      reducer_.average(exec, work_, mean_);
+      detail::broadcast(exec, "concord::GlobalAveraging::broadcast", mean_, x_);
+    } else if (kind_ == Kind::gossip_pga) {
+      mixer_.apply(exec, k, work_, x_);
+    } else {
+      Kokkos::deep_copy(exec, x_, work_);
+    }
+    end(exec, times_.communication);
+  }
+
+  std::vector<std::pair<std::string, AgentMatrix>> state() const override { return {{"x", x_}}; }
+  std::string describe() const override {
+    const std::string period = kind_ == Kind::psgd ? "" : fmt::format(" (H = {})", options_.period);
+    return name() + period + ", step size " + options_.schedule.describe();
+  }
+  double exchanges_per_iteration() const override {
+    return kind_ == Kind::psgd ? 1.0 : kind_ == Kind::gossip_pga ? 1.0 : 1.0 / options_.period;
+  }
+
+ private:
+  Kind kind_;
+  AgentMatrix g_, work_;
+  CoordinateVector mean_;
+};
+
+}  // namespace
+
+namespace detail {
+namespace {
+
+parameters::Bound<AlgorithmOptions> period_parameter() {
+  return parameters::bind(&AlgorithmOptions::period,
+                          parameters::integer("period", "H: iterations between global averages", 1, parameters::int_max));
+}
+
+AlgorithmInfo global_averaging_entry(GlobalAveraging::Kind kind, std::string name, std::string summary) {
+  const bool periodic = kind != GlobalAveraging::Kind::psgd;
+  std::vector<parameters::Bound<AlgorithmOptions>> params;
+  if (periodic) params.push_back(period_parameter());
+  return {std::move(name), std::move(summary), true, std::move(params),
+          [kind, periodic, n = name](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> {
+            if (periodic && o.period < 1) throw InputError(fmt::format("algorithm '{}': period must be >= 1, got {}", n, o.period));
+            return std::make_unique<GlobalAveraging>(kind, o, env);
+          },
+          {}};
+}
+
+}  // namespace
+
+AlgorithmInfo psgd_entry() {
+  return global_averaging_entry(GlobalAveraging::Kind::psgd, "psgd",
+                                "parallel SGD: x <- x - gamma (1/n) sum_i g_i (an exact average every iteration)");
+}
+
+AlgorithmInfo gossip_pga_entry() {
+  return global_averaging_entry(GlobalAveraging::Kind::gossip_pga, "gossip_pga",
+                                "dsgd (atc), and every H-th iteration an exact global average instead");
+}
+
+AlgorithmInfo local_sgd_entry() {
+  return global_averaging_entry(GlobalAveraging::Kind::local_sgd, "local_sgd",
+                                "H local steps x_i <- x_i - gamma g_i, then a global average");
+}
+
+}  // namespace detail
+
+}  // namespace concord::algorithms

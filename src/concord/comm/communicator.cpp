@@ -119,6 +119,25 @@ void allreduce(std::span<T> values, MPI_Op op, MPI_Comm comm) {
 }
 }  // namespace
 
+bool finalized() {
+  int done = 0;
+  MPI_Finalized(&done);  // callable at any time, even before MPI_Init and after MPI_Finalize
+  return done != 0;
+}
+
+std::string library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  CONCORD_MPI(MPI_Get_library_version(text, &length));
+  return std::string(text, static_cast<std::size_t>(length));
+}
+
+std::pair<int, int> standard_version() {
+  int major = 0, minor = 0;
+  CONCORD_MPI(MPI_Get_version(&major, &minor));
+  return {major, minor};
+}
+
 int rank(MPI_Comm comm) {
   int r = 0;
   CONCORD_MPI(MPI_Comm_rank(comm, &r));

@@ -10,7 +10,8 @@
 ///    MPI_Finalize (it does nothing after it).
 ///  - checked collectives on any communicator (pass a `Communicator`'s `get()`):
 ///    `rank`, `size`, `barrier`, `allreduce_min/max/sum` of a scalar or in place over a span,
-///    `allreduce_maxloc`, `broadcast` of a scalar, a span or a string, `shared_memory_size`.
+///    `allreduce_maxloc`, `broadcast` of a scalar, a span or a string, `shared_memory_size`;
+///    and the process-wide `finalized`, `library_version`, `standard_version`.
 ///  - `on_every_rank`: runs a step on every rank and, when it threw on any rank, throws the first
 ///    failing rank's error on *every* rank, so that no rank walks on into a collective alone.
 ///
@@ -32,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "concord/core/error.hpp"
 
@@ -63,6 +65,14 @@ class Communicator {
 // when MPI returns an error. The arithmetic ones exist for int, long, long long, unsigned,
 // unsigned long, unsigned long long and double (std::int64_t and std::uint64_t included).
 // ---------------------------------------------------------------------------------------------
+
+/// Whether MPI_Finalize has run (then nothing collective is possible any more). Never fails.
+bool finalized();
+
+/// MPI_Get_library_version's text: the library's own words, possibly several lines.
+std::string library_version();
+/// The version of the MPI standard the library implements, e.g. {4, 0} (MPI_Get_version).
+std::pair<int, int> standard_version();
 
 /// This process's rank in `comm`, and the number of ranks.
 int rank(MPI_Comm comm);

@@ -29,9 +29,9 @@
 #include <system_error>
 #include <vector>
 
+#include "concord/core/detail/hdf5.hpp"
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
-#include "concord/io/hdf5_support.hpp"
 
 namespace concord::data {
 
@@ -55,10 +55,9 @@ std::uint64_t data_memory_limit() {
 namespace {
 
 namespace fs = std::filesystem;
-using io::detail::H5Id;
-using io::detail::hdf5_detail;
-using io::detail::QuietHdf5;
-using io::detail::shape_text;
+namespace hdf5 = concord::detail::hdf5;
+using hdf5::Handle;
+using hdf5::shape_text;
 
 constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 
@@ -126,7 +125,7 @@ constexpr std::uint64_t max_compression_ratio = 1100;
 struct Dataset {
   std::string path;  // the file
   std::string name;  // "/features"
-  H5Id id;
+  Handle id;
   H5T_class_t type_class = H5T_NO_CLASS;
   std::size_t type_size = 0;
   std::vector<hsize_t> dims;
@@ -162,11 +161,11 @@ Dataset open_dataset(hid_t file, const std::string& path, const std::string& nam
   Dataset ds;
   ds.path = path;
   ds.name = name;
-  ds.id = H5Id(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  ds.id = Handle(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.id.ok())
-    throw InputError(fmt::format("{} cannot be opened as a dataset (corrupt file?){}", ds.where(), hdf5_detail()));
-  H5Id type(H5Dget_type(ds.id.get()), H5Tclose);
-  if (!type.ok()) throw InputError(fmt::format("{} has an unreadable type (corrupt file?){}", ds.where(), hdf5_detail()));
+    throw InputError(fmt::format("{} cannot be opened as a dataset (corrupt file?){}", ds.where(), hdf5::error_detail()));
+  Handle type(H5Dget_type(ds.id.get()), H5Tclose);
+  if (!type.ok()) throw InputError(fmt::format("{} has an unreadable type (corrupt file?){}", ds.where(), hdf5::error_detail()));
   ds.type_class = H5Tget_class(type.get());
   ds.type_size = H5Tget_size(type.get());
   if (ds.type_class != H5T_INTEGER && ds.type_class != H5T_FLOAT)
@@ -174,15 +173,15 @@ Dataset open_dataset(hid_t file, const std::string& path, const std::string& nam
   if (ds.type_size < 1 || ds.type_size > 16)
     throw InputError(fmt::format("{} has {} elements of {} bytes; allowed: {} of 1 to 16 bytes", ds.where(),
                                  class_name(ds.type_class), ds.type_size, allowed));
-  H5Id space(H5Dget_space(ds.id.get()), H5Sclose);
+  Handle space(H5Dget_space(ds.id.get()), H5Sclose);
   if (!space.ok() || H5Sget_simple_extent_type(space.get()) != H5S_SIMPLE)
-    throw InputError(fmt::format("{} has no simple dataspace; expected a numeric array{}", ds.where(), hdf5_detail()));
+    throw InputError(fmt::format("{} has no simple dataspace; expected a numeric array{}", ds.where(), hdf5::error_detail()));
   const int rank = H5Sget_simple_extent_ndims(space.get());
   if (rank < 0 || rank > H5S_MAX_RANK)
-    throw InputError(fmt::format("{} has an unreadable shape (corrupt file?){}", ds.where(), hdf5_detail()));
+    throw InputError(fmt::format("{} has an unreadable shape (corrupt file?){}", ds.where(), hdf5::error_detail()));
   ds.dims.assign(static_cast<std::size_t>(rank), 0);
   if (rank > 0 && H5Sget_simple_extent_dims(space.get(), ds.dims.data(), nullptr) < 0)
-    throw InputError(fmt::format("{} has an unreadable shape (corrupt file?){}", ds.where(), hdf5_detail()));
+    throw InputError(fmt::format("{} has an unreadable shape (corrupt file?){}", ds.where(), hdf5::error_detail()));
   return ds;
 }
 
@@ -192,9 +191,9 @@ void require_stored(const Dataset& ds, std::uint64_t file_size) {
   const std::uint64_t declared = times(ds.count(), ds.type_size);
   const std::string extent = fmt::format("{} values of {} bytes ({})", shape_text(ds.dims), ds.type_size,
                                          bytes_text(declared));
-  H5Id dcpl(H5Dget_create_plist(ds.id.get()), H5Pclose);
+  Handle dcpl(H5Dget_create_plist(ds.id.get()), H5Pclose);
   if (!dcpl.ok())
-    throw InputError(fmt::format("{} has unreadable storage properties (corrupt file?){}", ds.where(), hdf5_detail()));
+    throw InputError(fmt::format("{} has unreadable storage properties (corrupt file?){}", ds.where(), hdf5::error_detail()));
   const H5D_layout_t layout = H5Pget_layout(dcpl.get());
   if (layout != H5D_COMPACT && layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED)
     throw InputError(fmt::format("{} has a {} layout; allowed: data stored in the file itself (contiguous, chunked or "
@@ -202,13 +201,13 @@ void require_stored(const Dataset& ds, std::uint64_t file_size) {
                                  ds.where(), layout == H5D_VIRTUAL ? "virtual" : "unknown"));
   const int external = H5Pget_external_count(dcpl.get());
   if (external < 0)
-    throw InputError(fmt::format("{} has unreadable storage properties (corrupt file?){}", ds.where(), hdf5_detail()));
+    throw InputError(fmt::format("{} has unreadable storage properties (corrupt file?){}", ds.where(), hdf5::error_detail()));
   if (external > 0)
     throw InputError(fmt::format("{} keeps its values in external files; allowed: data stored in the file itself",
                                  ds.where()));
   const int filters = H5Pget_nfilters(dcpl.get());
   if (filters < 0)
-    throw InputError(fmt::format("{} has unreadable filters (corrupt file?){}", ds.where(), hdf5_detail()));
+    throw InputError(fmt::format("{} has unreadable filters (corrupt file?){}", ds.where(), hdf5::error_detail()));
   for (int f = 0; f < filters; ++f) {
     unsigned flags = 0;
     std::size_t nelements = 0;
@@ -245,7 +244,7 @@ void require_stored(const Dataset& ds, std::uint64_t file_size) {
     // Unwritten chunks would read as fill values: every chunk of the extent must be stored.
     std::vector<hsize_t> chunk(ds.dims.size(), 0);
     if (H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size()))
-      throw InputError(fmt::format("{} has an unreadable chunk shape (corrupt file?){}", ds.where(), hdf5_detail()));
+      throw InputError(fmt::format("{} has an unreadable chunk shape (corrupt file?){}", ds.where(), hdf5::error_detail()));
     std::uint64_t expected = 1;
     for (std::size_t i = 0; i < chunk.size(); ++i) {
       if (chunk[i] == 0)
@@ -253,9 +252,9 @@ void require_stored(const Dataset& ds, std::uint64_t file_size) {
       expected = times(expected, (ds.dims[i] + chunk[i] - 1) / chunk[i]);
     }
     hsize_t written = 0;
-    H5Id space(H5Dget_space(ds.id.get()), H5Sclose);
+    Handle space(H5Dget_space(ds.id.get()), H5Sclose);
     if (!space.ok() || H5Dget_num_chunks(ds.id.get(), space.get(), &written) < 0)
-      throw InputError(fmt::format("{} has an unreadable chunk index (corrupt file?){}", ds.where(), hdf5_detail()));
+      throw InputError(fmt::format("{} has an unreadable chunk index (corrupt file?){}", ds.where(), hdf5::error_detail()));
     if (written != expected)
       throw InputError(fmt::format("{} declares {} in {} chunks but the file stores {} of them (partly written or "
                                    "corrupt dataset)",
@@ -281,7 +280,7 @@ void require_column(const Dataset& ds, hsize_t rows, const std::vector<hsize_t>&
 std::vector<double> read_doubles(const Dataset& ds) {
   std::vector<double> v(static_cast<std::size_t>(ds.count()));
   if (!v.empty() && H5Dread(ds.id.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
-    throw InputError(fmt::format("{} cannot be read as float64 numbers (corrupt data?){}", ds.where(), hdf5_detail()));
+    throw InputError(fmt::format("{} cannot be read as float64 numbers (corrupt data?){}", ds.where(), hdf5::error_detail()));
   return v;
 }
 
@@ -302,7 +301,7 @@ std::vector<int> read_nonnegative_ints(const Dataset& ds, const char* what, int 
   if (ds.type_class == H5T_INTEGER) {
     std::vector<long long> v(n);
     if (H5Dread(ds.id.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
-      throw InputError(fmt::format("{} cannot be read as integers (corrupt data?){}", ds.where(), hdf5_detail()));
+      throw InputError(fmt::format("{} cannot be read as integers (corrupt data?){}", ds.where(), hdf5::error_detail()));
     for (std::size_t i = 0; i < n; ++i) check(i, static_cast<long double>(v[i]), std::to_string(v[i]));
   } else {
     const auto v = read_doubles(ds);
@@ -320,7 +319,7 @@ std::vector<int> read_nonnegative_ints(const Dataset& ds, const char* what, int 
 bool has_link(hid_t file, const std::string& path, const char* name) {
   const htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
   if (exists < 0)
-    throw InputError(fmt::format("data file '{}': the root group cannot be read (corrupt file?){}", path, hdf5_detail()));
+    throw InputError(fmt::format("data file '{}': the root group cannot be read (corrupt file?){}", path, hdf5::error_detail()));
   return exists > 0;
 }
 
@@ -684,7 +683,7 @@ SampleSet guarded(const std::string& where, Read&& read) {
 }
 
 SampleSet read_hdf5_file(const std::string& path, Task task) {
-  QuietHdf5 quiet;  // our messages, not HDF5's error stack
+  hdf5::Quiet quiet;  // our messages, not HDF5's error stack
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw InputError(fmt::format("data file '{}': {}", path, describe_missing(path)));
   const std::uint64_t file_size = fs::file_size(path, ec);
@@ -692,14 +691,14 @@ SampleSet read_hdf5_file(const std::string& path, Task task) {
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(fmt::format("data file '{}': not an HDF5 file (expected datasets /features, /targets and optional /owner)",
                                  path));
-  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   if (!fapl.ok() || H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG) < 0)
     throw RuntimeError(fmt::format("data file '{}': cannot create an HDF5 file access property list{}", path,
-                                   hdf5_detail()));
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+                                   hdf5::error_detail()));
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (!file.ok())
     throw InputError(fmt::format("data file '{}': cannot be opened as HDF5 (corrupt or truncated file?){}", path,
-                                 hdf5_detail()));
+                                 hdf5::error_detail()));
 
   for (const char* required : {"features", "targets"})
     if (!has_link(file.get(), path, required))

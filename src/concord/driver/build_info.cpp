@@ -1,12 +1,12 @@
 #include "concord/driver/build_info.hpp"
 
-#include <hdf5.h>
 #include <mpi.h>
 
 #include <Kokkos_Core.hpp>
-#include <sstream>
 
+#include "concord/comm/communicator.hpp"
 #include "concord/config.hpp"
+#include "concord/core/detail/hdf5.hpp"
 #include "concord/git_revision.hpp"
 #include "concord/io/teuchos_version.hpp"
 #include "concord/problems/detail/dense.hpp"
@@ -37,35 +37,17 @@ std::string execution_spaces() {
 }
 
 std::string mpi_version() {
-  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
-  int len = 0;
-  MPI_Get_library_version(lib, &len);
-  std::string s(lib, static_cast<std::size_t>(len));
+  std::string s = comm::library_version();
   if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
-  int major = 0, minor = 0;
-  MPI_Get_version(&major, &minor);
+  const auto [major, minor] = comm::standard_version();
   return s + " (MPI " + std::to_string(major) + "." + std::to_string(minor) + ")";
-}
-
-std::string hdf5_version() {
-  unsigned major = 0, minor = 0, release = 0;
-  H5get_libversion(&major, &minor, &release);
-  std::ostringstream s;
-  s << major << "." << minor << "." << release;
-#ifdef H5_HAVE_PARALLEL
-  s << " (parallel)";
-#else
-  s << " (serial)";
-#endif
-  return s.str();
 }
 
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> build_info() {
-  int ranks = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const int ranks = comm::size(MPI_COMM_WORLD);
   return {
       {"Concord", std::string(CONCORD_VERSION) + " (git " + CONCORD_GIT_REVISION + ", " + CONCORD_BUILD_TYPE + ", " +
                       CONCORD_CXX_COMPILER + ")"},
@@ -74,7 +56,7 @@ std::vector<std::pair<std::string, std::string>> build_info() {
       {"Execution spaces", execution_spaces()},
       {"MPI", mpi_version()},
       {"MPI ranks", std::to_string(ranks)},
-      {"HDF5", hdf5_version()},
+      {"HDF5", concord::detail::hdf5::library_version()},
       {"Teuchos", io::teuchos_version()},
       {"BLAS", problems::detail::blas_description() +
                    (problems::default_kernel_path == problems::KernelPath::blas

@@ -16,6 +16,8 @@
 #include <string>
 #include <system_error>
 
+#include "concord/comm/communicator.hpp"
+#include "concord/core/detail/hdf5.hpp"
 #include "concord/core/error.hpp"
 #include "concord/core/random.hpp"
 #include "concord/io/hdf5_support.hpp"
@@ -23,16 +25,17 @@
 namespace concord::io {
 namespace {
 
-using detail::check_id;
-using detail::check_status;
-using detail::H5Id;
+namespace hdf5 = concord::detail::hdf5;
+using hdf5::check_id;
+using hdf5::check_status;
+using hdf5::Handle;
 
 constexpr const char* checkpoint_format = "concord-checkpoint 1";
 /// Root attributes set from the header's own fields; entries of header.attributes with these
 /// names are ignored on write and not returned by read_checkpoint_header.
 const std::set<std::string> reserved_attributes = {"format", "iteration", "agents", "dimension", "checksum"};
 /// Text attributes are fixed-length strings in checksummed metadata (StringStorage::fixed).
-constexpr auto strings = detail::StringStorage::fixed;
+constexpr auto strings = hdf5::StringStorage::fixed;
 
 // ---------------------------------------------------------------------------------------------
 // Checksums: one per state matrix (attribute `checksum` of /state/<name>) and one of the whole
@@ -52,7 +55,7 @@ std::uint64_t hash_integer(std::uint64_t h, std::int64_t value) { return hash_by
 /// a sum over rows (mod 2^64) of a hash of the row's bits keyed by the global row, so the same
 /// for any split of the rows over ranks. Also counts the entries that are not finite.
 std::pair<std::uint64_t, long long> state_checksum(MPI_Comm comm, int first, int count, int dimension,
-                                                   const detail::HostMatrix& host) {
+                                                   const hdf5::HostMatrix& host) {
   std::uint64_t local = 0;
   long long nonfinite = 0;
   for (int r = 0; r < count; ++r) {
@@ -66,11 +69,7 @@ std::pair<std::uint64_t, long long> state_checksum(MPI_Comm comm, int first, int
     }
     local += h;
   }
-  std::uint64_t total = 0;
-  long long bad = 0;
-  MPI_Allreduce(&local, &total, 1, MPI_UINT64_T, MPI_SUM, comm);
-  MPI_Allreduce(&nonfinite, &bad, 1, MPI_LONG_LONG, MPI_SUM, comm);
-  return {total, bad};
+  return {comm::allreduce_sum(local, comm), comm::allreduce_sum(nonfinite, comm)};
 }
 
 std::uint64_t header_checksum(const CheckpointHeader& h, const std::vector<std::int64_t>& state_checksums) {
@@ -140,20 +139,20 @@ void write_records(hid_t file, hid_t dxpl, MPI_Comm comm, const CheckpointHeader
     throw std::logic_error(fmt::format("concord::io::write_checkpoint: {} record values for {} records x {} columns",
                                        header.record_values.size(), records, columns));
   if (records == 0 || columns == 0) return;
-  const bool root = detail::comm_rank(comm) == 0;
+  const bool root = comm::rank(comm) == 0;
   const std::string what = place + ": cannot write /records";
-  H5Id group;
-  detail::on_every_rank(comm, [&] {
-    group = H5Id(check_id(H5Gcreate2(file, "records", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
-    detail::write_text_list_attribute(group.get(), "columns", header.record_columns, place, strings);
+  Handle group;
+  comm::on_every_rank(comm, [&] {
+    group = Handle(check_id(H5Gcreate2(file, "records", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
+    hdf5::write_text_list_attribute(group.get(), "columns", header.record_columns, place, strings);
   });
   auto write = [&](const char* name, hid_t file_type, hid_t memory_type, int rank, const hsize_t* dims, const void* data) {
-    detail::on_every_rank(comm, [&] {
-      H5Id space(check_id(H5Screate_simple(rank, dims, nullptr), what), H5Sclose);
-      H5Id dataset(check_id(H5Dcreate2(group.get(), name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+    comm::on_every_rank(comm, [&] {
+      Handle space(check_id(H5Screate_simple(rank, dims, nullptr), what), H5Sclose);
+      Handle dataset(check_id(H5Dcreate2(group.get(), name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                             what),
                    H5Dclose);
-      H5Id memory(check_id(H5Screate_simple(rank, dims, nullptr), what), H5Sclose);
+      Handle memory(check_id(H5Screate_simple(rank, dims, nullptr), what), H5Sclose);
       if (!root) {
         check_status(H5Sselect_none(space.get()), what);
         check_status(H5Sselect_none(memory.get()), what);
@@ -170,17 +169,17 @@ void write_records(hid_t file, hid_t dxpl, MPI_Comm comm, const CheckpointHeader
 void read_records(hid_t file, CheckpointHeader& header, const std::string& place) {
   if (H5Lexists(file, "records", H5P_DEFAULT) <= 0) return;
   const std::string what = place + ": /records";
-  H5Id group(check_id(H5Gopen2(file, "records", H5P_DEFAULT), what + " cannot be opened"), H5Gclose);
-  H5Id columns(check_id(H5Aopen(group.get(), "columns", H5P_DEFAULT), what + " has no attribute 'columns'"), H5Aclose);
-  header.record_columns = detail::read_strings(columns.get(), what + " columns");
-  H5Id iteration(check_id(H5Dopen2(group.get(), "iteration", H5P_DEFAULT), what + "/iteration is missing"), H5Dclose);
-  H5Id values(check_id(H5Dopen2(group.get(), "values", H5P_DEFAULT), what + "/values is missing"), H5Dclose);
-  const auto idims = detail::dataset_dims(iteration.get(), what);
-  const auto vdims = detail::dataset_dims(values.get(), what);
+  Handle group(check_id(H5Gopen2(file, "records", H5P_DEFAULT), what + " cannot be opened"), H5Gclose);
+  Handle columns(check_id(H5Aopen(group.get(), "columns", H5P_DEFAULT), what + " has no attribute 'columns'"), H5Aclose);
+  header.record_columns = hdf5::read_strings(columns.get(), what + " columns");
+  Handle iteration(check_id(H5Dopen2(group.get(), "iteration", H5P_DEFAULT), what + "/iteration is missing"), H5Dclose);
+  Handle values(check_id(H5Dopen2(group.get(), "values", H5P_DEFAULT), what + "/values is missing"), H5Dclose);
+  const auto idims = hdf5::dataset_dims(iteration.get(), what);
+  const auto vdims = hdf5::dataset_dims(values.get(), what);
   if (idims.size() != 1 || vdims.size() != 2 || vdims[0] != idims[0] || vdims[1] != header.record_columns.size() ||
       idims[0] > (hsize_t{1} << 32))
     throw InputError(fmt::format("{} has shapes {} and {} for {} columns; the file is damaged", what,
-                                 detail::shape_text(idims), detail::shape_text(vdims), header.record_columns.size()));
+                                 hdf5::shape_text(idims), hdf5::shape_text(vdims), header.record_columns.size()));
   header.record_iteration.resize(idims[0]);
   header.record_values.resize(vdims[0] * vdims[1]);
   if (idims[0] == 0) return;
@@ -196,27 +195,27 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
                 const CheckpointHeader& header, int dimension,
                 const std::vector<std::pair<std::string, AgentMatrix>>& state) {
   const std::string place = where(path);
-  H5Id dxpl, file, group;
-  detail::on_every_rank(comm, [&] {
-    dxpl = detail::collective_dxpl();
-    H5Id fapl = detail::mpio_fapl(comm);
-    detail::use_checksummed_metadata(fapl.get());
-    file = H5Id(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+  Handle dxpl, file, group;
+  comm::on_every_rank(comm, [&] {
+    dxpl = hdf5::collective_dxpl();
+    Handle fapl = hdf5::mpio_fapl(comm);
+    hdf5::use_checksummed_metadata(fapl.get());
+    file = Handle(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
     if (!file.ok())
       throw RuntimeError(fmt::format("{}: cannot create '{}' (does the directory exist, is it writable?){}", place, tmp,
-                                     detail::hdf5_detail()));
-    detail::write_text_attribute(file.get(), "format", checkpoint_format, place, strings);
-    detail::write_integer_attribute(file.get(), "iteration", header.iteration, place);
-    detail::write_integer_attribute(file.get(), "agents", layout.agents(), place);
-    detail::write_integer_attribute(file.get(), "dimension", dimension, place);
-    detail::write_file_attributes(file.get(), header.attributes, reserved_attributes, place, strings);
-    group = H5Id(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                     hdf5::error_detail()));
+    hdf5::write_text_attribute(file.get(), "format", checkpoint_format, place, strings);
+    hdf5::write_integer_attribute(file.get(), "iteration", header.iteration, place);
+    hdf5::write_integer_attribute(file.get(), "agents", layout.agents(), place);
+    hdf5::write_integer_attribute(file.get(), "dimension", dimension, place);
+    hdf5::write_attributes(file.get(), header.attributes.text, header.attributes.integers, reserved_attributes, place, strings);
+    group = Handle(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                           place + ": cannot create /state"),
                  H5Gclose);
     // The state names in the order given (HDF5 lists links by name).
     std::vector<std::string> names;
     for (const auto& entry : state) names.push_back(entry.first);
-    detail::write_text_list_attribute(group.get(), "order", names, place, strings);
+    hdf5::write_text_list_attribute(group.get(), "order", names, place, strings);
   });
   CheckpointHeader written = header;
   written.agents = layout.agents();
@@ -226,12 +225,12 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
   const hsize_t dims[2] = {static_cast<hsize_t>(layout.agents()), static_cast<hsize_t>(dimension)};
   for (const auto& [name, x] : state) {
     const std::string what = fmt::format("{}: cannot write state '{}'", place, name);
-    H5Id dataset;
-    detail::on_every_rank(comm, [&] {
-      H5Id space(check_id(H5Screate_simple(2, dims, nullptr), what), H5Sclose);
-      H5Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
+    Handle dataset;
+    comm::on_every_rank(comm, [&] {
+      Handle space(check_id(H5Screate_simple(2, dims, nullptr), what), H5Sclose);
+      Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
       check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
-      dataset = H5Id(check_id(H5Dcreate2(group.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+      dataset = Handle(check_id(H5Dcreate2(group.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
                                          dcpl.get(), H5P_DEFAULT),
                               what),
                      H5Dclose);
@@ -244,20 +243,20 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
         as_attribute(state_checksum(comm, layout.local_first(), layout.local_count(), dimension, host).first);
     written.state.push_back(name);
     checksums.push_back(checksum);
-    detail::on_every_rank(comm, [&] {
-      detail::write_integer_attribute(dataset.get(), "checksum", checksum, what);
-      if (!dataset.reset()) throw RuntimeError(what + detail::hdf5_detail());
+    comm::on_every_rank(comm, [&] {
+      hdf5::write_integer_attribute(dataset.get(), "checksum", checksum, what);
+      if (!dataset.reset()) throw RuntimeError(what + hdf5::error_detail());
     });
   }
   write_records(file.get(), dxpl.get(), comm, header, place);
-  detail::on_every_rank(comm, [&] {
-    detail::write_integer_attribute(file.get(), "checksum", as_attribute(header_checksum(written, checksums)), place);
+  comm::on_every_rank(comm, [&] {
+    hdf5::write_integer_attribute(file.get(), "checksum", as_attribute(header_checksum(written, checksums)), place);
   });
-  detail::on_every_rank(comm, [&] {
+  comm::on_every_rank(comm, [&] {
     bool fine = group.reset();
     fine &= dxpl.reset();
     fine &= file.reset();
-    if (!fine) throw RuntimeError(fmt::format("{}: closing '{}' failed{}", place, tmp, detail::hdf5_detail()));
+    if (!fine) throw RuntimeError(fmt::format("{}: closing '{}' failed{}", place, tmp, hdf5::error_detail()));
   });
 }
 
@@ -280,16 +279,16 @@ void write_checkpoint(const std::string& path, MPI_Comm comm, const AgentLayout&
                       "x {} coordinates",
                       name, x.extent(0), x.extent(1), layout.local_count(), dimension));
 
-  detail::QuietHdf5 quiet;
+  hdf5::Quiet quiet;
   const std::string tmp = path + ".tmp";
-  const bool root = detail::comm_rank(comm) == 0;
+  const bool root = comm::rank(comm) == 0;
   const int kind = detail::path_kind_on_rank0(path, comm);
   if (kind == 2) throw InputError(fmt::format("{} is a directory; choose a file name", where(path)));
   if (kind == 3)
     throw InputError(fmt::format("{} is not a regular file, or cannot be inspected (a device, a pipe, a path without permission); choose another file name", where(path)));
   try {
     write_file(tmp, path, comm, layout, header, dimension, state);
-    detail::on_every_rank(comm, [&] {
+    comm::on_every_rank(comm, [&] {
       if (root) commit(tmp, path);
     });
   } catch (...) {
@@ -298,7 +297,7 @@ void write_checkpoint(const std::string& path, MPI_Comm comm, const AgentLayout&
     if (root) ::unlink(tmp.c_str());
     throw;
   }
-  MPI_Barrier(comm);
+  comm::barrier(comm);
 }
 
 namespace {
@@ -310,11 +309,11 @@ void read_state(const std::string& path, MPI_Comm comm, const AgentLayout& layou
 /// names the file, not an internal error.
 template <class Read>
 auto reading(const std::string& path, Read&& read) {
-  const long failures = detail::hdf5_failures().load();
+  const long failures = hdf5::failures().load();
   // HDF5 calls failed on the way (damaged metadata): objects it could not read may stay
   // half-open, and its shutdown would then loop or crash on them (see io::hdf5_shutdown_unsafe).
   auto note_damage = [&] {
-    if (detail::hdf5_failures().load() != failures) detail::abandoned_files().store(true);
+    if (hdf5::failures().load() != failures) hdf5::abandoned_files().store(true);
   };
   try {
     return read();
@@ -322,7 +321,7 @@ auto reading(const std::string& path, Read&& read) {
     note_damage();
     throw;
   } catch (const RuntimeError& e) {
-    detail::abandoned_files().store(true);  // an HDF5 call failed on the way
+    hdf5::abandoned_files().store(true);  // an HDF5 call failed on the way
     const std::string what = e.what(), place = where(path);
     throw InputError(what.rfind(place, 0) == 0 ? what + " (the file is damaged)"
                                                : place + " is damaged: " + what);
@@ -342,15 +341,15 @@ void read_checkpoint_state(const std::string& path, MPI_Comm comm, const AgentLa
 namespace {
 
 CheckpointHeader read_header(const std::string& path) {
-  detail::QuietHdf5 quiet;
+  hdf5::Quiet quiet;
   const std::string place = where(path);
-  H5Id file = detail::open_serial(path, "checkpoint");
-  detail::require_format(file.get(), path, "checkpoint", checkpoint_format);
+  Handle file = hdf5::open_serial(path, "checkpoint");
+  hdf5::require_format(file.get(), path, "checkpoint", checkpoint_format);
   CheckpointHeader header;
   std::int64_t agents = 0, dimension = 0;
-  if (!detail::read_integer_attribute(file.get(), "iteration", header.iteration, place) ||
-      !detail::read_integer_attribute(file.get(), "agents", agents, place) ||
-      !detail::read_integer_attribute(file.get(), "dimension", dimension, place))
+  if (!hdf5::read_integer_attribute(file.get(), "iteration", header.iteration, place) ||
+      !hdf5::read_integer_attribute(file.get(), "agents", agents, place) ||
+      !hdf5::read_integer_attribute(file.get(), "dimension", dimension, place))
     throw InputError(place +
                      " lacks one of the integer root attributes 'iteration', 'agents', 'dimension'; it is damaged");
   // Range checks before any narrowing: a damaged or hand-made file never passes as another size.
@@ -363,27 +362,28 @@ CheckpointHeader read_header(const std::string& path) {
                                    INT_MAX));
   header.agents = static_cast<int>(agents);
   header.dimension = static_cast<int>(dimension);
-  header.attributes = detail::read_attributes(file.get(), reserved_attributes, place);
+  auto attributes = hdf5::read_attributes(file.get(), reserved_attributes, place);
+  header.attributes = {std::move(attributes.text), std::move(attributes.integers)};
   if (H5Lexists(file.get(), "state", H5P_DEFAULT) <= 0) throw InputError(place + " has no /state group; it is damaged");
-  H5Id group(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
-  H5Id order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place + ": /state has no attribute 'order'"),
+  Handle group(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
+  Handle order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place + ": /state has no attribute 'order'"),
              H5Aclose);
-  header.state = detail::read_strings(order.get(), place + ": attribute /state order");
+  header.state = hdf5::read_strings(order.get(), place + ": attribute /state order");
   // The header's checksum covers every field read above and the states' own checksums.
   std::vector<std::int64_t> checksums;
   for (const auto& name : header.state) {
     const std::string what = fmt::format("{}: state '{}'", place, name);
     if (name.empty() || H5Lexists(group.get(), name.c_str(), H5P_DEFAULT) <= 0)
       throw InputError(what + " is listed in /state order but missing; the file is damaged");
-    H5Id dataset(check_id(H5Dopen2(group.get(), name.c_str(), H5P_DEFAULT), what + " cannot be opened"), H5Dclose);
+    Handle dataset(check_id(H5Dopen2(group.get(), name.c_str(), H5P_DEFAULT), what + " cannot be opened"), H5Dclose);
     std::int64_t checksum = 0;
-    if (!detail::read_integer_attribute(dataset.get(), "checksum", checksum, what))
+    if (!hdf5::read_integer_attribute(dataset.get(), "checksum", checksum, what))
       throw InputError(what + " has no checksum; the file is damaged or was not written by this version of Concord");
     checksums.push_back(checksum);
   }
   read_records(file.get(), header, place);
   std::int64_t stored = 0;
-  if (!detail::read_integer_attribute(file.get(), "checksum", stored, place))
+  if (!hdf5::read_integer_attribute(file.get(), "checksum", stored, place))
     throw InputError(place + " has no checksum; it is damaged or was not written by this version of Concord");
   if (stored != as_attribute(header_checksum(header, checksums)))
     throw InputError(place + ": its header does not match its checksum; the file is damaged");
@@ -399,25 +399,25 @@ void read_state(const std::string& path, MPI_Comm comm, const AgentLayout& layou
           fmt::format("concord::io::read_checkpoint_state: state '{}' has {} rows, expected {} local "
                       "agents",
                       name, x.extent(0), layout.local_count()));
-  detail::QuietHdf5 quiet;
+  hdf5::Quiet quiet;
   const std::string place = where(path);
-  H5Id file = detail::open_parallel(path, comm, H5F_ACC_RDONLY, "checkpoint");
-  H5Id dxpl, group;
-  std::vector<H5Id> datasets;
+  Handle file = detail::open_parallel(path, comm, H5F_ACC_RDONLY, "checkpoint");
+  Handle dxpl, group;
+  std::vector<Handle> datasets;
   std::vector<std::int64_t> checksums;
   // Metadata reads: identical on every rank, so every rank reaches the same verdict.
-  detail::on_every_rank(comm, [&] {
-    detail::require_format(file.get(), path, "checkpoint", checkpoint_format);
-    dxpl = detail::collective_dxpl();
+  comm::on_every_rank(comm, [&] {
+    hdf5::require_format(file.get(), path, "checkpoint", checkpoint_format);
+    dxpl = hdf5::collective_dxpl();
     if (H5Lexists(file.get(), "state", H5P_DEFAULT) <= 0)
       throw InputError(place + " has no /state group; it is damaged");
-    group = H5Id(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
+    group = Handle(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
     for (const auto& [name, x] : state) {
       if (H5Lexists(group.get(), name.c_str(), H5P_DEFAULT) <= 0) {
         std::vector<std::string> present;
         if (H5Aexists(group.get(), "order") > 0) {
-          H5Id order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place), H5Aclose);
-          present = detail::read_strings(order.get(), place + ": attribute /state order");
+          Handle order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place), H5Aclose);
+          present = hdf5::read_strings(order.get(), place + ": attribute /state order");
         }
         std::string list;
         for (const auto& p : present) list += (list.empty() ? "" : ", ") + p;
@@ -427,14 +427,14 @@ void read_state(const std::string& path, MPI_Comm comm, const AgentLayout& layou
       datasets.emplace_back(check_id(H5Dopen2(group.get(), name.c_str(), H5P_DEFAULT),
                                      fmt::format("{}: cannot open state '{}'", place, name)),
                             H5Dclose);
-      const auto dims = detail::dataset_dims(datasets.back().get(), place);
+      const auto dims = hdf5::dataset_dims(datasets.back().get(), place);
       if (dims.size() != 2 || dims[0] != static_cast<hsize_t>(layout.agents()) || dims[1] != x.extent(1))
         throw InputError(
             fmt::format("{}: state '{}' has shape {} (agents x coordinates) but this run has {} agents x {} "
                         "coordinates",
-                        place, name, detail::shape_text(dims), layout.agents(), x.extent(1)));
+                        place, name, hdf5::shape_text(dims), layout.agents(), x.extent(1)));
       std::int64_t checksum = 0;
-      if (!detail::read_integer_attribute(datasets.back().get(), "checksum", checksum, place))
+      if (!hdf5::read_integer_attribute(datasets.back().get(), "checksum", checksum, place))
         throw InputError(fmt::format("{}: state '{}' has no checksum; the file is damaged", place, name));
       checksums.push_back(checksum);
     }

@@ -12,15 +12,18 @@
 #include <utility>
 #include <vector>
 
+#include "concord/comm/communicator.hpp"
+#include "concord/core/detail/hdf5.hpp"
 #include "concord/core/error.hpp"
 #include "concord/io/hdf5_support.hpp"
 
 namespace concord::io {
 namespace {
 
-using detail::check_id;
-using detail::check_status;
-using detail::H5Id;
+namespace hdf5 = concord::detail::hdf5;
+using hdf5::check_id;
+using hdf5::check_status;
+using hdf5::Handle;
 
 constexpr const char* trajectory_format = "concord-trajectory 1";
 /// Root attributes set from dedicated arguments; entries of FileAttributes with these names are
@@ -52,31 +55,14 @@ void validate_columns(const std::vector<std::string>& columns) {
   }
 }
 
-/// An MPI communicator duplicated for the writer's own collectives, freed with it.
-class OwnedComm {
- public:
-  explicit OwnedComm(MPI_Comm comm) { MPI_Comm_dup(comm, &comm_); }
-  OwnedComm(const OwnedComm&) = delete;
-  OwnedComm& operator=(const OwnedComm&) = delete;
-  ~OwnedComm() {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
-  }
-  MPI_Comm get() const { return comm_; }
-
- private:
-  MPI_Comm comm_ = MPI_COMM_NULL;
-};
-
 /// An empty, extendible, chunked 1-D dataset of `type` named `name` in `group`.
-H5Id create_record_dataset(hid_t group, const std::string& name, hid_t type, const std::string& what) {
+Handle create_record_dataset(hid_t group, const std::string& name, hid_t type, const std::string& what) {
   const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
-  H5Id space(check_id(H5Screate_simple(1, &zero, &unlimited), what), H5Sclose);
-  H5Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
+  Handle space(check_id(H5Screate_simple(1, &zero, &unlimited), what), H5Sclose);
+  Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
   check_status(H5Pset_chunk(dcpl.get(), 1, &record_chunk), what);
   check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
-  return H5Id(check_id(H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), what),
+  return Handle(check_id(H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), what),
               H5Dclose);
 }
 
@@ -86,8 +72,8 @@ void append_value(hid_t dataset, hsize_t index, hid_t memory_type, const void* v
                   const std::string& what) {
   const hsize_t size = index + 1, one = 1;
   check_status(H5Dset_extent(dataset, &size), what);
-  H5Id file_space(check_id(H5Dget_space(dataset), what), H5Sclose);
-  H5Id memory_space(check_id(H5Screate_simple(1, &one, nullptr), what), H5Sclose);
+  Handle file_space(check_id(H5Dget_space(dataset), what), H5Sclose);
+  Handle memory_space(check_id(H5Screate_simple(1, &one, nullptr), what), H5Sclose);
   if (writer) {
     check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &index, nullptr, &one, nullptr), what);
   } else {
@@ -100,8 +86,8 @@ void append_value(hid_t dataset, hsize_t index, hid_t memory_type, const void* v
 /// All entries of a 1-D dataset (independent read; every rank may call it).
 template <class T>
 std::vector<T> read_all(hid_t dataset, hid_t memory_type, const std::string& what) {
-  const auto dims = detail::dataset_dims(dataset, what);
-  if (dims.size() != 1) throw InputError(what + " has shape " + detail::shape_text(dims) + "; expected 1-D");
+  const auto dims = hdf5::dataset_dims(dataset, what);
+  if (dims.size() != 1) throw InputError(what + " has shape " + hdf5::shape_text(dims) + "; expected 1-D");
   std::vector<T> out(static_cast<std::size_t>(dims[0]));
   if (!out.empty()) check_status(H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), what);
   return out;
@@ -125,7 +111,7 @@ struct TrajectoryWriter::Impl {
       : path(path_), comm(comm_), columns(columns_), layout(layout_), dimension(dimension_), snapshots(snapshots_) {}
 
   std::string path;
-  OwnedComm comm;  // declared first: freed after every HDF5 id below is closed
+  comm::Communicator comm;  // the writer's own duplicate; declared first: freed after every HDF5 id below is closed
   std::vector<std::string> columns;
   AgentLayout layout;
   int dimension;
@@ -135,10 +121,10 @@ struct TrajectoryWriter::Impl {
   std::int64_t last_snapshot = std::numeric_limits<std::int64_t>::min();
   bool closed = false;
 
-  H5Id dxpl, file, trajectory_group, snapshot_group;
-  H5Id iteration;                       // /trajectory/iteration
-  std::vector<H5Id> values;             // /trajectory/<column>, in column order
-  H5Id snapshot_iteration, snapshot_x;  // /snapshots/iteration, /snapshots/x
+  Handle dxpl, file, trajectory_group, snapshot_group;
+  Handle iteration;                       // /trajectory/iteration
+  std::vector<Handle> values;             // /trajectory/<column>, in column order
+  Handle snapshot_iteration, snapshot_x;  // /snapshots/iteration, /snapshots/x
 
   bool root() const { return layout.rank() == 0; }
 
@@ -146,17 +132,17 @@ struct TrajectoryWriter::Impl {
   void create_snapshot_datasets() {
     const std::string what = where(path) + ": cannot create the /snapshots datasets";
     snapshot_group =
-        H5Id(check_id(H5Gcreate2(file.get(), "snapshots", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
+        Handle(check_id(H5Gcreate2(file.get(), "snapshots", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
     snapshot_iteration = create_record_dataset(snapshot_group.get(), "iteration", H5T_STD_I64LE, what);
     const hsize_t agents = static_cast<hsize_t>(layout.agents()), d = static_cast<hsize_t>(dimension);
     const hsize_t dims[3] = {0, agents, d}, max_dims[3] = {H5S_UNLIMITED, agents, d};
     const hsize_t chunk_d = std::min(d, snapshot_chunk_doubles);
     const hsize_t chunk[3] = {1, std::clamp<hsize_t>(snapshot_chunk_doubles / chunk_d, 1, agents), chunk_d};
-    H5Id space(check_id(H5Screate_simple(3, dims, max_dims), what), H5Sclose);
-    H5Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
+    Handle space(check_id(H5Screate_simple(3, dims, max_dims), what), H5Sclose);
+    Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
     check_status(H5Pset_chunk(dcpl.get(), 3, chunk), what);
     check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
-    snapshot_x = H5Id(check_id(H5Dcreate2(snapshot_group.get(), "x", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+    snapshot_x = Handle(check_id(H5Dcreate2(snapshot_group.get(), "x", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
                                           dcpl.get(), H5P_DEFAULT),
                                what),
                       H5Dclose);
@@ -178,9 +164,7 @@ TrajectoryWriter& TrajectoryWriter::operator=(TrajectoryWriter&& other) noexcept
 
 TrajectoryWriter::~TrajectoryWriter() {
   if (!impl_ || impl_->closed) return;
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (finalized) return;  // nothing collective is possible any more; the ids leak
+  if (comm::finalized()) return;  // nothing collective is possible any more; the ids leak
   try {
     close();
   } catch (...) {  // destructors do not throw; call close() to see errors
@@ -190,7 +174,7 @@ TrajectoryWriter::~TrajectoryWriter() {
 TrajectoryWriter TrajectoryWriter::create(const std::string& path, MPI_Comm comm,
                                           const std::vector<std::string>& columns, const FileAttributes& attributes,
                                           const AgentLayout& layout, int dimension, bool snapshots, bool overwrite) {
-  detail::QuietHdf5 quiet;
+  hdf5::Quiet quiet;
   validate_columns(columns);
   if (dimension < 1) throw std::logic_error("concord::io::TrajectoryWriter::create: dimension must be >= 1");
   // Rank 0 looks, everyone agrees, before any collective HDF5 call.
@@ -204,23 +188,23 @@ TrajectoryWriter TrajectoryWriter::create(const std::string& path, MPI_Comm comm
   auto impl = std::make_unique<Impl>(path, comm, columns, layout, dimension, snapshots);
   Impl& w = *impl;
   MPI_Comm c = w.comm.get();
-  detail::on_every_rank(c, [&] {
-    w.dxpl = detail::collective_dxpl();
-    H5Id fapl = detail::mpio_fapl(c);
-    w.file = H5Id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+  comm::on_every_rank(c, [&] {
+    w.dxpl = hdf5::collective_dxpl();
+    Handle fapl = hdf5::mpio_fapl(c);
+    w.file = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
     if (!w.file.ok())
       throw RuntimeError(fmt::format("{} cannot be created (does the directory exist, is it writable?){}", where(path),
-                                     detail::hdf5_detail()));
+                                     hdf5::error_detail()));
   });
-  detail::on_every_rank(c, [&] {
+  comm::on_every_rank(c, [&] {
     const std::string what = where(path) + ": cannot write the file's layout";
-    detail::write_text_attribute(w.file.get(), "format", trajectory_format, where(path));
-    detail::write_integer_attribute(w.file.get(), "agents", layout.agents(), where(path));
-    detail::write_integer_attribute(w.file.get(), "dimension", dimension, where(path));
-    detail::write_file_attributes(w.file.get(), attributes, reserved_attributes, where(path));
+    hdf5::write_text_attribute(w.file.get(), "format", trajectory_format, where(path));
+    hdf5::write_integer_attribute(w.file.get(), "agents", layout.agents(), where(path));
+    hdf5::write_integer_attribute(w.file.get(), "dimension", dimension, where(path));
+    hdf5::write_attributes(w.file.get(), attributes.text, attributes.integers, reserved_attributes, where(path));
     w.trajectory_group =
-        H5Id(check_id(H5Gcreate2(w.file.get(), "trajectory", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
-    detail::write_text_list_attribute(w.trajectory_group.get(), "columns", columns, where(path));
+        Handle(check_id(H5Gcreate2(w.file.get(), "trajectory", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what), H5Gclose);
+    hdf5::write_text_list_attribute(w.trajectory_group.get(), "columns", columns, where(path));
     w.iteration = create_record_dataset(w.trajectory_group.get(), "iteration", H5T_STD_I64LE, what);
     for (const auto& column : columns)
       w.values.push_back(create_record_dataset(w.trajectory_group.get(), column, H5T_IEEE_F64LE, what));
@@ -233,7 +217,7 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
                                           const std::vector<std::string>& columns, const FileAttributes& attributes,
                                           const AgentLayout& layout, int dimension, bool snapshots,
                                           std::int64_t required_record) {
-  detail::QuietHdf5 quiet;
+  hdf5::Quiet quiet;
   validate_columns(columns);
   if (dimension < 1) throw std::logic_error("concord::io::TrajectoryWriter::resume: dimension must be >= 1");
   auto impl = std::make_unique<Impl>(path, comm, columns, layout, dimension, snapshots);
@@ -244,21 +228,21 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
   // that the superblock records (the EOA): new space would then overlap them. Rank 0 extends the
   // EOA to the file's real end first, with the serial driver (HDF5 refuses this under MPI-IO); a
   // no-op for a file that was closed cleanly.
-  detail::on_every_rank(c, [&] {
-    if (detail::comm_rank(c) != 0 || detail::path_kind(path) != 1 || H5Fis_hdf5(path.c_str()) <= 0) return;
-    H5Id serial(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+  comm::on_every_rank(c, [&] {
+    if (comm::rank(c) != 0 || hdf5::path_kind(path) != 1 || H5Fis_hdf5(path.c_str()) <= 0) return;
+    Handle serial(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
     if (!serial.ok()) return;  // open_parallel below names the problem
     check_status(H5Fincrement_filesize(serial.get(), 0), place + ": cannot extend its allocated space");
     if (!serial.reset()) throw RuntimeError(place + ": cannot close it after extending its allocated space");
   });
   w.file = detail::open_parallel(path, c, H5F_ACC_RDWR, "trajectory");
   // Every check below reads metadata that is the same on every rank, so all ranks agree.
-  detail::on_every_rank(c, [&] {
-    w.dxpl = detail::collective_dxpl();
-    detail::require_format(w.file.get(), path, "trajectory", trajectory_format);
+  comm::on_every_rank(c, [&] {
+    w.dxpl = hdf5::collective_dxpl();
+    hdf5::require_format(w.file.get(), path, "trajectory", trajectory_format);
     std::int64_t agents = -1, dims = -1;
-    detail::read_integer_attribute(w.file.get(), "agents", agents, place);
-    detail::read_integer_attribute(w.file.get(), "dimension", dims, place);
+    hdf5::read_integer_attribute(w.file.get(), "agents", agents, place);
+    hdf5::read_integer_attribute(w.file.get(), "dimension", dims, place);
     if (agents != layout.agents() || dims != dimension)
       throw InputError(
           fmt::format("{} was written for {} agents x {} coordinates; this run has {} agents x {} "
@@ -266,13 +250,13 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
                       place, agents, dims, layout.agents(), dimension));
     if (H5Lexists(w.file.get(), "trajectory", H5P_DEFAULT) <= 0)
       throw InputError(place + " has no /trajectory group; it is not a complete Concord trajectory");
-    w.trajectory_group = H5Id(check_id(H5Gopen2(w.file.get(), "trajectory", H5P_DEFAULT), place), H5Gclose);
+    w.trajectory_group = Handle(check_id(H5Gopen2(w.file.get(), "trajectory", H5P_DEFAULT), place), H5Gclose);
     std::vector<std::string> existing;
     {
-      H5Id a(check_id(H5Aopen(w.trajectory_group.get(), "columns", H5P_DEFAULT),
+      Handle a(check_id(H5Aopen(w.trajectory_group.get(), "columns", H5P_DEFAULT),
                       place + ": /trajectory has no attribute 'columns'"),
              H5Aclose);
-      existing = detail::read_strings(a.get(), place + ": attribute /trajectory columns");
+      existing = hdf5::read_strings(a.get(), place + ": attribute /trajectory columns");
     }
     if (existing != columns) {
       std::vector<std::string> missing, extra;
@@ -291,30 +275,30 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
                       place, joined(existing), joined(columns), difference));
     }
     const std::string what = place + ": cannot open /trajectory";
-    w.iteration = H5Id(check_id(H5Dopen2(w.trajectory_group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
+    w.iteration = Handle(check_id(H5Dopen2(w.trajectory_group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
     for (const auto& column : columns)
       w.values.emplace_back(check_id(H5Dopen2(w.trajectory_group.get(), column.c_str(), H5P_DEFAULT), what), H5Dclose);
     if (H5Lexists(w.file.get(), "snapshots", H5P_DEFAULT) > 0) {
       const std::string swhat = place + ": cannot open /snapshots";
-      w.snapshot_group = H5Id(check_id(H5Gopen2(w.file.get(), "snapshots", H5P_DEFAULT), swhat), H5Gclose);
+      w.snapshot_group = Handle(check_id(H5Gopen2(w.file.get(), "snapshots", H5P_DEFAULT), swhat), H5Gclose);
       w.snapshot_iteration =
-          H5Id(check_id(H5Dopen2(w.snapshot_group.get(), "iteration", H5P_DEFAULT), swhat), H5Dclose);
-      w.snapshot_x = H5Id(check_id(H5Dopen2(w.snapshot_group.get(), "x", H5P_DEFAULT), swhat), H5Dclose);
-      const auto x_dims = detail::dataset_dims(w.snapshot_x.get(), swhat);
+          Handle(check_id(H5Dopen2(w.snapshot_group.get(), "iteration", H5P_DEFAULT), swhat), H5Dclose);
+      w.snapshot_x = Handle(check_id(H5Dopen2(w.snapshot_group.get(), "x", H5P_DEFAULT), swhat), H5Dclose);
+      const auto x_dims = hdf5::dataset_dims(w.snapshot_x.get(), swhat);
       if (x_dims.size() != 3 || x_dims[1] != static_cast<hsize_t>(layout.agents()) ||
           x_dims[2] != static_cast<hsize_t>(dimension))
         throw InputError(fmt::format("{}: /snapshots/x has shape {}; expected snapshots x {} agents x {} coordinates",
-                                     place, detail::shape_text(x_dims), layout.agents(), dimension));
+                                     place, hdf5::shape_text(x_dims), layout.agents(), dimension));
     }
   });
 
   // Truncation: records and snapshots after `iteration` go (collective H5Dset_extent).
-  detail::on_every_rank(c, [&] {
+  comm::on_every_rank(c, [&] {
     const std::string what = place + ": cannot truncate the records after iteration " + std::to_string(iteration);
     auto iterations = read_all<std::int64_t>(w.iteration.get(), H5T_NATIVE_INT64, what);
     std::size_t available = iterations.size();
     for (const auto& v : w.values)
-      available = std::min<std::size_t>(available, detail::dataset_dims(v.get(), what).at(0));
+      available = std::min<std::size_t>(available, hdf5::dataset_dims(v.get(), what).at(0));
     if (required_record >= 0) {
       const std::size_t upto = kept_prefix(iterations, available, std::max(iteration, required_record));
       if (upto == 0 || iterations[upto - 1] != required_record)
@@ -333,7 +317,7 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
       const std::string swhat = place + ": cannot truncate the snapshots after iteration " + std::to_string(iteration);
       auto snapshot_iterations = read_all<std::int64_t>(w.snapshot_iteration.get(), H5T_NATIVE_INT64, swhat);
       const std::size_t stored =
-          std::min<std::size_t>(snapshot_iterations.size(), detail::dataset_dims(w.snapshot_x.get(), swhat).at(0));
+          std::min<std::size_t>(snapshot_iterations.size(), hdf5::dataset_dims(w.snapshot_x.get(), swhat).at(0));
       const hsize_t kept = kept_prefix(snapshot_iterations, stored, iteration);
       check_status(H5Dset_extent(w.snapshot_iteration.get(), &kept), swhat);
       const hsize_t x_dims[3] = {kept, static_cast<hsize_t>(layout.agents()), static_cast<hsize_t>(dimension)};
@@ -343,7 +327,7 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
     } else if (snapshots) {
       w.create_snapshot_datasets();
     }
-    detail::write_file_attributes(w.file.get(), attributes, reserved_attributes, place);
+    hdf5::write_attributes(w.file.get(), attributes.text, attributes.integers, reserved_attributes, place);
     check_status(H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL), place + ": cannot flush");
   });
   return TrajectoryWriter(std::move(impl));
@@ -360,8 +344,8 @@ void TrajectoryWriter::append(std::int64_t iteration, const std::vector<double>&
         fmt::format("concord::io::TrajectoryWriter::append: iteration {} after iteration {}; records "
                     "must have increasing iterations",
                     iteration, w.last_record));
-  detail::QuietHdf5 quiet;
-  detail::on_every_rank(w.comm.get(), [&] {
+  hdf5::Quiet quiet;
+  comm::on_every_rank(w.comm.get(), [&] {
     const std::string what = fmt::format("{}: cannot append the record of iteration {}", where(w.path), iteration);
     const hsize_t index = static_cast<hsize_t>(w.records);
     append_value(w.iteration.get(), index, H5T_NATIVE_INT64, &iteration, w.root(), w.dxpl.get(), what);
@@ -387,12 +371,12 @@ void TrajectoryWriter::snapshot(std::int64_t iteration, const AgentMatrix& x) {
         fmt::format("concord::io::TrajectoryWriter::snapshot: iteration {} after iteration {}; "
                     "snapshots must have increasing iterations",
                     iteration, w.last_snapshot));
-  detail::QuietHdf5 quiet;
+  hdf5::Quiet quiet;
   auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, x);
   Kokkos::deep_copy(host, x);
   const std::string what = fmt::format("{}: cannot write the snapshot of iteration {}", where(w.path), iteration);
   const hsize_t index = static_cast<hsize_t>(w.snapshot_count);
-  detail::on_every_rank(w.comm.get(), [&] {
+  comm::on_every_rank(w.comm.get(), [&] {
     append_value(w.snapshot_iteration.get(), index, H5T_NATIVE_INT64, &iteration, w.root(), w.dxpl.get(), what);
     const hsize_t dims[3] = {index + 1, static_cast<hsize_t>(w.layout.agents()), static_cast<hsize_t>(w.dimension)};
     check_status(H5Dset_extent(w.snapshot_x.get(), dims), what);
@@ -405,30 +389,30 @@ void TrajectoryWriter::snapshot(std::int64_t iteration, const AgentMatrix& x) {
 
 void TrajectoryWriter::flush() {
   if (!impl_ || impl_->closed) throw std::logic_error("concord::io::TrajectoryWriter::flush: the writer is closed");
-  detail::QuietHdf5 quiet;
-  detail::on_every_rank(impl_->comm.get(), [&] {
+  hdf5::Quiet quiet;
+  comm::on_every_rank(impl_->comm.get(), [&] {
     check_status(H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL), where(impl_->path) + ": cannot flush");
   });
 }
 
 void TrajectoryWriter::close() {
   if (!impl_ || impl_->closed) return;
-  detail::QuietHdf5 quiet;
+  hdf5::Quiet quiet;
   Impl& w = *impl_;
   w.closed = true;
-  detail::on_every_rank(w.comm.get(), [&] {
+  comm::on_every_rank(w.comm.get(), [&] {
     bool fine = true;
     for (auto& v : w.values) fine &= v.reset();
-    for (H5Id* id :
+    for (Handle* id :
          {&w.iteration, &w.snapshot_iteration, &w.snapshot_x, &w.trajectory_group, &w.snapshot_group, &w.dxpl})
       fine &= id->reset();
     fine &= w.file.reset();
     if (!fine)
-      throw RuntimeError(where(w.path) + ": closing the file failed; it may be incomplete" + detail::hdf5_detail());
+      throw RuntimeError(where(w.path) + ": closing the file failed; it may be incomplete" + hdf5::error_detail());
   });
 }
 
-bool hdf5_shutdown_unsafe() { return detail::abandoned_files().load(); }
+bool hdf5_shutdown_unsafe() { return hdf5::abandoned_files().load(); }
 
 std::int64_t TrajectoryWriter::records() const { return impl_ ? impl_->records : 0; }
 
@@ -437,33 +421,34 @@ std::int64_t TrajectoryWriter::last_record() const {
 }
 
 Trajectory read_trajectory(const std::string& path) {
-  detail::QuietHdf5 quiet;
+  hdf5::Quiet quiet;
   const std::string place = where(path);
-  H5Id file = detail::open_serial(path, "trajectory");
-  detail::require_format(file.get(), path, "trajectory", trajectory_format);
+  Handle file = hdf5::open_serial(path, "trajectory");
+  hdf5::require_format(file.get(), path, "trajectory", trajectory_format);
   Trajectory t;
   std::int64_t agents = 0, dimension = 0;
-  if (!detail::read_integer_attribute(file.get(), "agents", agents, place) ||
-      !detail::read_integer_attribute(file.get(), "dimension", dimension, place))
+  if (!hdf5::read_integer_attribute(file.get(), "agents", agents, place) ||
+      !hdf5::read_integer_attribute(file.get(), "dimension", dimension, place))
     throw InputError(place + " has no integer root attributes 'agents' and 'dimension'; it is damaged");
   t.agents = static_cast<int>(agents);
   t.dimension = static_cast<int>(dimension);
-  t.attributes = detail::read_attributes(file.get(), reserved_attributes, place);
+  auto attributes = hdf5::read_attributes(file.get(), reserved_attributes, place);
+  t.attributes = {std::move(attributes.text), std::move(attributes.integers)};
 
   const std::string what = place + ": cannot read /trajectory";
   if (H5Lexists(file.get(), "trajectory", H5P_DEFAULT) <= 0) throw InputError(place + " has no /trajectory group");
-  H5Id group(check_id(H5Gopen2(file.get(), "trajectory", H5P_DEFAULT), what), H5Gclose);
+  Handle group(check_id(H5Gopen2(file.get(), "trajectory", H5P_DEFAULT), what), H5Gclose);
   {
-    H5Id a(check_id(H5Aopen(group.get(), "columns", H5P_DEFAULT), place + ": /trajectory has no attribute 'columns'"),
+    Handle a(check_id(H5Aopen(group.get(), "columns", H5P_DEFAULT), place + ": /trajectory has no attribute 'columns'"),
            H5Aclose);
-    t.column_order = detail::read_strings(a.get(), place + ": attribute /trajectory columns");
+    t.column_order = hdf5::read_strings(a.get(), place + ": attribute /trajectory columns");
   }
   {
-    H5Id d(check_id(H5Dopen2(group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
+    Handle d(check_id(H5Dopen2(group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
     t.iteration = read_all<std::int64_t>(d.get(), H5T_NATIVE_INT64, place + ": /trajectory/iteration");
   }
   for (const auto& column : t.column_order) {
-    H5Id d(check_id(H5Dopen2(group.get(), column.c_str(), H5P_DEFAULT), what + "/" + column), H5Dclose);
+    Handle d(check_id(H5Dopen2(group.get(), column.c_str(), H5P_DEFAULT), what + "/" + column), H5Dclose);
     auto v = read_all<double>(d.get(), H5T_NATIVE_DOUBLE, place + ": /trajectory/" + column);
     if (v.size() != t.iteration.size())
       throw InputError(fmt::format("{}: /trajectory/{} has {} records but /trajectory/iteration has {}", place, column,
@@ -472,14 +457,14 @@ Trajectory read_trajectory(const std::string& path) {
   }
   if (H5Lexists(file.get(), "snapshots", H5P_DEFAULT) > 0) {
     const std::string swhat = place + ": cannot read /snapshots";
-    H5Id sgroup(check_id(H5Gopen2(file.get(), "snapshots", H5P_DEFAULT), swhat), H5Gclose);
-    H5Id si(check_id(H5Dopen2(sgroup.get(), "iteration", H5P_DEFAULT), swhat), H5Dclose);
+    Handle sgroup(check_id(H5Gopen2(file.get(), "snapshots", H5P_DEFAULT), swhat), H5Gclose);
+    Handle si(check_id(H5Dopen2(sgroup.get(), "iteration", H5P_DEFAULT), swhat), H5Dclose);
     t.snapshot_iteration = read_all<std::int64_t>(si.get(), H5T_NATIVE_INT64, place + ": /snapshots/iteration");
-    H5Id sx(check_id(H5Dopen2(sgroup.get(), "x", H5P_DEFAULT), swhat), H5Dclose);
-    const auto dims = detail::dataset_dims(sx.get(), swhat);
+    Handle sx(check_id(H5Dopen2(sgroup.get(), "x", H5P_DEFAULT), swhat), H5Dclose);
+    const auto dims = hdf5::dataset_dims(sx.get(), swhat);
     if (dims.size() != 3 || dims[0] != t.snapshot_iteration.size())
       throw InputError(fmt::format("{}: /snapshots/x has shape {} for {} snapshot iterations", place,
-                                   detail::shape_text(dims), t.snapshot_iteration.size()));
+                                   hdf5::shape_text(dims), t.snapshot_iteration.size()));
     t.snapshots.resize(static_cast<std::size_t>(dims[0] * dims[1] * dims[2]));
     if (!t.snapshots.empty())
       check_status(H5Dread(sx.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.snapshots.data()), swhat);

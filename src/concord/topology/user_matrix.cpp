@@ -1,7 +1,5 @@
 #include "concord/topology/user_matrix.hpp"
 
-#include <hdf5.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "concord/core/detail/hdf5.hpp"
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
 #include "concord/topology/graph.hpp"
@@ -72,38 +71,35 @@ WeightMatrix read_matrix_market(const std::string& path) {
   return std::move(b).build();
 }
 
-/// RAII for HDF5 ids.
-struct H5Id {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  ~H5Id() {
-    if (id >= 0) close(id);
-  }
-};
+namespace hdf5 = concord::detail::hdf5;
+using hdf5::Handle;
 
 std::vector<double> read_dataset_double(hid_t file, const char* name, const std::string& path, std::vector<hsize_t>& dims) {
-  H5Id ds{H5Dopen2(file, name, H5P_DEFAULT), H5Dclose};
-  if (ds.id < 0) throw InputError("weight matrix file '" + path + "': no dataset '/" + name + "'");
-  H5Id space{H5Dget_space(ds.id), H5Sclose};
-  const int rank = H5Sget_simple_extent_ndims(space.id);
-  dims.assign(static_cast<std::size_t>(std::max(rank, 0)), 0);
-  H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+  const std::string what = "weight matrix file '" + path + "': dataset '/" + name + "'";
+  Handle ds(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) throw InputError("weight matrix file '" + path + "': no dataset '/" + name + "'");
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  const int rank = space.ok() ? H5Sget_simple_extent_ndims(space.get()) : -1;
+  if (rank < 0) throw InputError(what + " has an unreadable shape (corrupt file?)" + hdf5::error_detail());
+  dims.assign(static_cast<std::size_t>(rank), 0);
+  if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0)
+    throw InputError(what + " has an unreadable shape (corrupt file?)" + hdf5::error_detail());
   hsize_t count = 1;
   for (auto d : dims) count *= d;
   std::vector<double> data(count);
-  if (count && H5Dread(ds.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
+  if (count && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
     throw InputError("weight matrix file '" + path + "': dataset '/" + name + "' cannot be read as numbers");
   return data;
 }
 
 WeightMatrix read_hdf5(const std::string& path) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // our messages, not HDF5's error stack
+  hdf5::Quiet quiet;  // our messages, not HDF5's error stack
   if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError("weight matrix file '" + path + "': not an HDF5 file");
-  H5Id file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
-  if (file.id < 0) throw InputError("weight matrix file '" + path + "': cannot be opened");
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) throw InputError("weight matrix file '" + path + "': cannot be opened");
   std::vector<hsize_t> dims;
-  if (H5Lexists(file.id, "W", H5P_DEFAULT) > 0) {
-    auto data = read_dataset_double(file.id, "W", path, dims);
+  if (H5Lexists(file.get(), "W", H5P_DEFAULT) > 0) {
+    auto data = read_dataset_double(file.get(), "W", path, dims);
     if (dims.size() != 2 || dims[0] != dims[1] || dims[0] < 1)
       throw InputError("weight matrix file '" + path + "': dataset '/W' must be a square 2-D array");
     const int n = static_cast<int>(dims[0]);
@@ -116,21 +112,21 @@ WeightMatrix read_hdf5(const std::string& path) {
       }
     return std::move(b).build();
   }
-  if (H5Lexists(file.id, "rows", H5P_DEFAULT) <= 0)
+  if (H5Lexists(file.get(), "rows", H5P_DEFAULT) <= 0)
     throw InputError("weight matrix file '" + path + "': expected a dataset '/W' (dense n x n) or datasets '/rows', "
                      "'/cols', '/weights' with a root attribute 'agents'");
   long long agents = 0;
   {
-    if (H5Aexists(file.id, "agents") <= 0)
+    if (H5Aexists(file.get(), "agents") <= 0)
       throw InputError("weight matrix file '" + path + "': the root group needs an integer attribute 'agents'");
-    H5Id attr{H5Aopen(file.id, "agents", H5P_DEFAULT), H5Aclose};
-    if (H5Aread(attr.id, H5T_NATIVE_LLONG, &agents) < 0 || agents < 1)
+    Handle attr(H5Aopen(file.get(), "agents", H5P_DEFAULT), H5Aclose);
+    if (!attr.ok() || H5Aread(attr.get(), H5T_NATIVE_LLONG, &agents) < 0 || agents < 1)
       throw InputError("weight matrix file '" + path + "': attribute 'agents' must be a positive integer");
   }
   std::vector<hsize_t> dr, dc, dw;
-  auto rows = read_dataset_double(file.id, "rows", path, dr);
-  auto cols = read_dataset_double(file.id, "cols", path, dc);
-  auto weights = read_dataset_double(file.id, "weights", path, dw);
+  auto rows = read_dataset_double(file.get(), "rows", path, dr);
+  auto cols = read_dataset_double(file.get(), "cols", path, dc);
+  auto weights = read_dataset_double(file.get(), "weights", path, dw);
   if (rows.size() != cols.size() || rows.size() != weights.size())
     throw InputError("weight matrix file '" + path + "': '/rows', '/cols' and '/weights' must have the same length");
   const int n = static_cast<int>(agents);

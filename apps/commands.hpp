@@ -14,7 +14,7 @@ Command add_topology_command(CLI::App& app);
 Command add_compare_command(CLI::App& app);
 /// `concord run DECK [--set PATH=VALUE]... [--restart CHECKPOINT] [--check]` (runs on every rank).
 Command add_run_command(CLI::App& app);
-/// `concord deck --reference` | `concord deck DECK [--set PATH=VALUE]...`.
+/// `concord deck --reference` | `concord deck --list` | `concord deck DECK [--set PATH=VALUE]...`.
 Command add_deck_command(CLI::App& app);
 /// `concord summary FILE...`: one line per trajectory.
 Command add_summary_command(CLI::App& app);

@@ -49,6 +49,8 @@ Command add_deck_command(CLI::App& app) {
   auto deck = std::make_shared<std::string>();
   auto overrides = std::make_shared<std::vector<std::string>>();
   cmd->add_flag("--reference", *reference, "print the deck reference (Markdown) generated from the declarations");
+  auto list = std::make_shared<bool>(false);
+  cmd->add_flag("--list", *list, "list the algorithms, problems and data sources with their parameters");
   cmd->add_option("deck", *deck, "a deck to validate; prints it with every default filled in");
   cmd->add_option("--set", *overrides, "override one deck value (as for concord run)")->type_name("PATH=VALUE");
   return [=] {
@@ -56,7 +58,11 @@ Command add_deck_command(CLI::App& app) {
       std::fputs(io::deck_reference_markdown().c_str(), stdout);
       return 0;
     }
-    if (deck->empty()) throw InputError("concord deck: give --reference or a DECK to validate");
+    if (*list) {
+      std::fputs(io::catalog_listing().c_str(), stdout);
+      return 0;
+    }
+    if (deck->empty()) throw InputError("concord deck: give --reference, --list or a DECK to validate");
     auto raw = io::read_deck_file(*deck);
     for (const auto& o : *overrides) io::apply_override(raw, o);
     std::fputs(io::validate_deck(raw).yaml().c_str(), stdout);

@@ -211,6 +211,21 @@ class CommandLine(unittest.TestCase):
                                                           deck_seed.group(1))["rounds"])
         self.assertIn(", seed %s" % deck_seed.group(1), run("compare", "-n", "8", "ring").stdout)
 
+    def test_deck_list_is_the_catalogues(self):
+        # Every algorithm, problem and data source the deck accepts is listed with its parameters,
+        # and the defaults shown are the deck reference's: both come from the catalogues.
+        listing = run("deck", "--list").stdout
+        reference = run("deck", "--reference").stdout
+        for section, key in (("algorithm", "name"), ("problem", "name"), ("data", "source")):
+            rows = reference.split("## `concord/" + ("problem/data" if section == "data" else section) + "`")[1]
+            allowed = re.search(r"\| `%s` \| word \| [^|]*\| ([^|]*) \|" % key, rows).group(1).strip()
+            for name in allowed.split(", "):
+                self.assertRegex(listing, r"(?m)^  %s +\S" % re.escape(name), section)
+        self.assertIn("parameters: variant = atc", listing)
+        self.assertIn("step_size (required), schedule = constant, decay_every = 1000", listing)
+        self.assertIn("hidden = [32], activation = relu", listing)
+        self.assertRegex(reference, r"\| `decay_every` \| integer \| `1000` \|")
+
     def test_info_json(self):
         r = run("info", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)

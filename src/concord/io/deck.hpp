@@ -113,4 +113,8 @@ std::string to_yaml(const Tree& tree);
 /// docs/deck-reference.md: every parameter, generated from `deck_schema()`.
 std::string deck_reference_markdown();
 
+/// `concord deck --list`: the algorithms, problems and data sources of the catalogues, each with
+/// its summary and its parameters (defaults or "required").
+std::string catalog_listing();
+
 }  // namespace concord::io

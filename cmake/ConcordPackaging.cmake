@@ -5,8 +5,61 @@ install(TARGETS concord EXPORT ConcordTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS concord_app RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/concord DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        FILES_MATCHING PATTERN "*.hpp")
+# Headers: only the public ones. Every src/concord/**/*.hpp is public except
+#  - the headers of detail/ directories, private to the library (core/detail/hdf5.hpp pulls in
+#    hdf5.h, which a consumer need not have), and
+#  - io/hdf5_support.hpp, private to the io layer;
+# but a detail/ header that an installed header includes (e.g. problems/detail/agent_major.hpp,
+# included by problems/mlp.hpp) is installed too, found by following the #include "concord/..."
+# lines. The list is made at install time, so it always matches the sources. Installing fails when
+# an installed header would include hdf5.h, core/detail/hdf5.hpp or io/hdf5_support.hpp: the
+# package must not need HDF5's headers.
+install(CODE "set(CONCORD_HEADER_SOURCE \"${PROJECT_SOURCE_DIR}/src\")
+set(CONCORD_HEADER_DESTINATION \"${CMAKE_INSTALL_INCLUDEDIR}\")")
+install(CODE [[
+  cmake_policy(PUSH)
+  cmake_policy(SET CMP0057 NEW)  # if(IN_LIST): cmake_install.cmake runs under old policies
+  if(IS_ABSOLUTE "${CONCORD_HEADER_DESTINATION}")
+    set(destination "${CONCORD_HEADER_DESTINATION}")
+  else()
+    set(destination "${CMAKE_INSTALL_PREFIX}/${CONCORD_HEADER_DESTINATION}")
+  endif()
+  set(private_headers concord/io/hdf5_support.hpp)
+  file(GLOB_RECURSE all RELATIVE "${CONCORD_HEADER_SOURCE}" "${CONCORD_HEADER_SOURCE}/concord/*.hpp")
+  set(pending)
+  foreach(header IN LISTS all)
+    if(NOT header MATCHES "/detail/" AND NOT header IN_LIST private_headers)
+      list(APPEND pending "${header}")
+    endif()
+  endforeach()
+  set(installed)
+  while(pending)
+    list(POP_FRONT pending header)
+    if(header IN_LIST installed)
+      continue()
+    endif()
+    list(APPEND installed "${header}")
+    file(STRINGS "${CONCORD_HEADER_SOURCE}/${header}" includes REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
+    foreach(line IN LISTS includes)
+      if(line MATCHES "[<\"]hdf5\\.h[>\"]")
+        message(FATAL_ERROR "installed header ${header} includes hdf5.h; keep HDF5 in src/concord/core/detail/hdf5.hpp")
+      endif()
+      if(line MATCHES "\"(concord/[^\"]+)\"" AND EXISTS "${CONCORD_HEADER_SOURCE}/${CMAKE_MATCH_1}")
+        set(included "${CMAKE_MATCH_1}")
+        if(included IN_LIST private_headers OR included STREQUAL "concord/core/detail/hdf5.hpp")
+          message(FATAL_ERROR "installed header ${header} includes the private header ${included}")
+        endif()
+        list(APPEND pending "${included}")
+      endif()
+    endforeach()
+  endwhile()
+  list(SORT installed)
+  foreach(header IN LISTS installed)
+    get_filename_component(directory "${header}" DIRECTORY)
+    file(INSTALL DESTINATION "${destination}/${directory}" TYPE FILE FILES "${CONCORD_HEADER_SOURCE}/${header}")
+  endforeach()
+  cmake_policy(POP)
+]])
 install(FILES ${PROJECT_BINARY_DIR}/include/concord/config.hpp ${PROJECT_BINARY_DIR}/include/concord/git_revision.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/concord)
 

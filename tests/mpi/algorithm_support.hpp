@@ -36,7 +36,7 @@ struct LeastSquaresRun {
         reducer(transport, layout, problem->dimension() + concord::problems::Problem::extra_columns),
         algorithm(concord::algorithms::make_algorithm(spec.algorithm, {*problem, mixer, reducer})),
         metrics(*problem, reducer) {
-    concord::AgentMatrix x0("x0", layout.local_count(), problem->dimension());
+    concord::AgentMatrix x0("concord_test::x0", layout.local_count(), problem->dimension());
     problem->initial_point(exec, x0);
     algorithm->initialize(exec, x0);
   }

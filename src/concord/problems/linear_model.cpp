@@ -317,7 +317,7 @@ void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<c
   FixedEigenKernels fixed;
 
   // The samples on the host (no copy on the host backends).
-  exec.fence();
+  exec.fence("concord::LinearModel::compute_solution");
   auto X = Kokkos::create_mirror_view_and_copy(HostSpace(), train_.x);
   auto t = Kokkos::create_mirror_view_and_copy(HostSpace(), train_.targets);
   const std::int64_t* offsets = train_.host_offsets.data();
@@ -358,7 +358,7 @@ void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<c
     Kokkos::deep_copy(exec, Kokkos::subview(rows, Kokkos::ALL, cols), Kokkos::subview(rows_host, Kokkos::ALL, cols));
     reducer.average(exec, Kokkos::subview(rows, Kokkos::ALL, cols), total);
     Kokkos::deep_copy(exec, Kokkos::subview(total_host, cols), Kokkos::subview(total, cols));
-    exec.fence();
+    exec.fence("concord::LinearModel::compute_solution");
   };
 
   Eigen::MatrixXd H(D, D);

@@ -257,7 +257,8 @@ std::vector<double> Mlp::initial_parameters(int global_agent) const {
 void Mlp::initial_point(const ExecutionSpace& exec, const AgentMatrix& x) const {
   if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_)
     throw std::invalid_argument("concord::problems::Mlp::initial_point: x is not (local agents x dimension)");
-  auto host = Kokkos::create_mirror(Kokkos::WithoutInitializing, HostSpace(), x);
+  Kokkos::View<double**, AgentMatrix::array_layout, HostSpace> host(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::Mlp::initial_point")), x.extent(0), x.extent(1));
   std::vector<double> row;
   for (int a = 0; a < train_.local_agents; ++a) {
     if (a == 0 || !options_.same_init) row = initial_parameters(layout_.local_first() + a);

@@ -150,8 +150,8 @@ void write_records(hid_t file, hid_t dxpl, MPI_Comm comm, const CheckpointHeader
     comm::on_every_rank(comm, [&] {
       Handle space(check_id(H5Screate_simple(rank, dims, nullptr), what), H5Sclose);
       Handle dataset(check_id(H5Dcreate2(group.get(), name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                            what),
-                   H5Dclose);
+                              what),
+                     H5Dclose);
       Handle memory(check_id(H5Screate_simple(rank, dims, nullptr), what), H5Sclose);
       if (!root) {
         check_status(H5Sselect_none(space.get()), what);
@@ -208,10 +208,11 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
     hdf5::write_integer_attribute(file.get(), "iteration", header.iteration, place);
     hdf5::write_integer_attribute(file.get(), "agents", layout.agents(), place);
     hdf5::write_integer_attribute(file.get(), "dimension", dimension, place);
-    hdf5::write_attributes(file.get(), header.attributes.text, header.attributes.integers, reserved_attributes, place, strings);
+    hdf5::write_attributes(file.get(), header.attributes.text, header.attributes.integers, reserved_attributes, place,
+                           strings);
     group = Handle(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                          place + ": cannot create /state"),
-                 H5Gclose);
+                            place + ": cannot create /state"),
+                   H5Gclose);
     // The state names in the order given (HDF5 lists links by name).
     std::vector<std::string> names;
     for (const auto& entry : state) names.push_back(entry.first);
@@ -231,9 +232,9 @@ void write_file(const std::string& tmp, const std::string& path, MPI_Comm comm, 
       Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
       check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
       dataset = Handle(check_id(H5Dcreate2(group.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                                         dcpl.get(), H5P_DEFAULT),
-                              what),
-                     H5Dclose);
+                                           dcpl.get(), H5P_DEFAULT),
+                                what),
+                       H5Dclose);
     });
     auto host = Kokkos::create_mirror_view(Kokkos::WithoutInitializing, x);
     Kokkos::deep_copy(host, x);
@@ -367,7 +368,7 @@ CheckpointHeader read_header(const std::string& path) {
   if (H5Lexists(file.get(), "state", H5P_DEFAULT) <= 0) throw InputError(place + " has no /state group; it is damaged");
   Handle group(check_id(H5Gopen2(file.get(), "state", H5P_DEFAULT), place + ": cannot open /state"), H5Gclose);
   Handle order(check_id(H5Aopen(group.get(), "order", H5P_DEFAULT), place + ": /state has no attribute 'order'"),
-             H5Aclose);
+               H5Aclose);
   header.state = hdf5::read_strings(order.get(), place + ": attribute /state order");
   // The header's checksum covers every field read above and the states' own checksums.
   std::vector<std::int64_t> checksums;

@@ -62,8 +62,9 @@ Handle create_record_dataset(hid_t group, const std::string& name, hid_t type, c
   Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
   check_status(H5Pset_chunk(dcpl.get(), 1, &record_chunk), what);
   check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
-  return Handle(check_id(H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), what),
-              H5Dclose);
+  return Handle(
+      check_id(H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), what),
+      H5Dclose);
 }
 
 /// Collective: grows the 1-D dataset `dataset` to index + 1 entries and writes `value` at `index`
@@ -143,9 +144,9 @@ struct TrajectoryWriter::Impl {
     check_status(H5Pset_chunk(dcpl.get(), 3, chunk), what);
     check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), what);
     snapshot_x = Handle(check_id(H5Dcreate2(snapshot_group.get(), "x", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                                          dcpl.get(), H5P_DEFAULT),
-                               what),
-                      H5Dclose);
+                                            dcpl.get(), H5P_DEFAULT),
+                                 what),
+                        H5Dclose);
   }
 };
 
@@ -254,8 +255,8 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
     std::vector<std::string> existing;
     {
       Handle a(check_id(H5Aopen(w.trajectory_group.get(), "columns", H5P_DEFAULT),
-                      place + ": /trajectory has no attribute 'columns'"),
-             H5Aclose);
+                        place + ": /trajectory has no attribute 'columns'"),
+               H5Aclose);
       existing = hdf5::read_strings(a.get(), place + ": attribute /trajectory columns");
     }
     if (existing != columns) {
@@ -440,7 +441,7 @@ Trajectory read_trajectory(const std::string& path) {
   Handle group(check_id(H5Gopen2(file.get(), "trajectory", H5P_DEFAULT), what), H5Gclose);
   {
     Handle a(check_id(H5Aopen(group.get(), "columns", H5P_DEFAULT), place + ": /trajectory has no attribute 'columns'"),
-           H5Aclose);
+             H5Aclose);
     t.column_order = hdf5::read_strings(a.get(), place + ": attribute /trajectory columns");
   }
   {

@@ -12,7 +12,7 @@
 //    evaluation on both splits, on both kernel paths (BLAS products, portable Kokkos kernels);
 //  - one Mixer step on one rank (MPI_COMM_SELF), through start / finish and through apply.
 // The regions Concord opens (Mixer::start / finish, ReproducibleSum::sum / average,
-// Metrics::compute) must have been seen. The test's own Views and kernels (inputs, outputs) are
+// Metrics::compute, each algorithm's <name>::step) must have been seen. The test's own Views and kernels (inputs, outputs) are
 // made while recording is paused (TestSide), so only Concord's names are checked. What is
 // allowed besides the prefix (Kokkos' own names around Concord's labels, and the known exceptions
 // of code this test cannot change) is listed and explained at known_exceptions() and below it.
@@ -414,7 +414,7 @@ TEST(Labels, EveryKernelRegionAndViewCarriesTheConcordPrefix) {
   }
 
   for (const char* region : {"concord::Mixer::start", "concord::Mixer::finish", "concord::ReproducibleSum::sum",
-                             "concord::ReproducibleSum::average", "concord::Metrics::compute"})
+                             "concord::ReproducibleSum::average", "concord::Metrics::compute", "concord::dsgd::step", "concord::gossip::step", "concord::d2::step"})
     EXPECT_TRUE(seen[Kind::region].count(region) == 1) << "region '" << region << "' was not seen";
 
   // The callbacks are gone: nothing is recorded any more.

@@ -251,25 +251,25 @@ TEST(MixerExchange, MixerRejectsBadArguments) {
   AgentMatrix too_many_rows("bad", rows + 1, d), too_few_columns("bad", rows, d - 1);
 
   using Span = std::span<const AgentMatrix>;
-  EXPECT_THROW(mixer.apply(exec, 0, too_many_rows, y), std::invalid_argument);
-  EXPECT_THROW(mixer.apply(exec, 0, x, too_many_rows), std::invalid_argument);
-  EXPECT_THROW(mixer.apply(exec, 0, too_few_columns, y), std::invalid_argument);
+  EXPECT_THROW(mixer.apply(exec, 0, too_many_rows, y), concord::UsageError);
+  EXPECT_THROW(mixer.apply(exec, 0, x, too_many_rows), concord::UsageError);
+  EXPECT_THROW(mixer.apply(exec, 0, too_few_columns, y), concord::UsageError);
   EXPECT_NE(message_of([&] { mixer.apply(exec, 0, x, too_few_columns); }).find("local agents x dimension"),
             std::string::npos);
-  EXPECT_THROW(mixer.apply(exec, 0, x, x), std::invalid_argument);
+  EXPECT_THROW(mixer.apply(exec, 0, x, x), concord::UsageError);
   EXPECT_NE(message_of([&] { mixer.apply(exec, 0, x, x); }).find("alias"), std::string::npos);
   {
     const std::array<AgentMatrix, 2> in{x, g}, out{h, x};  // out[1] aliases in[0]
-    EXPECT_THROW(mixer.apply(exec, 0, Span(in), Span(out)), std::invalid_argument);
+    EXPECT_THROW(mixer.apply(exec, 0, Span(in), Span(out)), concord::UsageError);
   }
   {
     AgentMatrix e("e", rows, d), f("f", rows, d);
     const std::array<AgentMatrix, 3> in{x, g, e}, out{y, h, f};
-    EXPECT_THROW(mixer.apply(exec, 0, Span(in), Span(out)), std::invalid_argument);
-    EXPECT_THROW(mixer.apply(exec, 0, Span(in.data(), 2), Span(out.data(), 1)), std::invalid_argument);
-    EXPECT_THROW(mixer.apply(exec, 0, Span(), Span()), std::invalid_argument);
+    EXPECT_THROW(mixer.apply(exec, 0, Span(in), Span(out)), concord::UsageError);
+    EXPECT_THROW(mixer.apply(exec, 0, Span(in.data(), 2), Span(out.data(), 1)), concord::UsageError);
+    EXPECT_THROW(mixer.apply(exec, 0, Span(), Span()), concord::UsageError);
   }
-  EXPECT_THROW(mixer.apply(exec, -1, x, y), std::invalid_argument);
+  EXPECT_THROW(mixer.apply(exec, -1, x, y), concord::UsageError);
   EXPECT_FALSE(mixer.in_flight());
 
   // Split-phase misuse.

@@ -142,7 +142,7 @@ TEST(Transport, AverageEqualsHostMeanOnEveryRank) {
       }
       if (d > 1) {
         concord::CoordinateVector wrong("wrong", d - 1);
-        EXPECT_THROW(sum.average(exec, x, wrong), std::invalid_argument);
+        EXPECT_THROW(sum.average(exec, x, wrong), concord::UsageError);
       }
     }
 }

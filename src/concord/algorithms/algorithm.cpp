@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <Kokkos_Profiling_ScopedRegion.hpp>
+
 #include "concord/core/error.hpp"
 
 namespace concord::algorithms {
@@ -21,11 +23,17 @@ Algorithm::Algorithm(std::string name, const AlgorithmOptions& options, Environm
       agents_(env.problem.layout().local_count()),
       dimension_(env.problem.dimension()) {
   if (mixer_.dimension() != dimension_)
-    throw std::invalid_argument(fmt::format("concord::algorithms: the mixer's dimension {} differs from the problem's {}",
+    throw UsageError(fmt::format("concord::algorithms: the mixer's dimension {} differs from the problem's {}",
                                             mixer_.dimension(), dimension_));
   if (reducer_.width() < dimension_)
-    throw std::invalid_argument("concord::algorithms: the ReproducibleSum is narrower than the problem dimension");
+    throw UsageError("concord::algorithms: the ReproducibleSum is narrower than the problem dimension");
   x_ = allocate("x");
+  step_region_ = "concord::" + name_ + "::step";
+}
+
+void Algorithm::step(const ExecutionSpace& exec, std::int64_t k) {
+  Kokkos::Profiling::ScopedRegion region(step_region_);
+  advance(exec, k);
 }
 
 AgentMatrix Algorithm::allocate(const std::string& what) const {

@@ -77,8 +77,9 @@ class Algorithm {
   /// Sets the state from the initial models x0 (local agents x d) and evaluates what the
   /// algorithm needs at iteration 0 (e.g. g^0 and y^0 = g^0 for gradient tracking).
   virtual void initialize(const ExecutionSpace& exec, const AgentMatrix& x0) = 0;
-  /// Iteration k -> k + 1 (k counts from 0; call with k = 0, 1, 2, ...).
-  virtual void step(const ExecutionSpace& exec, std::int64_t k) = 0;
+  /// Iteration k -> k + 1 (k counts from 0; call with k = 0, 1, 2, ...), inside a Kokkos Tools
+  /// region "concord::<name>::step".
+  void step(const ExecutionSpace& exec, std::int64_t k);
   /// The models x^k of the local agents.
   const AgentMatrix& models() const { return x_; }
   /// The algorithm's full state, by name, for checkpoints: restoring every View and calling
@@ -92,6 +93,8 @@ class Algorithm {
 
  protected:
   Algorithm(std::string name, const AlgorithmOptions& options, Environment env);
+  /// The algorithm's iteration k -> k + 1 (step() wraps it in its profiling region).
+  virtual void advance(const ExecutionSpace& exec, std::int64_t k) = 0;
   AgentMatrix allocate(const std::string& what) const;
 
   /// Phase timing: `begin()` then `end(bucket)` around a phase.
@@ -108,6 +111,7 @@ class Algorithm {
   AgentMatrix x_;
   StepTimes times_;
   Kokkos::Timer timer_;
+  std::string step_region_;  ///< "concord::<name>::step", built once
 };
 
 /// Builds the algorithm `options.name` through its catalogue entry (catalog.hpp). Throws

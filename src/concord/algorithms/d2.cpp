@@ -28,7 +28,7 @@ class D2 final : public Algorithm {
     Kokkos::deep_copy(exec, g_prev_, 0.0);
   }
 
-  void step(const ExecutionSpace& exec, std::int64_t k) override {
+  void advance(const ExecutionSpace& exec, std::int64_t k) override {
     const double gamma = options_.schedule.at(k);
     Flat x = flat(x_), xp = flat(x_prev_), g = flat(g_), gp = flat(g_prev_), w = flat(work_);
     begin(exec);

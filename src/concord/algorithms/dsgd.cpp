@@ -16,7 +16,7 @@ class Dsgd final : public Algorithm {
 
   void initialize(const ExecutionSpace& exec, const AgentMatrix& x0) override { Kokkos::deep_copy(exec, x_, x0); }
 
-  void step(const ExecutionSpace& exec, std::int64_t k) override {
+  void advance(const ExecutionSpace& exec, std::int64_t k) override {
     const double gamma = options_.schedule.at(k);
     Flat x = flat(x_), g = flat(g_), w = flat(work_);
     if (!cta_) {  // x <- W (x - gamma g)

@@ -19,7 +19,7 @@ class ExactDiffusion final : public Algorithm {
     Kokkos::deep_copy(exec, psi_, x0);  // psi^0 = x^0
   }
 
-  void step(const ExecutionSpace& exec, std::int64_t k) override {
+  void advance(const ExecutionSpace& exec, std::int64_t k) override {
     const double gamma = options_.schedule.at(k);
     Flat x = flat(x_), psi = flat(psi_), g = flat(g_), phi = flat(phi_);
     begin(exec);

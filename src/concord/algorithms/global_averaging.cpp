@@ -31,7 +31,7 @@ class GlobalAveraging final : public Algorithm {
     }
   }
 
-  void step(const ExecutionSpace& exec, std::int64_t k) override {
+  void advance(const ExecutionSpace& exec, std::int64_t k) override {
     const double gamma = options_.schedule.at(k);
     Flat x = flat(x_), g = flat(g_), w = flat(work_);
     begin(exec);

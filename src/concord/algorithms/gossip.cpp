@@ -17,7 +17,7 @@ class Gossip final : public Algorithm {
 
   void initialize(const ExecutionSpace& exec, const AgentMatrix& x0) override { Kokkos::deep_copy(exec, x_, x0); }
 
-  void step(const ExecutionSpace& exec, std::int64_t k) override {
+  void advance(const ExecutionSpace& exec, std::int64_t k) override {
     begin(exec);
     mixer_.apply(exec, k, x_, work_);
     end(exec, times_.communication);

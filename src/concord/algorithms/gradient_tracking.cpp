@@ -26,7 +26,7 @@ class GradientTracking final : public Algorithm {
     Kokkos::deep_copy(exec, y_, g_);     // y^0 = g^0
   }
 
-  void step(const ExecutionSpace& exec, std::int64_t k) override {
+  void advance(const ExecutionSpace& exec, std::int64_t k) override {
     const double gamma = options_.schedule.at(k);
     Flat x = flat(x_), y = flat(y_), g = flat(g_), gn = flat(g_new_), w = flat(work_), w2 = flat(work2_);
     if (!cta_) {

@@ -1,5 +1,7 @@
 #include "concord/algorithms/metrics.hpp"
 
+#include "concord/core/error.hpp"
+
 #include <Kokkos_Profiling_ScopedRegion.hpp>
 #include <stdexcept>
 #include <string>
@@ -10,7 +12,7 @@ Metrics::Metrics(problems::Problem& problem, mixing::ReproducibleSum& reducer)
     : problem_(problem), reducer_(reducer), solution_(problem.solution()) {
   const int d = problem.dimension();
   if (reducer.width() < d + problems::Problem::extra_columns)
-    throw std::invalid_argument("concord::algorithms::Metrics: the ReproducibleSum must be dimension + 3 wide");
+    throw UsageError("concord::algorithms::Metrics: the ReproducibleSum must be dimension + 3 wide");
   mean_ = CoordinateVector(Kokkos::view_alloc(std::string("concord::Metrics::mean")), d);
   totals_ = CoordinateVector(Kokkos::view_alloc(std::string("concord::Metrics::totals")), d + problems::Problem::extra_columns);
   host_totals_ = Kokkos::create_mirror_view(totals_);

@@ -2,6 +2,7 @@
 #include "concord/driver/detail/session.hpp"
 
 #include <Kokkos_Core.hpp>
+#include <Kokkos_Profiling_ScopedRegion.hpp>
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -296,6 +297,8 @@ void RunSession::report_divergence(const std::string& what, std::int64_t k, cons
 }
 
 bool RunSession::record(std::int64_t k) {
+  static const std::string region_name = "concord::driver::record";
+  Kokkos::Profiling::ScopedRegion region(region_name);
   // Timed like the algorithm's phases: a fence, then a timer. Cheap to do on every record: the
   // divergence check before it has already synchronised, and the metrics end on the host.
   exec_.fence("concord::driver::metrics");
@@ -347,6 +350,8 @@ void RunSession::print_progress(std::int64_t k, const algorithms::MetricValues& 
 }
 
 void RunSession::write_checkpoint(std::int64_t k) {
+  static const std::string region_name = "concord::driver::write_checkpoint";
+  Kokkos::Profiling::ScopedRegion region(region_name);
   checkpoint_.agents = agents_;
   checkpoint_.dimension = dimension_;
   checkpoint_.attributes = attributes_;

@@ -346,19 +346,19 @@ Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std:
 
 void Mixer::check(std::span<const AgentMatrix> in, std::span<const AgentMatrix> out) const {
   if (in.size() != out.size() || in.empty() || static_cast<int>(in.size()) > max_vectors_)
-    throw std::invalid_argument(fmt::format("concord::Mixer: {} input and {} output vectors (1 to {} pairs allowed)",
+    throw UsageError(fmt::format("concord::Mixer: {} input and {} output vectors (1 to {} pairs allowed)",
                                             in.size(), out.size(), max_vectors_));
   const auto rows = static_cast<std::size_t>(layout_.local_count());
   const auto dim = static_cast<std::size_t>(dimension_);
   for (std::size_t v = 0; v < in.size(); ++v) {
     for (const AgentMatrix* m : {&in[v], &out[v]})
       if (m->extent(0) != rows || m->extent(1) != dim)
-        throw std::invalid_argument(fmt::format("concord::Mixer: vector {} is {} x {}, expected {} x {} "
+        throw UsageError(fmt::format("concord::Mixer: vector {} is {} x {}, expected {} x {} "
                                                 "(local agents x dimension)",
                                                 v, m->extent(0), m->extent(1), rows, dim));
     for (std::size_t u = 0; u < out.size(); ++u)
       if (in[v].data() == out[u].data())
-        throw std::invalid_argument("concord::Mixer: input and output must not alias (mixing is not in place)");
+        throw UsageError("concord::Mixer: input and output must not alias (mixing is not in place)");
   }
 }
 
@@ -369,7 +369,7 @@ void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const Ag
   static const std::string region_name = "concord::Mixer::start";
   Kokkos::Profiling::ScopedRegion region(region_name);
   if (active_ != nullptr) throw std::logic_error("concord::Mixer::start: a step is already in flight");
-  if (k < 0) throw std::invalid_argument("concord::Mixer::start: iteration k must be >= 0");
+  if (k < 0) throw UsageError("concord::Mixer::start: iteration k must be >= 0");
   check(in, out);
   const MixingPlan& plan = plans_[static_cast<std::size_t>(k % period())];
   vectors_ = static_cast<int>(in.size());

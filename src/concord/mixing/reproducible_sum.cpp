@@ -118,7 +118,7 @@ void reduce(const ExecutionSpace& exec, comm::Transport& transport, const HostCo
 
 ReproducibleSum::ReproducibleSum(std::shared_ptr<comm::Transport> transport, const AgentLayout& layout, int width)
     : transport_(std::move(transport)), layout_(layout), width_(width) {
-  if (!transport_) throw std::invalid_argument("concord::mixing::ReproducibleSum: null transport");
+  if (!transport_) throw UsageError("concord::mixing::ReproducibleSum: null transport");
   if (width < 1) throw InputError("concord::mixing::ReproducibleSum: width must be >= 1, got " + std::to_string(width));
   int log2n = 0;
   while ((std::int64_t{1} << log2n) < layout.agents()) ++log2n;
@@ -148,7 +148,7 @@ void ReproducibleSum::reduce(const ExecutionSpace& exec, const AgentMatrix& rows
   const std::int64_t agents = static_cast<std::int64_t>(rows.extent(0));
   const std::int64_t columns = static_cast<std::int64_t>(rows.extent(1));
   if (agents != layout_.local_count() || columns > width_ || static_cast<std::int64_t>(out.extent(0)) < columns)
-    throw std::invalid_argument("concord::mixing::ReproducibleSum: rows must be (local agents x <= width) and the "
+    throw UsageError("concord::mixing::ReproducibleSum: rows must be (local agents x <= width) and the "
                                 "output at least as long as a row");
   auto bound = bound_;
   auto slices = slices_;

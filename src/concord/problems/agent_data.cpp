@@ -18,7 +18,7 @@ AgentData::AgentData(const data::SampleSet& set, const std::vector<std::vector<s
       features(set.features),
       classes(set.classes) {
   if (static_cast<int>(samples_of.size()) != layout.agents())
-    throw std::invalid_argument(fmt::format("concord::problems::AgentData: {} sample lists for {} agents",
+    throw UsageError(fmt::format("concord::problems::AgentData: {} sample lists for {} agents",
                                             samples_of.size(), layout.agents()));
   host_offsets.assign(static_cast<std::size_t>(local_agents) + 1, 0);
   for (int a = 0; a < local_agents; ++a) {
@@ -51,7 +51,7 @@ AgentData::AgentData(const data::SampleSet& set, const std::vector<std::vector<s
     ho(a) = host_offsets[static_cast<std::size_t>(a)];
     for (std::int64_t row : samples_of[static_cast<std::size_t>(first_agent + a)]) {
       if (row < 0 || row >= set.samples)
-        throw std::invalid_argument(fmt::format("concord::problems::AgentData: sample {} out of range", row));
+        throw UsageError(fmt::format("concord::problems::AgentData: sample {} out of range", row));
       const double* src = set.row(row);
       for (int j = 0; j < features; ++j) hx(s, j) = src[j];
       if (regression) ht(s) = set.targets[static_cast<std::size_t>(row)];

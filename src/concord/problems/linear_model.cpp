@@ -60,7 +60,7 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
                          const LinearModelOptions& options, const std::string& name)
     : Problem(layout), name_(name), options_(options), train_(std::move(train)), test_(std::move(test)) {
   if (train_.local_agents != layout.local_count())
-    throw std::invalid_argument("concord::problems::LinearModel: data and layout disagree on the local agents");
+    throw UsageError("concord::problems::LinearModel: data and layout disagree on the local agents");
   const bool regression = train_.classes == 0;
   if (options.loss == Loss::squared && !regression)
     throw InputError(fmt::format("problem '{}': least squares needs regression targets, but the data has {} classes",
@@ -104,7 +104,7 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
     penalised_ranges_.push_back({static_cast<std::int64_t>(k) * row_, static_cast<std::int64_t>(k) * row_ + train_.features});
   if (options.kernels == KernelPath::blas) {
     if (!host_execution)
-      throw std::invalid_argument("concord::problems::LinearModel: KernelPath::blas needs host memory (use portable)");
+      throw UsageError("concord::problems::LinearModel: KernelPath::blas needs host memory (use portable)");
     detail::use_single_threaded_blas();
     for (const AgentData* set : {&train_, test_ ? &*test_ : nullptr})
       if (set != nullptr) {

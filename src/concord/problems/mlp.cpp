@@ -148,7 +148,7 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
          const std::string& name)
     : Problem(layout), name_(name), options_(options), train_(std::move(train)), test_(std::move(test)) {
   if (train_.local_agents != layout.local_count())
-    throw std::invalid_argument("concord::problems::Mlp: data and layout disagree on the local agents");
+    throw UsageError("concord::problems::Mlp: data and layout disagree on the local agents");
   if (train_.classes == 0)
     throw InputError(fmt::format("problem '{}': the MLP is a classifier and needs class labels, but the data has "
                                  "regression targets",
@@ -170,7 +170,7 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
     throw InputError(fmt::format("problem '{}': the test set has {} features and {} classes, the training set {} and {}",
                                  name, test_->features, test_->classes, train_.features, train_.classes));
   if (test_ && test_->local_agents != train_.local_agents)
-    throw std::invalid_argument("concord::problems::Mlp: test and training data disagree on the local agents");
+    throw UsageError("concord::problems::Mlp: test and training data disagree on the local agents");
 
   widths_.push_back(train_.features);
   widths_.insert(widths_.end(), options.hidden.begin(), options.hidden.end());
@@ -211,7 +211,7 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   Kokkos::deep_copy(penalised_, mask);
   for (int l = 0; l < layers(); ++l) penalised_ranges_.push_back({weight_offset(l), bias_offset(l)});
   if (options.kernels == KernelPath::blas) {
-    if (!host_execution) throw std::invalid_argument("concord::problems::Mlp: KernelPath::blas needs host memory (use portable)");
+    if (!host_execution) throw UsageError("concord::problems::Mlp: KernelPath::blas needs host memory (use portable)");
     detail::use_single_threaded_blas();
     for (const AgentData* set : {&train_, test_ ? &*test_ : nullptr})
       if (set != nullptr) {
@@ -241,7 +241,7 @@ std::string Mlp::describe() const {
 
 std::vector<double> Mlp::initial_parameters(int global_agent) const {
   if (global_agent < 0 || global_agent >= layout_.agents())
-    throw std::invalid_argument(fmt::format("concord::problems::Mlp::initial_parameters: agent {} of {}", global_agent,
+    throw UsageError(fmt::format("concord::problems::Mlp::initial_parameters: agent {} of {}", global_agent,
                                             layout_.agents()));
   std::vector<double> x(static_cast<std::size_t>(dimension_), 0.0);
   const double gain = options_.activation == Activation::relu ? 2.0 : 1.0;
@@ -256,7 +256,7 @@ std::vector<double> Mlp::initial_parameters(int global_agent) const {
 
 void Mlp::initial_point(const ExecutionSpace& exec, const AgentMatrix& x) const {
   if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_)
-    throw std::invalid_argument("concord::problems::Mlp::initial_point: x is not (local agents x dimension)");
+    throw UsageError("concord::problems::Mlp::initial_point: x is not (local agents x dimension)");
   Kokkos::View<double**, AgentMatrix::array_layout, HostSpace> host(
       Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::Mlp::initial_point")), x.extent(0), x.extent(1));
   std::vector<double> row;
@@ -403,7 +403,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
 void Mlp::gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) {
   if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_ ||
       g.extent(0) != x.extent(0) || g.extent(1) != x.extent(1))
-    throw std::invalid_argument("concord::problems::Mlp::gradient: x and g must be (local agents x dimension)");
+    throw UsageError("concord::problems::Mlp::gradient: x and g must be (local agents x dimension)");
   batches_.draw(exec, iteration);
   if (options_.kernels == KernelPath::blas) {
     blas_pass(exec, train_, batches_, x, g, false);
@@ -418,7 +418,7 @@ void Mlp::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, co
   if (split == Split::test && !test_) throw std::logic_error("concord::problems::Mlp::evaluate: no test set");
   if (static_cast<int>(point.extent(0)) != dimension_ || static_cast<int>(out.extent(0)) != train_.local_agents ||
       static_cast<int>(out.extent(1)) != dimension_ + extra_columns)
-    throw std::invalid_argument("concord::problems::Mlp::evaluate: point must have dimension() entries and out be "
+    throw UsageError("concord::problems::Mlp::evaluate: point must have dimension() entries and out be "
                                 "(local agents x dimension() + 3)");
   const AgentData& data = split == Split::train ? train_ : *test_;
   const BatchSampler& slots = split == Split::train ? train_all_ : test_all_;

@@ -152,30 +152,27 @@ int size(MPI_Comm comm) {
 
 void barrier(MPI_Comm comm) { CONCORD_MPI(MPI_Barrier(comm)); }
 
-template <class T>
-  requires std::is_arithmetic_v<T>
+template <MpiScalar T>
 T allreduce_min(T value, MPI_Comm comm) {
   return allreduce(value, MPI_MIN, comm);
 }
-template <class T>
-  requires std::is_arithmetic_v<T>
+template <MpiScalar T>
 T allreduce_max(T value, MPI_Comm comm) {
   return allreduce(value, MPI_MAX, comm);
 }
-template <class T>
-  requires std::is_arithmetic_v<T>
+template <MpiScalar T>
 T allreduce_sum(T value, MPI_Comm comm) {
   return allreduce(value, MPI_SUM, comm);
 }
-template <class T>
+template <MpiScalar T>
 void allreduce_min(std::span<T> values, MPI_Comm comm) {
   allreduce(values, MPI_MIN, comm);
 }
-template <class T>
+template <MpiScalar T>
 void allreduce_max(std::span<T> values, MPI_Comm comm) {
   allreduce(values, MPI_MAX, comm);
 }
-template <class T>
+template <MpiScalar T>
 void allreduce_sum(std::span<T> values, MPI_Comm comm) {
   allreduce(values, MPI_SUM, comm);
 }
@@ -189,12 +186,11 @@ ValueAndRank allreduce_maxloc(double value, MPI_Comm comm) {
   return {best.value, best.rank};
 }
 
-template <class T>
-  requires std::is_arithmetic_v<T>
+template <MpiScalar T>
 void broadcast(T& value, int root, MPI_Comm comm) {
   CONCORD_MPI(MPI_Bcast(&value, 1, datatype<T>(), root, comm));
 }
-template <class T>
+template <MpiScalar T>
 void broadcast(std::span<T> values, int root, MPI_Comm comm) {
   CONCORD_MPI(MPI_Bcast(values.data(), count_of(values.size(), "MPI_Bcast"), datatype<T>(), root, comm));
 }

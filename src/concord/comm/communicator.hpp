@@ -27,6 +27,7 @@
 #include <mpi.h>
 
 #include <climits>
+#include <concepts>
 #include <cstdint>
 #include <exception>
 #include <span>
@@ -62,9 +63,16 @@ class Communicator {
 
 // ---------------------------------------------------------------------------------------------
 // Checked collectives. Each throws concord::RuntimeError ("MPI_Bcast failed on rank 3: ...")
-// when MPI returns an error. The arithmetic ones exist for int, long, long long, unsigned,
-// unsigned long, unsigned long long and double (std::int64_t and std::uint64_t included).
+// when MPI returns an error. The typed ones exist for the MpiScalar types: int, long, long long,
+// unsigned, unsigned long, unsigned long long and double (std::int64_t and std::uint64_t
+// included); spans are of dynamic extent: pass std::span<int>(array), not std::span(array).
 // ---------------------------------------------------------------------------------------------
+
+/// The element types of the typed collectives (instantiated in communicator.cpp).
+template <class T>
+concept MpiScalar = std::same_as<T, int> || std::same_as<T, long> || std::same_as<T, long long> ||
+                    std::same_as<T, unsigned> || std::same_as<T, unsigned long> ||
+                    std::same_as<T, unsigned long long> || std::same_as<T, double>;
 
 /// Whether MPI_Finalize has run (then nothing collective is possible any more). Never fails.
 bool finalized();
@@ -81,21 +89,18 @@ int size(MPI_Comm comm);
 void barrier(MPI_Comm comm);
 
 /// The minimum, maximum or sum of `value` over the ranks of `comm`, on every rank.
-template <class T>
-  requires std::is_arithmetic_v<T>
+template <MpiScalar T>
 T allreduce_min(T value, MPI_Comm comm);
-template <class T>
-  requires std::is_arithmetic_v<T>
+template <MpiScalar T>
 T allreduce_max(T value, MPI_Comm comm);
-template <class T>
-  requires std::is_arithmetic_v<T>
+template <MpiScalar T>
 T allreduce_sum(T value, MPI_Comm comm);
 /// Element-wise, in place over `values` (same length on every rank).
-template <class T>
+template <MpiScalar T>
 void allreduce_min(std::span<T> values, MPI_Comm comm);
-template <class T>
+template <MpiScalar T>
 void allreduce_max(std::span<T> values, MPI_Comm comm);
-template <class T>
+template <MpiScalar T>
 void allreduce_sum(std::span<T> values, MPI_Comm comm);
 
 /// The largest `value` over the ranks and the lowest rank holding it (MPI_MAXLOC).
@@ -106,10 +111,9 @@ struct ValueAndRank {
 ValueAndRank allreduce_maxloc(double value, MPI_Comm comm);
 
 /// `value` (a span: its elements; same length on every rank) from rank `root` to every rank.
-template <class T>
-  requires std::is_arithmetic_v<T>
+template <MpiScalar T>
 void broadcast(T& value, int root, MPI_Comm comm);
-template <class T>
+template <MpiScalar T>
 void broadcast(std::span<T> values, int root, MPI_Comm comm);
 /// `text` from rank `root` to every rank, of any length (the size first, then the bytes).
 void broadcast(std::string& text, int root, MPI_Comm comm);

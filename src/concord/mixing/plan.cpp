@@ -25,16 +25,201 @@ int block_of(const std::vector<comm::PeerBlock>& blocks, std::int64_t h) {
   return static_cast<int>(it - blocks.begin()) - 1;
 }
 
+/// The owned rows as a local CSR over [owned | halo] columns, and their split into interior rows
+/// (no halo entry) and boundary rows, both ascending.
+struct LocalRows {
+  std::vector<std::int64_t> offsets{0};
+  std::vector<int> columns;
+  std::vector<double> weights;
+  std::vector<int> interior, boundary;
+};
+
+/// The local CSR of the owned rows of `w`, entries in ascending global column order (halo agent j
+/// at column owned + its index in the sorted `halo_agents`).
+LocalRows local_rows(const topology::WeightMatrix& w, const AgentLayout& layout, const std::vector<int>& halo_agents) {
+  const int first = layout.local_first(), owned = layout.local_count();
+  auto halo_index = [&](int j) {
+    return static_cast<int>(std::lower_bound(halo_agents.begin(), halo_agents.end(), j) - halo_agents.begin());
+  };
+  LocalRows local;
+  for (int il = 0; il < owned; ++il) {
+    const auto cols = w.row_cols(first + il);
+    const auto ws = w.row_weights(first + il);
+    bool touches_halo = false;
+    for (std::size_t e = 0; e < cols.size(); ++e) {
+      const bool local_column = layout.is_local(cols[e]);
+      touches_halo |= !local_column;
+      local.columns.push_back(local_column ? cols[e] - first : owned + halo_index(cols[e]));
+      local.weights.push_back(ws[e]);
+    }
+    local.offsets.push_back(static_cast<std::int64_t>(local.columns.size()));
+    (touches_halo ? local.boundary : local.interior).push_back(il);
+  }
+  return local;
+}
+
+/// Cuts row sets of a LocalRows into the row blocks of the host kernels (see RowBlock), appending
+/// the blocks' sources and weights to `sources` and `weights`, which all its blocks index.
+class BlockBuilder {
+ public:
+  BlockBuilder(const LocalRows& local, int owned, const std::vector<comm::PeerBlock>& recvs)
+      : local_(local), owned_(owned), recvs_(recvs) {}
+
+  /// The row blocks of `rows` (ascending local rows), longest first; their sources and weights appended.
+  std::vector<RowBlock> blocks_of(const std::vector<int>& rows) {
+    std::vector<RowBlock> blocks;
+    std::size_t open = 0;  // rows[open, i) form the open block
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (!continues_block(rows[open], rows[i], static_cast<int>(i - open))) open = close_block(rows, open, i, blocks);
+    close_block(rows, open, rows.size(), blocks);
+    // Longest first: the long blocks stream through a chunk's columns in address order, the
+    // short ones (single rows at wrap-arounds, strided) then find them in cache.
+    std::stable_sort(blocks.begin(), blocks.end(),
+                     [](const RowBlock& x, const RowBlock& y) { return x.length > y.length; });
+    return blocks;
+  }
+
+  std::vector<BlockSource> sources;
+  std::vector<double> weights;
+
+ private:
+  /// Where local column `column` is read from: an owned row, or a row of a receive block.
+  BlockSource source_of(int column) const {
+    if (column < owned_) return BlockSource{-1, column};
+    const int h = column - owned_;
+    const int q = block_of(recvs_, h);
+    return BlockSource{q, h - static_cast<int>(recvs_[q].first_row)};
+  }
+
+  /// Whether `row` can be row t of the block headed by `head`: t > 0, consecutive rows, the same
+  /// entry count, and each entry reading the row t places after the head's entry in the same source.
+  bool continues_block(int head, int row, int t) const {
+    const auto& offsets = local_.offsets;
+    bool extend = t > 0 && row == head + t && offsets[row + 1] - offsets[row] == offsets[head + 1] - offsets[head];
+    for (std::int64_t k = 0; extend && k < offsets[row + 1] - offsets[row]; ++k) {
+      const BlockSource a = source_of(local_.columns[offsets[row] + k]);
+      const BlockSource h = source_of(local_.columns[offsets[head] + k]);
+      extend = a.source == h.source && a.row == h.row + t;
+    }
+    return extend;
+  }
+
+  /// Appends the block of rows[open, end) (none when empty) to `blocks`, its sources and its
+  /// weights (entry-major); returns `end`, where the next block opens.
+  std::size_t close_block(const std::vector<int>& rows, std::size_t open, std::size_t end,
+                          std::vector<RowBlock>& blocks) {
+    if (end == open) return end;
+    const auto& offsets = local_.offsets;
+    const auto& w = local_.weights;
+    const int head = rows[open], length = static_cast<int>(end - open);
+    const int entries = static_cast<int>(offsets[head + 1] - offsets[head]);
+    bool uniform = true;
+    for (std::size_t m = open; m < end; ++m)
+      for (int k = 0; k < entries; ++k) uniform &= w[offsets[rows[m]] + k] == w[offsets[head] + k];
+    blocks.push_back({head, length, entries, static_cast<int>(sources.size()), static_cast<int>(weights.size()),
+                      uniform ? 1 : 0});
+    for (int k = 0; k < entries; ++k) sources.push_back(source_of(local_.columns[offsets[head] + k]));
+    for (int k = 0; k < entries; ++k)
+      for (std::size_t m = open; m < end; ++m) weights.push_back(w[offsets[rows[m]] + k]);
+    return end;
+  }
+
+  const LocalRows& local_;
+  int owned_;
+  const std::vector<comm::PeerBlock>& recvs_;
+};
+
+/// Per-row tables of the exchange (see PlanViews): halo rows' and sent rows' blocks, and the
+/// receive blocks.
+struct ExchangeTables {
+  std::vector<std::int64_t> halo_first, halo_rows;
+  std::vector<int> halo_position;
+  std::vector<std::int64_t> recv_first, recv_rows;
+  std::vector<std::int64_t> send_first, send_rows_of_block;
+  std::vector<int> send_position;
+};
+
+/// The exchange tables of `pattern` with `halo` halo rows.
+ExchangeTables exchange_tables(const comm::ExchangePattern& pattern, int halo) {
+  ExchangeTables t;
+  t.halo_first.resize(halo);
+  t.halo_rows.resize(halo);
+  t.halo_position.resize(halo);
+  for (int h = 0; h < halo; ++h) {
+    const auto& b = pattern.recvs[block_of(pattern.recvs, h)];
+    t.halo_first[h] = b.first_row;
+    t.halo_rows[h] = b.rows;
+    t.halo_position[h] = h - static_cast<int>(b.first_row);
+  }
+  for (const auto& b : pattern.recvs) {
+    t.recv_first.push_back(b.first_row);
+    t.recv_rows.push_back(b.rows);
+  }
+  for (const auto& b : pattern.sends)
+    for (std::int64_t s = 0; s < b.rows; ++s) {
+      t.send_first.push_back(b.first_row);
+      t.send_rows_of_block.push_back(b.rows);
+      t.send_position.push_back(static_cast<int>(s));
+    }
+  return t;
+}
+
+/// Whether the sends are all `owned` rows, in order, to a single peer.
+bool single_peer_in_order(const comm::ExchangePattern& pattern, const std::vector<int>& send_rows, int owned) {
+  bool in_order = pattern.sends.size() == 1 && pattern.sends.front().rows == owned;
+  for (std::size_t s = 0; in_order && s < send_rows.size(); ++s) in_order = send_rows[s] == static_cast<int>(s);
+  return in_order;
+}
+
+/// The device copies of a plan's host tables.
+PlanViews upload(const LocalRows& local, const std::vector<RowBlock>& interior_blocks,
+                 const std::vector<RowBlock>& boundary_blocks, const BlockBuilder& blocks,
+                 const ExchangeTables& exchange, const std::vector<int>& send_rows) {
+  PlanViews views;
+  views.row_offsets = to_device("row_offsets", local.offsets);
+  views.columns = to_device("columns", local.columns);
+  views.weights = to_device("weights", local.weights);
+  views.halo_block_first = to_device("halo_block_first", exchange.halo_first);
+  views.halo_block_rows = to_device("halo_block_rows", exchange.halo_rows);
+  views.halo_position = to_device("halo_position", exchange.halo_position);
+  views.interior_rows = to_device("interior_rows", local.interior);
+  views.boundary_rows = to_device("boundary_rows", local.boundary);
+  views.interior_blocks = to_device("interior_blocks", interior_blocks);
+  views.boundary_blocks = to_device("boundary_blocks", boundary_blocks);
+  views.block_sources = to_device("block_sources", blocks.sources);
+  views.block_weights = to_device("block_weights", blocks.weights);
+  views.recv_block_first = to_device("recv_block_first", exchange.recv_first);
+  views.recv_block_rows = to_device("recv_block_rows", exchange.recv_rows);
+  views.send_local_row = to_device("send_local_row", send_rows);
+  views.send_block_first = to_device("send_block_first", exchange.send_first);
+  views.send_block_rows = to_device("send_block_rows", exchange.send_rows_of_block);
+  views.send_position = to_device("send_position", exchange.send_position);
+  return views;
+}
+
 }  // namespace
 
 MixingPlan::MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layout) {
   if (w.size() != layout.agents())
     throw std::logic_error("concord::MixingPlan: matrix size " + std::to_string(w.size()) + " != agents " +
                            std::to_string(layout.agents()));
-  const int first = layout.local_first();
   owned_ = layout.local_count();
-  const int me = layout.rank();
+  collect_halo(w, layout);
+  const std::vector<int> send_rows = collect_sends(w, layout);
 
+  // Local CSR over [owned | halo], then the row blocks of the host kernels: the interior's, then
+  // the boundary's, their sources and weights in one table.
+  const LocalRows local = local_rows(w, layout, halo_agents_);
+  BlockBuilder blocks(local, owned_, pattern_.recvs);
+  const std::vector<RowBlock> interior_blocks = blocks.blocks_of(local.interior);
+  const std::vector<RowBlock> boundary_blocks = blocks.blocks_of(local.boundary);
+
+  sends_all_rows_in_order_ = single_peer_in_order(pattern_, send_rows, owned_);
+  views_ = upload(local, interior_blocks, boundary_blocks, blocks, exchange_tables(pattern_, halo_), send_rows);
+}
+
+void MixingPlan::collect_halo(const topology::WeightMatrix& w, const AgentLayout& layout) {
+  const int first = layout.local_first();
   // Halo: every non-local column of an owned row. Sorting by global id groups them by owner rank
   // (blocks are contiguous in id), ascending inside each group.
   for (int il = 0; il < owned_; ++il) {
@@ -51,10 +236,11 @@ MixingPlan::MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layou
     if (pattern_.recvs.empty() || pattern_.recvs.back().rank != owner) pattern_.recvs.push_back({owner, h, 0});
     ++pattern_.recvs.back().rows;
   }
-  auto halo_index = [&](int j) {
-    return static_cast<int>(std::lower_bound(halo_agents_.begin(), halo_agents_.end(), j) - halo_agents_.begin());
-  };
+}
 
+std::vector<int> MixingPlan::collect_sends(const topology::WeightMatrix& w, const AgentLayout& layout) {
+  const int first = layout.local_first();
+  const int me = layout.rank();
   // Sends: the owned rows that rows of each other rank read (W may be non-symmetric, so look at
   // the peers' rows, which every rank holds).
   std::vector<int> send_rows;
@@ -70,115 +256,7 @@ MixingPlan::MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layou
     pattern_.sends.push_back({q, static_cast<std::int64_t>(send_rows.size()), static_cast<std::int64_t>(needed.size())});
     send_rows.insert(send_rows.end(), needed.begin(), needed.end());
   }
-
-  // Local CSR over [owned | halo], entries in ascending global column order.
-  std::vector<std::int64_t> offsets{0};
-  std::vector<int> columns;
-  std::vector<double> weights;
-  std::vector<int> interior, boundary;
-  for (int il = 0; il < owned_; ++il) {
-    const auto cols = w.row_cols(first + il);
-    const auto ws = w.row_weights(first + il);
-    bool touches_halo = false;
-    for (std::size_t e = 0; e < cols.size(); ++e) {
-      const bool local = layout.is_local(cols[e]);
-      touches_halo |= !local;
-      columns.push_back(local ? cols[e] - first : owned_ + halo_index(cols[e]));
-      weights.push_back(ws[e]);
-    }
-    offsets.push_back(static_cast<std::int64_t>(columns.size()));
-    (touches_halo ? boundary : interior).push_back(il);
-  }
-
-  // Row blocks for the host kernels.
-  std::vector<BlockSource> block_sources;
-  std::vector<double> block_weights;
-  auto source_of = [&](int column) {
-    if (column < owned_) return BlockSource{-1, column};
-    const int h = column - owned_;
-    const int q = block_of(pattern_.recvs, h);
-    return BlockSource{q, h - static_cast<int>(pattern_.recvs[q].first_row)};
-  };
-  auto make_blocks = [&](const std::vector<int>& rows) {
-    std::vector<RowBlock> blocks;
-    std::size_t open = 0;  // rows[open, i) form the open block
-    auto close = [&](std::size_t end) {
-      if (end == open) return;
-      const int head = rows[open], length = static_cast<int>(end - open);
-      const int entries = static_cast<int>(offsets[head + 1] - offsets[head]);
-      bool uniform = true;
-      for (std::size_t m = open; m < end; ++m)
-        for (int k = 0; k < entries; ++k) uniform &= weights[offsets[rows[m]] + k] == weights[offsets[head] + k];
-      blocks.push_back({head, length, entries, static_cast<int>(block_sources.size()),
-                        static_cast<int>(block_weights.size()), uniform ? 1 : 0});
-      for (int k = 0; k < entries; ++k) block_sources.push_back(source_of(columns[offsets[head] + k]));
-      for (int k = 0; k < entries; ++k)
-        for (std::size_t m = open; m < end; ++m) block_weights.push_back(weights[offsets[rows[m]] + k]);
-      open = end;
-    };
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      const int head = rows[open], row = rows[i], t = static_cast<int>(i - open);
-      bool extend = t > 0 && row == head + t && offsets[row + 1] - offsets[row] == offsets[head + 1] - offsets[head];
-      for (std::int64_t k = 0; extend && k < offsets[row + 1] - offsets[row]; ++k) {
-        const BlockSource a = source_of(columns[offsets[row] + k]), h = source_of(columns[offsets[head] + k]);
-        extend = a.source == h.source && a.row == h.row + t;
-      }
-      if (!extend) close(i);
-    }
-    close(rows.size());
-    // Longest first: the long blocks stream through a chunk's columns in address order, the
-    // short ones (single rows at wrap-arounds, strided) then find them in cache.
-    std::stable_sort(blocks.begin(), blocks.end(),
-                     [](const RowBlock& x, const RowBlock& y) { return x.length > y.length; });
-    return blocks;
-  };
-  const std::vector<RowBlock> interior_blocks = make_blocks(interior);
-  const std::vector<RowBlock> boundary_blocks = make_blocks(boundary);
-
-  sends_all_rows_in_order_ = pattern_.sends.size() == 1 && pattern_.sends.front().rows == owned_;
-  for (std::size_t s = 0; sends_all_rows_in_order_ && s < send_rows.size(); ++s)
-    sends_all_rows_in_order_ = send_rows[s] == static_cast<int>(s);
-
-  std::vector<std::int64_t> halo_first(halo_), halo_rows(halo_);
-  std::vector<int> halo_position(halo_);
-  for (int h = 0; h < halo_; ++h) {
-    const auto& b = pattern_.recvs[block_of(pattern_.recvs, h)];
-    halo_first[h] = b.first_row;
-    halo_rows[h] = b.rows;
-    halo_position[h] = h - static_cast<int>(b.first_row);
-  }
-  std::vector<std::int64_t> recv_first, recv_rows;
-  for (const auto& b : pattern_.recvs) {
-    recv_first.push_back(b.first_row);
-    recv_rows.push_back(b.rows);
-  }
-  std::vector<std::int64_t> send_first, send_rows_of_block;
-  std::vector<int> send_position;
-  for (const auto& b : pattern_.sends)
-    for (std::int64_t s = 0; s < b.rows; ++s) {
-      send_first.push_back(b.first_row);
-      send_rows_of_block.push_back(b.rows);
-      send_position.push_back(static_cast<int>(s));
-    }
-
-  views_.row_offsets = to_device("row_offsets", offsets);
-  views_.columns = to_device("columns", columns);
-  views_.weights = to_device("weights", weights);
-  views_.halo_block_first = to_device("halo_block_first", halo_first);
-  views_.halo_block_rows = to_device("halo_block_rows", halo_rows);
-  views_.halo_position = to_device("halo_position", halo_position);
-  views_.interior_rows = to_device("interior_rows", interior);
-  views_.boundary_rows = to_device("boundary_rows", boundary);
-  views_.interior_blocks = to_device("interior_blocks", interior_blocks);
-  views_.boundary_blocks = to_device("boundary_blocks", boundary_blocks);
-  views_.block_sources = to_device("block_sources", block_sources);
-  views_.block_weights = to_device("block_weights", block_weights);
-  views_.recv_block_first = to_device("recv_block_first", recv_first);
-  views_.recv_block_rows = to_device("recv_block_rows", recv_rows);
-  views_.send_local_row = to_device("send_local_row", send_rows);
-  views_.send_block_first = to_device("send_block_first", send_first);
-  views_.send_block_rows = to_device("send_block_rows", send_rows_of_block);
-  views_.send_position = to_device("send_position", send_position);
+  return send_rows;
 }
 
 }  // namespace concord::mixing

@@ -89,6 +89,11 @@ class MixingPlan {
   const PlanViews& views() const { return views_; }
 
  private:
+  /// The halo of the owned rows (halo_agents_, halo_) and its receive blocks (pattern_.recvs); max_row_entries_.
+  void collect_halo(const topology::WeightMatrix& w, const AgentLayout& layout);
+  /// The send blocks (pattern_.sends); returns the local row of each sent row, block after block.
+  std::vector<int> collect_sends(const topology::WeightMatrix& w, const AgentLayout& layout);
+
   int owned_ = 0, halo_ = 0, max_row_entries_ = 0;
   bool sends_all_rows_in_order_ = false;
   std::vector<int> halo_agents_;

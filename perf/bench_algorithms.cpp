@@ -20,7 +20,7 @@
 //    Counters: grad_over_blas = t_grad / t_blas (medians of per-iteration ratios; 1 = at the
 //    BLAS floor), copy_over_grad = t_copy / t_grad, grad_GBps = |A| / t_grad, GFLOPs = flops /
 //    t_grad with a multiply-add = 2 flops (gradient: 6 x weights x samples, evaluation: 2 x).
-// 2. One algorithm step, n = 64 agents, ring topology, full batch. V = 8 n d bytes is one
+// 2. One algorithm step, n = 64 agents (65 for d2, which needs lambda_min(W) > -1/3), ring topology, full batch. V = 8 n d bytes is one
 //    per-agent state matrix. The bound counts, from src/concord/algorithms/algorithms.cpp, every
 //    state matrix each kernel of a step reads or writes (one V per read or write; a mixing step =
 //    read in + write out), with the gradient at its minimum: read x, write g (2 V) plus, for
@@ -473,16 +473,23 @@ struct StepCase {
   }
 };
 
-std::map<int, std::unique_ptr<StepCase>> step_cases;
+std::map<std::pair<int, int>, std::unique_ptr<StepCase>> step_cases;
 
-StepCase& step_case(int d) {
-  auto& slot = step_cases[d];
-  if (!slot) slot = std::make_unique<StepCase>(sizes.step_agents, d);
+/// The agents of `algorithm`'s step benchmarks: sizes.step_agents, made odd for d2, which runs
+/// only where lambda_min(W) > -1/3 (a ring of an even n has exactly -1/3; make_algorithm refuses
+/// it). The bounds count bytes per agent, so the ratios compare across the two.
+int step_agents(const std::string& algorithm) {
+  return algorithm == "d2" ? sizes.step_agents | 1 : sizes.step_agents;
+}
+
+StepCase& step_case(int d, int agents) {
+  auto& slot = step_cases[{d, agents}];
+  if (!slot) slot = std::make_unique<StepCase>(agents, d);
   return *slot;
 }
 
-GradientCase& step_least_squares() {
-  return least_squares_case(sizes.step_agents, sizes.step_samples, sizes.step_dim);
+GradientCase& step_least_squares(int agents) {
+  return least_squares_case(agents, sizes.step_samples, sizes.step_dim);
 }
 
 /// State matrices (V each) that one step reads or writes, counted per kernel from
@@ -519,9 +526,10 @@ const std::vector<StepSpec>& step_specs() {
 /// Problem::gradient alone, in turn; manual time = the step. `least_squares`: the least-squares
 /// problem of sizes.step_samples samples per agent and d = sizes.step_dim, else the quadratic.
 void algorithm_step(benchmark::State& state, const StepSpec& spec, bool least_squares, int dimension) {
-  StepCase& c = step_case(dimension);
-  concord::problems::Problem& problem =
-      least_squares ? *step_least_squares().problem : static_cast<concord::problems::Problem&>(c.quadratic);
+  const int agents = step_agents(spec.name);
+  StepCase& c = step_case(dimension, agents);
+  GradientCase* ls = least_squares ? &step_least_squares(agents) : nullptr;
+  concord::problems::Problem& problem = ls ? *ls->problem : static_cast<concord::problems::Problem&>(c.quadratic);
   ExecutionSpace exec;
   const int n = c.layout.local_count();
   const std::int64_t d = problem.dimension();
@@ -544,9 +552,7 @@ void algorithm_step(benchmark::State& state, const StepSpec& spec, bool least_sq
   const AgentMatrix src = c.src, dst = c.dst, g = c.g;
   exec.fence();
   const double V = 8.0 * n * static_cast<double>(d);
-  const double A =
-      least_squares ? 8.0 * static_cast<double>(step_least_squares().data->samples) * step_least_squares().data->features
-                    : 0.0;
+  const double A = ls ? 8.0 * static_cast<double>(ls->data->samples) * ls->data->features : 0.0;
 
   const double bytes = spec.passes * V + spec.extra_per_coordinate * 8.0 * static_cast<double>(d) + A;
   const double rest_bytes = bytes - 2.0 * V - A;
@@ -602,7 +608,7 @@ void algorithm_step(benchmark::State& state, const StepSpec& spec, bool least_sq
 /// copy kernel of that matrix, in turn; manual time = the average. Its traffic: the matrix read
 /// twice (bounds pass, slices pass) plus 8 vectors of d values.
 void reproducible_average(benchmark::State& state, int dimension) {
-  StepCase& c = step_case(dimension);
+  StepCase& c = step_case(dimension, sizes.step_agents);
   ExecutionSpace exec;
   const int n = c.layout.local_count();
   const std::int64_t d = dimension;

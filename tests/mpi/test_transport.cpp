@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <span>
 #include <string>
 
 #include "concord/comm/communicator.hpp"
@@ -229,4 +230,52 @@ TEST(Transport, ExplicitMpiTransportMixesLikeOneProcess) {
     const auto single = local_rows(run_steps(self.mixer, initial_state(self.layout, 2, 3), 0, 4));
     EXPECT_TRUE(bit_identical(dist, single)) << name;
   }
+}
+
+// comm's checked collectives, against values every rank can compute on its own.
+TEST(Communicator, CheckedCollectivesAgreeOnEveryRank) {
+  namespace cc = concord::comm;
+  const MPI_Comm world = MPI_COMM_WORLD;
+  const int r = cc::rank(world), p = cc::size(world);
+  EXPECT_EQ(cc::allreduce_min(r + 10, world), 10);
+  EXPECT_EQ(cc::allreduce_max(r + 10, world), p + 9);
+  EXPECT_EQ(cc::allreduce_sum(static_cast<long long>(r) + 1, world), static_cast<long long>(p) * (p + 1) / 2);
+  double v[3] = {static_cast<double>(r), -static_cast<double>(r), 1.0};
+  cc::allreduce_max(std::span<double>(v), world);
+  EXPECT_EQ(v[0], p - 1.0);
+  EXPECT_EQ(v[1], 0.0);
+  EXPECT_EQ(v[2], 1.0);
+  // MAXLOC: the largest value and the lowest rank holding it (ranks 0 and 1 tie at 5 when p > 1).
+  const auto best = cc::allreduce_maxloc(r <= 1 ? 5.0 : 1.0, world);
+  EXPECT_EQ(best.value, 5.0);
+  EXPECT_EQ(best.rank, 0);
+  int scalar = r == p - 1 ? 42 : 0;
+  cc::broadcast(scalar, p - 1, world);
+  EXPECT_EQ(scalar, 42);
+  int numbers[3] = {r, r, r};
+  cc::broadcast(std::span<int>(numbers), 0, world);
+  EXPECT_EQ(numbers[0] + numbers[1] + numbers[2], 0);
+  std::string text = r == 0 ? std::string(100000, 'x') + "end" : "";
+  cc::broadcast(text, 0, world);
+  EXPECT_EQ(text.size(), 100003u);
+  EXPECT_EQ(text.substr(text.size() - 3), "end");
+  // The tests run on one host: every rank shares its node with all the others.
+  EXPECT_EQ(cc::shared_memory_size(world), p);
+  cc::barrier(world);
+}
+
+// A step that fails on one rank fails on every rank, with that rank's error type and message.
+TEST(Communicator, OnEveryRankSpreadsTheFirstError) {
+  const MPI_Comm world = MPI_COMM_WORLD;
+  const int r = concord::comm::rank(world), p = concord::comm::size(world);
+  const int failing = p - 1;
+  try {
+    concord::comm::on_every_rank(world, [&] {
+      if (r == failing) throw concord::InputError("bad value on the last rank");
+    });
+    FAIL() << "no error on rank " << r;
+  } catch (const concord::InputError& e) {
+    EXPECT_STREQ(e.what(), "bad value on the last rank");
+  }
+  EXPECT_NO_THROW(concord::comm::on_every_rank(world, [] {}));
 }

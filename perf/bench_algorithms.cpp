@@ -21,7 +21,7 @@
 //    BLAS floor), copy_over_grad = t_copy / t_grad, grad_GBps = |A| / t_grad, GFLOPs = flops /
 //    t_grad with a multiply-add = 2 flops (gradient: 6 x weights x samples, evaluation: 2 x).
 // 2. One algorithm step, n = 64 agents (65 for d2, which needs lambda_min(W) > -1/3), ring topology, full batch. V = 8 n d bytes is one
-//    per-agent state matrix. The bound counts, from src/concord/algorithms/algorithms.cpp, every
+//    per-agent state matrix. The bound counts, from src/concord/algorithms/<name>.cpp, every
 //    state matrix each kernel of a step reads or writes (one V per read or write; a mixing step =
 //    read in + write out), with the gradient at its minimum: read x, write g (2 V) plus, for
 //    least squares, one read of A. t_bound = bytes / (2 V / t_copy), t_copy = a copy kernel of
@@ -493,7 +493,7 @@ GradientCase& step_least_squares(int agents) {
 }
 
 /// State matrices (V each) that one step reads or writes, counted per kernel from
-/// src/concord/algorithms/algorithms.cpp; the gradient counts 2 (read x, write g) and the
+/// src/concord/algorithms/<name>.cpp; the gradient counts 2 (read x, write g) and the
 /// mixing step 2 (read in, write out). `extra_per_coordinate`: vectors of d values (PSGD's mean,
 /// bounds and slices), which count 1/n of V each.
 struct StepSpec {

@@ -1,6 +1,7 @@
 // PSGD, Gossip-PGA and local SGD: the algorithms with exact global averages.
 #include "concord/algorithms/detail/entries.hpp"
 #include "concord/algorithms/detail/kernels.hpp"
+#include "concord/core/rows.hpp"
 #include "concord/core/error.hpp"
 
 #include <fmt/format.h>
@@ -27,7 +28,7 @@ class GlobalAveraging final : public Algorithm {
     Kokkos::deep_copy(exec, x_, x0);
     if (kind_ == Kind::psgd) {  // PSGD keeps one model: start every agent from the average
       reducer_.average(exec, x_, mean_);
-      detail::broadcast(exec, "concord::psgd::broadcast", mean_, x_);
+      broadcast_rows(exec, "concord::psgd::broadcast", mean_, x_);
     }
   }
 
@@ -52,7 +53,7 @@ class GlobalAveraging final : public Algorithm {
     end(exec, times_.compute);
     if (average) {
       reducer_.average(exec, work_, mean_);
-      detail::broadcast(exec, "concord::GlobalAveraging::broadcast", mean_, x_);
+      broadcast_rows(exec, "concord::GlobalAveraging::broadcast", mean_, x_);
     } else if (kind_ == Kind::gossip_pga) {
       mixer_.apply(exec, k, work_, x_);
     } else {

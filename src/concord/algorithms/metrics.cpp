@@ -11,14 +11,14 @@ namespace concord::algorithms {
 Metrics::Metrics(problems::Problem& problem, mixing::ReproducibleSum& reducer)
     : problem_(problem), reducer_(reducer), solution_(problem.solution()) {
   const int d = problem.dimension();
-  if (reducer.width() < d + problems::Problem::extra_columns)
+  if (reducer.width() < problem.evaluation_columns().width())
     throw UsageError("concord::algorithms::Metrics: the ReproducibleSum must be dimension + 3 wide");
   mean_ = CoordinateVector(Kokkos::view_alloc(std::string("concord::Metrics::mean")), d);
-  totals_ = CoordinateVector(Kokkos::view_alloc(std::string("concord::Metrics::totals")), d + problems::Problem::extra_columns);
+  totals_ = CoordinateVector(Kokkos::view_alloc(std::string("concord::Metrics::totals")), problem.evaluation_columns().width());
   host_totals_ = Kokkos::create_mirror_view(totals_);
   host_mean_ = Kokkos::create_mirror_view(mean_);
   rows_ = AgentMatrix(Kokkos::view_alloc(std::string("concord::Metrics::rows")), problem.layout().local_count(),
-                      d + problems::Problem::extra_columns);
+                      problem.evaluation_columns().width());
 }
 
 MetricValues Metrics::compute(const ExecutionSpace& exec, std::int64_t iteration, const AgentMatrix& x) {
@@ -59,16 +59,17 @@ MetricValues Metrics::compute(const ExecutionSpace& exec, std::int64_t iteration
   double g2 = 0.0;
   for (int c = 0; c < d; ++c) g2 += (host(c) / n) * (host(c) / n);
   v.grad_norm_sq = g2;
-  v.loss = host(d) / n;
-  if (problem_.classification()) v.accuracy = host(d + 1) / host(d + 2);
+  const problems::EvaluationColumns col = problem_.evaluation_columns();
+  v.loss = host(col.loss()) / n;
+  if (problem_.classification()) v.accuracy = host(col.correct()) / host(col.samples());
 
   if (problem_.has_test_set()) {
     problem_.evaluate(exec, mean_, rows_, problems::Split::test);
     reducer_.sum(exec, rows_, totals_);
     Kokkos::deep_copy(exec, host, totals_);
     exec.fence("concord::Metrics::compute");
-    v.test_loss = host(d) / n;
-    if (problem_.classification()) v.test_accuracy = host(d + 1) / host(d + 2);
+    v.test_loss = host(col.loss()) / n;
+    if (problem_.classification()) v.test_accuracy = host(col.correct()) / host(col.samples());
   }
   if (solution_) {
     auto xbar = host_mean_;

@@ -143,7 +143,7 @@ void RunSession::build() {
     throw InputError(str("checkpoint {} holds {} agents x {} coordinates; the deck gives {} x {}", options_.restart,
                          resume_from_.agents, resume_from_.dimension, agents_, dimension_));
   mixer_ = std::make_unique<mixing::Mixer>(topology_, *layout_, transport_, dimension_);
-  reducer_ = std::make_unique<mixing::ReproducibleSum>(transport_, *layout_, dimension_ + problems::Problem::extra_columns);
+  reducer_ = std::make_unique<mixing::ReproducibleSum>(transport_, *layout_, problem_->evaluation_columns().width());
   algorithm_ = algorithms::make_algorithm(algorithm_options_, {*problem_, *mixer_, *reducer_});
   metrics_ = std::make_unique<algorithms::Metrics>(*problem_, *reducer_);
   columns_ = metric_columns(*problem_, algorithm_options_.time_phases);

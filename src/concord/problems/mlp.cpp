@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "concord/core/error.hpp"
+#include "concord/core/rows.hpp"
 #include "concord/core/random.hpp"
 #include "concord/problems/detail/dense.hpp"
 #include "concord/problems/detail/losses.hpp"
@@ -120,15 +121,6 @@ void layer_gradient(const ExecutionSpace& exec, const AgentMatrix& W, const Feat
         }
         g(a, w + q) = value;
       });
-}
-
-/// rows(a, c) = point(c) for every local agent.
-void broadcast(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& rows) {
-  const std::int64_t agents = static_cast<std::int64_t>(rows.extent(0));
-  const std::int64_t d = static_cast<std::int64_t>(rows.extent(1));
-  Kokkos::parallel_for(
-      "concord::Mlp::broadcast", Policy(exec, 0, agents * d),
-      KOKKOS_LAMBDA(std::int64_t t) { rows(t % agents, t / agents) = point(t / agents); });
 }
 
 }  // namespace concord::problems::mlp_kernels
@@ -417,12 +409,12 @@ void Mlp::gradient(const ExecutionSpace& exec, const AgentMatrix& x, const Agent
 void Mlp::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) {
   if (split == Split::test && !test_) throw std::logic_error("concord::problems::Mlp::evaluate: no test set");
   if (static_cast<int>(point.extent(0)) != dimension_ || static_cast<int>(out.extent(0)) != train_.local_agents ||
-      static_cast<int>(out.extent(1)) != dimension_ + extra_columns)
+      static_cast<int>(out.extent(1)) != evaluation_columns().width())
     throw UsageError("concord::problems::Mlp::evaluate: point must have dimension() entries and out be "
                                 "(local agents x dimension() + 3)");
   const AgentData& data = split == Split::train ? train_ : *test_;
   const BatchSampler& slots = split == Split::train ? train_all_ : test_all_;
-  mlp_kernels::broadcast(exec, point, point_rows_);
+  broadcast_rows(exec, "concord::Mlp::broadcast", point, point_rows_);
   if (options_.kernels == KernelPath::blas) {
     blas_pass(exec, data, slots, point_rows_, split == Split::train ? out : AgentMatrix(), true);
   } else {

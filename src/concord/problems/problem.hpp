@@ -28,6 +28,16 @@ namespace concord::problems {
 
 enum class Split { train, test };
 
+/// The columns of evaluate()'s output, by name: the gradient's d columns, then the three totals.
+/// Every producer (the problems' kernels) and consumer (Metrics) reads positions from here.
+struct EvaluationColumns {
+  int dimension = 0;
+  KOKKOS_INLINE_FUNCTION int loss() const { return dimension; }         ///< f_a(p)
+  KOKKOS_INLINE_FUNCTION int correct() const { return dimension + 1; }  ///< correct predictions
+  KOKKOS_INLINE_FUNCTION int samples() const { return dimension + 2; }  ///< samples evaluated
+  KOKKOS_INLINE_FUNCTION int width() const { return dimension + 3; }    ///< columns of `out`
+};
+
 /// How a problem computes its products:
 ///   blas      one BLAS call per agent and product (detail/dense.hpp), agents spread over the host
 ///             threads: the fast path of host builds (Serial, OpenMP);
@@ -52,7 +62,7 @@ class Problem {
 
   virtual void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g,
                         std::int64_t iteration) = 0;
-  /// See the file comment; `out` has dimension() + 3 columns.
+  /// See the file comment; `out` has evaluation_columns().width() columns.
   virtual void evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out,
                         Split split) = 0;
 
@@ -63,6 +73,9 @@ class Problem {
   /// The minimiser x* of f when it is known (least squares), on the host.
   virtual std::optional<std::vector<double>> solution() const { return std::nullopt; }
 
+  /// Where evaluate() writes what (and how wide its output is).
+  EvaluationColumns evaluation_columns() const { return {dimension()}; }
+  /// Columns after the gradient's d (EvaluationColumns::width() - dimension).
   static constexpr int extra_columns = 3;
 
  protected:

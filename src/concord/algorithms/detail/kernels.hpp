@@ -20,12 +20,4 @@ void entries(const ExecutionSpace& exec, const char* label, const AgentMatrix& l
   Kokkos::parallel_for(label, Policy(exec, 0, static_cast<std::int64_t>(like.span())), f);
 }
 
-/// Every local agent's row <- mean (a CoordinateVector).
-inline void broadcast(const ExecutionSpace& exec, const char* label, const CoordinateVector& mean, const AgentMatrix& x) {
-  const std::int64_t agents = static_cast<std::int64_t>(x.extent(0));
-  Flat xf = flat(x);
-  Kokkos::parallel_for(label, Policy(exec, 0, static_cast<std::int64_t>(x.span())),
-                       KOKKOS_LAMBDA(std::int64_t i) { xf(i) = mean(i / agents); });
-}
-
 }  // namespace concord::algorithms::detail

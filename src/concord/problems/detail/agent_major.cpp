@@ -1,4 +1,5 @@
 #include "concord/problems/detail/agent_major.hpp"
+#include "concord/problems/problem.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #include <immintrin.h>
@@ -142,9 +143,10 @@ void loss_rows(const ExecutionSpace& exec, const CoordinateVector& point, const 
         if (l2 > 0)
           for (int c = 0; c < d; ++c)
             if (penalised(c) != 0) penalty += point(c) * point(c);
-        out(a, d) = l / static_cast<double>(hi - lo) + 0.5 * l2 * penalty;
-        out(a, d + 1) = ok;
-        out(a, d + 2) = static_cast<double>(hi - lo);
+        const EvaluationColumns col{d};
+        out(a, col.loss()) = l / static_cast<double>(hi - lo) + 0.5 * l2 * penalty;
+        out(a, col.correct()) = ok;
+        out(a, col.samples()) = static_cast<double>(hi - lo);
       });
 }
 

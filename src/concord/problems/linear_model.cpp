@@ -302,71 +302,107 @@ void LinearModel::evaluate(const ExecutionSpace& exec, const CoordinateVector& p
   detail::loss_rows(exec, point, penalised_, options_.l2, slots.slot_offsets(), slot_loss_, slot_correct_, out, d);
 }
 
-void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<comm::Transport> transport,
-                                   std::int64_t entries_in_flight) {
-  if (options_.loss != Loss::squared)
-    throw std::logic_error("concord::problems::LinearModel::compute_solution: least squares only");
-  using HostPolicy = Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>,
-                                         Kokkos::IndexType<std::int64_t>>;
-  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Rows = Eigen::Map<const RowMajor, Eigen::Unaligned, Eigen::OuterStride<>>;
-  const int D = row_, F = train_.features;
-  const bool bias = options_.bias;
-  const int agents = train_.local_agents;
-  const std::int64_t agents64 = agents;
-  FixedEigenKernels fixed;
+// The steps of LinearModel::compute_solution (host loops, Eigen's kernels and the reduction).
+namespace {
 
-  // The samples on the host (no copy on the host backends).
+using HostPolicy = Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>,
+                                       Kokkos::IndexType<std::int64_t>>;
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Rows = Eigen::Map<const RowMajor, Eigen::Unaligned, Eigen::OuterStride<>>;
+using HostRows = AgentMatrix::host_mirror_type;
+
+/// Entries before column q of a packed upper triangle (entry (p, q), p <= q, at q (q + 1) / 2 + p).
+std::int64_t packed_before(std::int64_t q) { return q * (q + 1) / 2; }
+
+/// The training samples on the host: sample s's features at x_data + s * x_stride, its target
+/// t(s); agent a's samples are [offsets[a], offsets[a + 1]).
+struct HostSamples {
+  decltype(Kokkos::create_mirror_view_and_copy(HostSpace(), std::declval<const decltype(AgentData::x)&>())) X;
+  decltype(Kokkos::create_mirror_view_and_copy(HostSpace(), std::declval<const decltype(AgentData::targets)&>())) t;
+  const std::int64_t* offsets = nullptr;
+  const double* x_data = nullptr;
+  std::int64_t x_stride = 0;
+};
+
+/// The samples of `train` on the host (no copy on the host backends), once `exec` is done.
+HostSamples host_samples(const ExecutionSpace& exec, const AgentData& train) {
   exec.fence("concord::LinearModel::compute_solution");
-  auto X = Kokkos::create_mirror_view_and_copy(HostSpace(), train_.x);
-  auto t = Kokkos::create_mirror_view_and_copy(HostSpace(), train_.targets);
-  const std::int64_t* offsets = train_.host_offsets.data();
-  const double* x_data = X.data();
-  const std::int64_t x_stride = F > 0 ? static_cast<std::int64_t>(X.stride(0)) : 0;
+  HostSamples s{Kokkos::create_mirror_view_and_copy(HostSpace(), train.x),
+                Kokkos::create_mirror_view_and_copy(HostSpace(), train.targets)};
+  s.offsets = train.host_offsets.data();
+  s.x_data = s.X.data();
+  s.x_stride = train.features > 0 ? static_cast<std::int64_t>(s.X.stride(0)) : 0;
+  return s;
+}
 
-  // Per-agent entries in flight, (local agents x width), reduced over all agents chunk by chunk:
-  // first c_i = A_i^T b_i / m_i and (with a bias) the column sums A_i^T 1 / m_i, then the packed
-  // upper triangle of A_i^T A_i / m_i (entry (p, q), p <= q, at q (q + 1) / 2 + p) in chunks of
-  // whole panels holding at most entries_in_flight entries over all local agents (at least one panel).
-  const std::int64_t vector_width = D + (bias ? F : 0);
-  const std::int64_t per_agent_budget =
-      std::max<std::int64_t>((entries_in_flight > 0 ? entries_in_flight : kEntriesInFlight) /
-                                 std::max<std::int64_t>(agents64, 1),
-                             vector_width);
-  auto packed_before = [](std::int64_t q) { return q * (q + 1) / 2; };
-  std::vector<int> bounds{0};
-  std::int64_t width = vector_width;
+/// Per-agent entries that fit in flight: entries_in_flight (0: kEntriesInFlight) over the local
+/// agents, at least vector_width.
+std::int64_t per_agent_budget(std::int64_t entries_in_flight, std::int64_t agents, std::int64_t vector_width) {
+  return std::max<std::int64_t>((entries_in_flight > 0 ? entries_in_flight : kEntriesInFlight) /
+                                    std::max<std::int64_t>(agents, 1),
+                                vector_width);
+}
+
+/// The Gram's reduction chunks, columns [bounds[k], bounds[k + 1]), and the widest per-agent row
+/// the reduction needs (the chunks' packed entries, or vector_width).
+struct GramChunks {
+  std::vector<int> bounds;
+  std::int64_t width = 0;
+};
+
+/// Cuts the F Gram columns into chunks of whole panels holding at most `budget` packed entries per
+/// agent (at least one panel each).
+GramChunks gram_chunks(int F, std::int64_t vector_width, std::int64_t budget) {
+  GramChunks chunks{{0}, vector_width};
+  std::vector<int>& bounds = chunks.bounds;
   while (bounds.back() < F) {
     const int q0 = bounds.back();
     int q1 = std::min(F, q0 + kGramPanel);
-    while (q1 < F && packed_before(std::min(F, q1 + kGramPanel)) - packed_before(q0) <= per_agent_budget)
+    while (q1 < F && packed_before(std::min(F, q1 + kGramPanel)) - packed_before(q0) <= budget)
       q1 = std::min(F, q1 + kGramPanel);
     bounds.push_back(q1);
-    width = std::max(width, packed_before(q1) - packed_before(q0));
+    chunks.width = std::max(chunks.width, packed_before(q1) - packed_before(q0));
   }
-  if (width > std::numeric_limits<int>::max())
-    throw InputError(fmt::format("problem '{}': dimension {} is too large for the exact least-squares solution", name_, D));
-  AgentMatrix rows(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::gram_rows")),
-                   agents, width);
-  auto rows_host = Kokkos::create_mirror_view(rows);
-  CoordinateVector total(Kokkos::view_alloc(std::string("concord::LinearModel::gram_total")), width);
-  auto total_host = Kokkos::create_mirror_view(total);
-  mixing::ReproducibleSum reducer(transport, layout_, static_cast<int>(width));
-  // Averages the first `columns` columns of rows_host over all agents into total_host.
-  auto average = [&](std::int64_t columns) {
+  return chunks;
+}
+
+/// Rows of per-agent entries (local agents x width) filled on the host, and their average over all
+/// agents of all ranks (a ReproducibleSum: the same bits for any number of ranks).
+struct AgentAverage {
+  AgentAverage(std::shared_ptr<comm::Transport> transport, const AgentLayout& layout, int agents, std::int64_t width)
+      : rows(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::gram_rows")), agents,
+             width),
+        rows_host(Kokkos::create_mirror_view(rows)),
+        total(Kokkos::view_alloc(std::string("concord::LinearModel::gram_total")), width),
+        total_host(Kokkos::create_mirror_view(total)),
+        reducer(std::move(transport), layout, static_cast<int>(width)) {}
+
+  /// Averages the first `columns` columns of rows_host over all agents into total_host.
+  void average(const ExecutionSpace& exec, std::int64_t columns) {
     const auto cols = std::make_pair(std::int64_t{0}, columns);
     Kokkos::deep_copy(exec, Kokkos::subview(rows, Kokkos::ALL, cols), Kokkos::subview(rows_host, Kokkos::ALL, cols));
     reducer.average(exec, Kokkos::subview(rows, Kokkos::ALL, cols), total);
     Kokkos::deep_copy(exec, Kokkos::subview(total_host, cols), Kokkos::subview(total, cols));
     exec.fence("concord::LinearModel::compute_solution");
-  };
+  }
 
-  Eigen::MatrixXd H(D, D);
-  Eigen::VectorXd c(D);
+  AgentMatrix rows;
+  HostRows rows_host;
+  CoordinateVector total;
+  CoordinateVector::host_mirror_type total_host;
+  mixing::ReproducibleSum reducer;
+};
 
-  // Right-hand side and bias column: plain loops, samples in ascending order.
+/// rows_host(a, .) = agent a's A_a^T b_a / m_a, then with a bias b_a's mean (at F) and the column
+/// sums A_a^T 1 / m_a (at D + p), vector_width entries in all.
+void normal_rhs_rows(const HostSamples& samples, int agents, int F, int D, bool bias, std::int64_t vector_width,
+                     const HostRows& rows_host) {
+  const std::int64_t* offsets = samples.offsets;
+  const double* x_data = samples.x_data;
+  const std::int64_t x_stride = samples.x_stride;
+  const auto t = samples.t;
   Kokkos::parallel_for(
-      "concord::LinearModel::normal_rhs", HostPolicy(0, agents64), [=](std::int64_t a) {
+      "concord::LinearModel::normal_rhs", HostPolicy(0, std::int64_t{agents}), [=](std::int64_t a) {
         const std::int64_t lo = offsets[a], hi = offsets[a + 1];
         const double m = static_cast<double>(hi - lo);
         std::vector<double> sums(static_cast<std::size_t>(vector_width), 0.0);
@@ -381,56 +417,50 @@ void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<c
         }
         for (std::int64_t e = 0; e < vector_width; ++e) rows_host(a, e) = sums[static_cast<std::size_t>(e)] / m;
       });
-  average(vector_width);
-  for (int p = 0; p < D; ++p) c(p) = total_host(p);
-  if (bias) {
-    for (int p = 0; p < F; ++p) H(p, F) = H(F, p) = total_host(D + p);
-    H(F, F) = 1.0;
-  }
+}
 
-  // The Gram matrix by column panels: work item (agent, panel) computes the upper part of the
-  // panel's columns [j0, j0 + kGramPanel) of A_i^T A_i with Eigen's blocked kernels on one thread:
-  // the block above the diagonal as one product, the diagonal block as a rank update (its upper
-  // triangle only). Items are ordered by decreasing cost for the dynamic schedule.
-  for (std::size_t chunk = 0; chunk + 1 < bounds.size(); ++chunk) {
-    const int q0 = bounds[chunk], q1 = bounds[chunk + 1];
-    const std::int64_t base = packed_before(q0);
-    std::vector<std::array<int, 2>> items;
-    for (int j0 = q0; j0 < q1; j0 += kGramPanel)
-      for (int a = 0; a < agents; ++a) items.push_back({a, j0});
-    std::stable_sort(items.begin(), items.end(), [](const auto& u, const auto& v) { return u[1] > v[1]; });
-    const std::array<int, 2>* item = items.data();
-    Kokkos::parallel_for(
-        "concord::LinearModel::gram", HostPolicy(0, static_cast<std::int64_t>(items.size())), [=](std::int64_t w) {
-          const auto [a, j0] = item[w];
-          const std::int64_t lo = offsets[a], hi = offsets[a + 1];
-          const double m = static_cast<double>(hi - lo);
-          const int bj = std::min(kGramPanel, F - j0);
-          const Rows A(x_data + lo * x_stride, hi - lo, F, Eigen::OuterStride<>(x_stride));
-          thread_local Eigen::MatrixXd above, diagonal;
-          above.resize(j0, bj);
-          if (j0 > 0) above.noalias() = A.leftCols(j0).transpose() * A.middleCols(j0, bj);
-          diagonal.setZero(bj, bj);
-          diagonal.selfadjointView<Eigen::Upper>().rankUpdate(A.middleCols(j0, bj).transpose());
-          for (int j = 0; j < bj; ++j) {
-            const int q = j0 + j;
-            const std::int64_t column = packed_before(q) - base;
-            for (int p = 0; p < j0; ++p) rows_host(a, column + p) = above(p, j) / m;
-            for (int i = 0; i <= j; ++i) rows_host(a, column + j0 + i) = diagonal(i, j) / m;
-          }
-        });
-    average(packed_before(q1) - base);
-    for (int q = q0; q < q1; ++q)
-      for (int p = 0; p <= q; ++p) H(p, q) = H(q, p) = total_host(packed_before(q) - base + p);
-  }
-  for (int p = 0; p < F; ++p) H(p, p) += options_.l2;
+/// rows_host(a, .) = the packed upper triangle of agent a's A_a^T A_a / m_a in columns [q0, q1)
+/// (column q's entries from packed_before(q) - packed_before(q0) on).
+void gram_rows(const HostSamples& samples, int agents, int F, int q0, int q1, const HostRows& rows_host) {
+  const std::int64_t* offsets = samples.offsets;
+  const double* x_data = samples.x_data;
+  const std::int64_t x_stride = samples.x_stride;
+  const std::int64_t base = packed_before(q0);
+  std::vector<std::array<int, 2>> items;
+  for (int j0 = q0; j0 < q1; j0 += kGramPanel)
+    for (int a = 0; a < agents; ++a) items.push_back({a, j0});
+  std::stable_sort(items.begin(), items.end(), [](const auto& u, const auto& v) { return u[1] > v[1]; });
+  const std::array<int, 2>* item = items.data();
+  Kokkos::parallel_for(
+      "concord::LinearModel::gram", HostPolicy(0, static_cast<std::int64_t>(items.size())), [=](std::int64_t w) {
+        const auto [a, j0] = item[w];
+        const std::int64_t lo = offsets[a], hi = offsets[a + 1];
+        const double m = static_cast<double>(hi - lo);
+        const int bj = std::min(kGramPanel, F - j0);
+        const Rows A(x_data + lo * x_stride, hi - lo, F, Eigen::OuterStride<>(x_stride));
+        thread_local Eigen::MatrixXd above, diagonal;
+        above.resize(j0, bj);
+        if (j0 > 0) above.noalias() = A.leftCols(j0).transpose() * A.middleCols(j0, bj);
+        diagonal.setZero(bj, bj);
+        diagonal.selfadjointView<Eigen::Upper>().rankUpdate(A.middleCols(j0, bj).transpose());
+        for (int j = 0; j < bj; ++j) {
+          const int q = j0 + j;
+          const std::int64_t column = packed_before(q) - base;
+          for (int p = 0; p < j0; ++p) rows_host(a, column + p) = above(p, j) / m;
+          for (int i = 0; i <= j; ++i) rows_host(a, column + j0 + i) = diagonal(i, j) / m;
+        }
+      });
+}
 
+/// x* = H^+ c, and H's numerical rank in `rank`.
+Eigen::VectorXd minimum_norm_solution(const Eigen::MatrixXd& H, const Eigen::VectorXd& c, int& rank) {
   // x* = H^+ c. Cholesky (with one refinement step) when H is clearly nonsingular; otherwise the
   // eigendecomposition H = V diag(lambda) V^T with lambda <= D eps lambda_max taken as zero: the
   // minimum-norm minimiser (c lies in the range of H).
+  const int D = static_cast<int>(H.rows());
   const double eps = std::numeric_limits<double>::epsilon();
   Eigen::VectorXd x;
-  solution_rank_ = D;
+  rank = D;
   Eigen::LLT<Eigen::MatrixXd> llt(H);
   if (llt.info() == Eigen::Success && llt.rcond() > kCholeskyMargin * D * eps) {
     x = llt.solve(c);
@@ -441,16 +471,70 @@ void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<c
     const Eigen::MatrixXd& V = eigen.eigenvectors();
     const double cut = D * eps * std::max(0.0, lambda.cwiseAbs().maxCoeff());
     Eigen::VectorXd inverse(D);
-    solution_rank_ = 0;
+    rank = 0;
     for (int i = 0; i < D; ++i) {
       inverse(i) = lambda(i) > cut ? 1.0 / lambda(i) : 0.0;
-      if (lambda(i) > cut) ++solution_rank_;
+      if (lambda(i) > cut) ++rank;
     }
     const Eigen::VectorXd y = (V.transpose() * c).cwiseProduct(inverse);
     x = V * y;
     const Eigen::VectorXd correction = (V.transpose() * (c - H * x)).cwiseProduct(inverse);
     x += V * correction;
   }
+  return x;
+}
+
+}  // namespace
+
+void LinearModel::compute_solution(const ExecutionSpace& exec, std::shared_ptr<comm::Transport> transport,
+                                   std::int64_t entries_in_flight) {
+  if (options_.loss != Loss::squared)
+    throw std::logic_error("concord::problems::LinearModel::compute_solution: least squares only");
+  const int D = row_, F = train_.features;
+  const bool bias = options_.bias;
+  const int agents = train_.local_agents;
+  FixedEigenKernels fixed;
+
+  // The samples on the host (no copy on the host backends).
+  const HostSamples samples = host_samples(exec, train_);
+
+  // Per-agent entries in flight, (local agents x width), reduced over all agents chunk by chunk:
+  // first c_i = A_i^T b_i / m_i and (with a bias) the column sums A_i^T 1 / m_i, then the packed
+  // upper triangle of A_i^T A_i / m_i (entry (p, q), p <= q, at q (q + 1) / 2 + p) in chunks of
+  // whole panels holding at most entries_in_flight entries over all local agents (at least one panel).
+  const std::int64_t vector_width = D + (bias ? F : 0);
+  const GramChunks chunks = gram_chunks(F, vector_width, per_agent_budget(entries_in_flight, agents, vector_width));
+  if (chunks.width > std::numeric_limits<int>::max())
+    throw InputError(fmt::format("problem '{}': dimension {} is too large for the exact least-squares solution", name_, D));
+  AgentAverage reduction(transport, layout_, agents, chunks.width);
+
+  Eigen::MatrixXd H(D, D);
+  Eigen::VectorXd c(D);
+
+  // Right-hand side and bias column: plain loops, samples in ascending order.
+  normal_rhs_rows(samples, agents, F, D, bias, vector_width, reduction.rows_host);
+  reduction.average(exec, vector_width);
+  for (int p = 0; p < D; ++p) c(p) = reduction.total_host(p);
+  if (bias) {
+    for (int p = 0; p < F; ++p) H(p, F) = H(F, p) = reduction.total_host(D + p);
+    H(F, F) = 1.0;
+  }
+
+  // The Gram matrix by column panels: work item (agent, panel) computes the upper part of the
+  // panel's columns [j0, j0 + kGramPanel) of A_i^T A_i with Eigen's blocked kernels on one thread:
+  // the block above the diagonal as one product, the diagonal block as a rank update (its upper
+  // triangle only). Items are ordered by decreasing cost for the dynamic schedule.
+  for (std::size_t chunk = 0; chunk + 1 < chunks.bounds.size(); ++chunk) {
+    const int q0 = chunks.bounds[chunk], q1 = chunks.bounds[chunk + 1];
+    const std::int64_t base = packed_before(q0);
+    gram_rows(samples, agents, F, q0, q1, reduction.rows_host);
+    reduction.average(exec, packed_before(q1) - base);
+    for (int q = q0; q < q1; ++q)
+      for (int p = 0; p <= q; ++p) H(p, q) = H(q, p) = reduction.total_host(packed_before(q) - base + p);
+  }
+  for (int p = 0; p < F; ++p) H(p, p) += options_.l2;
+
+  const Eigen::VectorXd x = minimum_norm_solution(H, c, solution_rank_);
   solution_ = std::vector<double>(x.data(), x.data() + D);
 }
 

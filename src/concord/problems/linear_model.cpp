@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "concord/core/error.hpp"
+#include "concord/core/rows.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
 #include "concord/problems/detail/dense.hpp"
 #include "concord/problems/detail/losses.hpp"
@@ -289,10 +290,7 @@ void LinearModel::evaluate(const ExecutionSpace& exec, const CoordinateVector& p
   const BatchSampler& slots = split == Split::train ? train_all_ : test_all_;
   const int d = dimension();
   auto rows = point_rows_;
-  const std::int64_t agents = train_.local_agents;
-  Kokkos::parallel_for(
-      "concord::LinearModel::broadcast", Policy(exec, 0, agents * d),
-      KOKKOS_LAMBDA(std::int64_t i) { rows(i % agents, static_cast<int>(i / agents)) = point(i / agents); });
+  broadcast_rows(exec, "concord::LinearModel::broadcast", point, rows);
   if (options_.kernels == KernelPath::blas) {
     blas_pass(exec, data, slots, rows, split == Split::train ? out : AgentMatrix(), true);
   } else {

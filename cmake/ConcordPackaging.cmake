@@ -9,9 +9,9 @@ install(TARGETS concord_app RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 #  - the headers of detail/ directories, private to the library (core/detail/hdf5.hpp pulls in
 #    hdf5.h, which a consumer need not have), and
 #  - io/hdf5_support.hpp, private to the io layer;
-# but a detail/ header that an installed header includes (e.g. problems/detail/agent_major.hpp,
-# included by problems/mlp.hpp) is installed too, found by following the #include "concord/..."
-# lines. The list is made at install time, so it always matches the sources. Installing fails when
+# but a detail/ header that an installed header includes would be installed too (none does
+# today: problems/mlp.hpp and linear_model.hpp keep their detail types behind a pointer), found by
+# following the #include "concord/..." lines. The list is made at install time, so it always matches the sources. Installing fails when
 # an installed header would include hdf5.h, core/detail/hdf5.hpp or io/hdf5_support.hpp: the
 # package must not need HDF5's headers.
 install(CODE "set(CONCORD_HEADER_SOURCE \"${PROJECT_SOURCE_DIR}/src\")

@@ -12,6 +12,7 @@
 #include "concord/core/error.hpp"
 #include "concord/core/rows.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
+#include "concord/problems/detail/agent_major.hpp"
 #include "concord/problems/detail/dense.hpp"
 #include "concord/problems/detail/losses.hpp"
 
@@ -57,9 +58,23 @@ std::string loss_name(Loss loss) {
 
 }  // namespace
 
+struct LinearModel::Work {
+  detail::CoordinateMask penalised;  // 1 on the weights (the L2 term), 0 on the biases
+  std::vector<detail::CoordinateRange> penalised_ranges;  // the same, as ranges (host)
+  detail::AgentRows agent_params, agent_sums;
+  detail::GatherScratch gather;  // rows of minibatches and evaluation subsets (BLAS path)
+};
+
+LinearModel::~LinearModel() = default;
+
 LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::optional<AgentData> test,
                          const LinearModelOptions& options, const std::string& name)
-    : Problem(layout), name_(name), options_(options), train_(std::move(train)), test_(std::move(test)) {
+    : Problem(layout),
+      name_(name),
+      options_(options),
+      train_(std::move(train)),
+      test_(std::move(test)),
+      work_(std::make_unique<Work>()) {
   if (train_.local_agents != layout.local_count())
     throw UsageError("concord::problems::LinearModel: data and layout disagree on the local agents");
   const bool regression = train_.classes == 0;
@@ -96,13 +111,13 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
       decltype(slot_correct_)(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::slot_correct")), slots);
   point_rows_ = AgentMatrix(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::point_rows")),
                             train_.local_agents, dimension());
-  penalised_ = detail::CoordinateMask(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::penalised")),
+  work_->penalised = detail::CoordinateMask(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::penalised")),
                                       dimension());
-  auto mask = Kokkos::create_mirror_view(penalised_);
+  auto mask = Kokkos::create_mirror_view(work_->penalised);
   for (int p = 0; p < dimension(); ++p) mask(p) = p % row_ < train_.features ? 1 : 0;
-  Kokkos::deep_copy(penalised_, mask);
+  Kokkos::deep_copy(work_->penalised, mask);
   for (int k = 0; k < outputs_; ++k)
-    penalised_ranges_.push_back({static_cast<std::int64_t>(k) * row_, static_cast<std::int64_t>(k) * row_ + train_.features});
+    work_->penalised_ranges.push_back({static_cast<std::int64_t>(k) * row_, static_cast<std::int64_t>(k) * row_ + train_.features});
   if (options.kernels == KernelPath::blas) {
     if (!host_execution)
       throw UsageError("concord::problems::LinearModel: KernelPath::blas needs host memory (use portable)");
@@ -115,12 +130,12 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
     const auto alloc = [](const char* what) {
       return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::") + what);
     };
-    agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension());
-    agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension());
+    work_->agent_params = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension());
+    work_->agent_sums = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension());
     std::int64_t gathered = 0;  // the most rows one agent gathers, over the samplers whose slots are not in place
     for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
       if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
-    if (gathered > 0) gather_ = detail::GatherScratch(gathered, train_.features, "concord::LinearModel::gathered_rows");
+    if (gathered > 0) work_->gather = detail::GatherScratch(gathered, train_.features, "concord::LinearModel::gathered_rows");
   }
 }
 
@@ -202,7 +217,7 @@ void LinearModel::accumulate_gradient(const ExecutionSpace& exec, const AgentDat
 void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
                             const AgentMatrix& params, const AgentMatrix& g, bool with_loss) {
   if constexpr (host_execution) {
-    const detail::AgentMajorPass pass(exec, params, g, agent_params_, agent_sums_);
+    const detail::AgentMajorPass pass(exec, params, g, work_->agent_params, work_->agent_sums);
     const int F = data.features, D = row_, K = outputs_, d = dimension();
     const int agents = data.local_agents;
     const bool bias = options_.bias, with_gradient = g.extent(0) > 0, gathered = !slots.in_place();
@@ -218,9 +233,9 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
     double* correct = slot_correct_.data();
     double* all_params = pass.params;
     double* all_sums = pass.sums;
-    const detail::GatherScratch& gather = gather_;
-    const detail::CoordinateRange* penalised = penalised_ranges_.data();
-    const std::size_t ranges = penalised_ranges_.size();
+    const detail::GatherScratch& gather = work_->gather;
+    const detail::CoordinateRange* penalised = work_->penalised_ranges.data();
+    const std::size_t ranges = work_->penalised_ranges.size();
     const double l2 = options_.l2;
     Kokkos::parallel_for("concord::LinearModel::agent_products", detail::host_agents(exec, data.local_agents),
                          [=](int a) {
@@ -297,7 +312,7 @@ void LinearModel::evaluate(const ExecutionSpace& exec, const CoordinateVector& p
     forward(exec, data, slots, rows, true);
     if (split == Split::train) accumulate_gradient(exec, data, slots, rows, out, 0);
   }
-  detail::loss_rows(exec, point, penalised_, options_.l2, slots.slot_offsets(), slot_loss_, slot_correct_, out, d);
+  detail::loss_rows(exec, point, work_->penalised, options_.l2, slots.slot_offsets(), slot_loss_, slot_correct_, out, d);
 }
 
 // The steps of LinearModel::compute_solution (host loops, Eigen's kernels and the reduction).

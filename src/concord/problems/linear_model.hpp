@@ -22,7 +22,6 @@
 
 #include "concord/comm/transport.hpp"
 #include "concord/problems/agent_data.hpp"
-#include "concord/problems/detail/agent_major.hpp"
 #include "concord/problems/problem.hpp"
 
 namespace concord::problems {
@@ -48,6 +47,7 @@ class LinearModel final : public Problem {
   /// logistic with more than 2 classes, ...).
   LinearModel(const AgentLayout& layout, AgentData train, std::optional<AgentData> test, const LinearModelOptions& options,
               const std::string& name);
+  ~LinearModel() override;
 
   std::string name() const override { return name_; }
   std::string describe() const override;
@@ -100,11 +100,11 @@ class LinearModel final : public Problem {
   Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> residual_;  // slots x outputs
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
-  detail::CoordinateMask penalised_;  // 1 on the weights (the L2 term), 0 on the biases
-  std::vector<detail::CoordinateRange> penalised_ranges_;  // the same, as ranges (host)
   // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
-  detail::AgentRows agent_params_, agent_sums_;
-  detail::GatherScratch gather_;  // rows of minibatches and evaluation subsets (BLAS path)
+  // The penalised coordinates and the BLAS path's buffers, in types of detail/agent_major.hpp:
+  // defined in the source file, so that this installed header needs no private one.
+  struct Work;
+  std::unique_ptr<Work> work_;
   std::optional<std::vector<double>> solution_;
   int solution_rank_ = 0;
 };

@@ -10,6 +10,7 @@
 #include "concord/core/error.hpp"
 #include "concord/core/rows.hpp"
 #include "concord/core/random.hpp"
+#include "concord/problems/detail/agent_major.hpp"
 #include "concord/problems/detail/dense.hpp"
 #include "concord/problems/detail/losses.hpp"
 
@@ -136,9 +137,23 @@ std::string to_string(Activation activation) { return activations().name(activat
 
 Activation parse_activation(const std::string& name) { return activations().parse(name); }
 
+struct Mlp::Work {
+  detail::CoordinateMask penalised;  // 1 on the weights (the L2 term), 0 on the biases
+  std::vector<detail::CoordinateRange> penalised_ranges;  // the same, as ranges (host)
+  detail::AgentRows agent_params, agent_sums;
+  detail::GatherScratch gather;  // rows of minibatches and evaluation subsets (BLAS path)
+};
+
+Mlp::~Mlp() = default;
+
 Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> test, const MlpOptions& options,
          const std::string& name)
-    : Problem(layout), name_(name), options_(options), train_(std::move(train)), test_(std::move(test)) {
+    : Problem(layout),
+      name_(name),
+      options_(options),
+      train_(std::move(train)),
+      test_(std::move(test)),
+      work_(std::make_unique<Work>()) {
   if (train_.local_agents != layout.local_count())
     throw UsageError("concord::problems::Mlp: data and layout disagree on the local agents");
   if (train_.classes == 0)
@@ -195,13 +210,13 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   slot_loss_ = decltype(slot_loss_)(alloc("slot_loss"), slots);
   slot_correct_ = decltype(slot_correct_)(alloc("slot_correct"), slots);
   point_rows_ = AgentMatrix(alloc("point_rows"), train_.local_agents, dimension_);
-  penalised_ = detail::CoordinateMask(alloc("penalised"), dimension_);
-  auto mask = Kokkos::create_mirror_view(penalised_);
+  work_->penalised = detail::CoordinateMask(alloc("penalised"), dimension_);
+  auto mask = Kokkos::create_mirror_view(work_->penalised);
   Kokkos::deep_copy(mask, 0);
   for (int l = 0; l < layers(); ++l)
     for (std::int64_t p = weight_offset(l); p < bias_offset(l); ++p) mask(p) = 1;
-  Kokkos::deep_copy(penalised_, mask);
-  for (int l = 0; l < layers(); ++l) penalised_ranges_.push_back({weight_offset(l), bias_offset(l)});
+  Kokkos::deep_copy(work_->penalised, mask);
+  for (int l = 0; l < layers(); ++l) work_->penalised_ranges.push_back({weight_offset(l), bias_offset(l)});
   if (options.kernels == KernelPath::blas) {
     if (!host_execution) throw UsageError("concord::problems::Mlp: KernelPath::blas needs host memory (use portable)");
     detail::use_single_threaded_blas();
@@ -210,12 +225,12 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
         detail::check_blas_extent(static_cast<std::int64_t>(set->x.stride(0)), "the row length of the samples");
         for (int a = 0; a < set->local_agents; ++a) detail::check_blas_extent(set->samples_of(a), "an agent's sample count");
       }
-    agent_params_ = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension_);
-    agent_sums_ = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension_);
+    work_->agent_params = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension_);
+    work_->agent_sums = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension_);
     std::int64_t gathered = 0;  // the most rows one agent gathers, over the samplers whose slots are not in place
     for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
       if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
-    if (gathered > 0) gather_ = detail::GatherScratch(gathered, train_.features, "concord::Mlp::gathered_rows");
+    if (gathered > 0) work_->gather = detail::GatherScratch(gathered, train_.features, "concord::Mlp::gathered_rows");
   }
 }
 
@@ -300,7 +315,7 @@ void Mlp::accumulate_gradient(const ExecutionSpace& exec, const AgentData& data,
 void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
                     const AgentMatrix& g, bool with_loss) {
   if constexpr (host_execution) {
-    const detail::AgentMajorPass pass(exec, params, g, agent_params_, agent_sums_);
+    const detail::AgentMajorPass pass(exec, params, g, work_->agent_params, work_->agent_sums);
     const int F = data.features, K = data.classes, L = layers(), U = units_, d = dimension_;
     const int agents = data.local_agents;
     const bool with_gradient = g.extent(0) > 0, gathered = !slots.in_place(), relu = options_.activation == Activation::relu;
@@ -315,9 +330,9 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
     double* correct = slot_correct_.data();
     double* all_params = pass.params;
     double* all_sums = pass.sums;
-    const detail::GatherScratch& gather = gather_;
-    const detail::CoordinateRange* penalised = penalised_ranges_.data();
-    const std::size_t ranges = penalised_ranges_.size();
+    const detail::GatherScratch& gather = work_->gather;
+    const detail::CoordinateRange* penalised = work_->penalised_ranges.data();
+    const std::size_t ranges = work_->penalised_ranges.size();
     const double l2 = options_.l2;
     const int* width = widths_.data();
     const std::int64_t* weights = weight_offset_.data();
@@ -424,7 +439,7 @@ void Mlp::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, co
       accumulate_gradient(exec, data, slots, point_rows_, out);
     }
   }
-  detail::loss_rows(exec, point, penalised_, options_.l2, slots.slot_offsets(), slot_loss_, slot_correct_, out, dimension_);
+  detail::loss_rows(exec, point, work_->penalised, options_.l2, slots.slot_offsets(), slot_loss_, slot_correct_, out, dimension_);
 }
 
 }  // namespace concord::problems

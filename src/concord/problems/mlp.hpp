@@ -28,13 +28,13 @@
 /// ranks and threads. Scratch buffers are allocated once in the constructor; gradient() and
 /// evaluate() allocate nothing.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "concord/core/parameters.hpp"
 #include "concord/problems/agent_data.hpp"
-#include "concord/problems/detail/agent_major.hpp"
 #include "concord/problems/problem.hpp"
 
 namespace concord::problems {
@@ -69,6 +69,7 @@ class Mlp final : public Problem {
   /// beyond the range of int.
   Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> test, const MlpOptions& options,
       const std::string& name);
+  ~Mlp() override;
 
   std::string name() const override { return name_; }
   /// e.g. "mnist: 784-32-10 relu, dimension 25450, batch 32".
@@ -126,12 +127,12 @@ class Mlp final : public Problem {
   BatchSampler batches_, train_all_, test_all_;
   Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> act_, delta_;  // slots x units
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
-  detail::CoordinateMask penalised_;  // 1 on the weights (the L2 term), 0 on the biases
-  std::vector<detail::CoordinateRange> penalised_ranges_;  // the same, as ranges (host)
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
   // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
-  detail::AgentRows agent_params_, agent_sums_;
-  detail::GatherScratch gather_;  // rows of minibatches and evaluation subsets (BLAS path)
+  // The penalised coordinates and the BLAS path's buffers, in types of detail/agent_major.hpp:
+  // defined in the source file, so that this installed header needs no private one.
+  struct Work;
+  std::unique_ptr<Work> work_;
 };
 
 }  // namespace concord::problems

@@ -561,11 +561,141 @@ bool take_vector(int fd, std::vector<T>& v) {
   return take(fd, v.data(), v.size() * sizeof(T));
 }
 
+/// What the child reading a data file sends back: status 0 and the SampleSet, or the kind of
+/// error (1 InputError, 2 RuntimeError, 3 anything else) and its message.
+struct ChildOutcome {
+  std::uint8_t status = 0;
+  std::string message;
+  SampleSet set;
+};
+
+/// Runs `read` (in the child), catching every exception into the outcome.
+ChildOutcome outcome_of(const std::function<SampleSet()>& read) {
+  ChildOutcome o;
+  try {
+    o.set = read();
+  } catch (const InputError& e) {
+    o.status = 1, o.message = e.what();
+  } catch (const RuntimeError& e) {
+    o.status = 2, o.message = e.what();
+  } catch (const std::exception& e) {
+    o.status = 3, o.message = e.what();
+  } catch (...) {
+    o.status = 3, o.message = "unknown error";
+  }
+  return o;
+}
+
+/// Writes the outcome to the pipe `out` (in the child): the status byte, then the message
+/// (length, bytes) or the set (samples, features, classes, then x, targets, labels, owner).
+/// False when the parent went away.
+bool send_outcome(int out, const ChildOutcome& o) {
+  bool fine = put(out, &o.status, 1);
+  if (o.status != 0) {
+    const std::uint64_t n = o.message.size();
+    fine = fine && put(out, &n, sizeof n) && put(out, o.message.data(), o.message.size());
+  } else {
+    const std::int64_t head[3] = {o.set.samples, o.set.features, o.set.classes};
+    fine = fine && put(out, head, sizeof head) && put_vector(out, o.set.x) && put_vector(out, o.set.targets) &&
+           put_vector(out, o.set.labels) && put_vector(out, o.set.owner);
+  }
+  return fine;
+}
+
+/// The forked child's whole life: runs `read`, sends the outcome through `out` and leaves with
+/// _exit (status 1 when the parent went away), never returning into the parent's code.
+[[noreturn]] void child_main(int out, const std::function<SampleSet()>& read) {
+  // A crash here is reported by the parent in one line: no handler of MPI's transports (UCX
+  // prints a backtrace), no glibc diagnostics on the terminal's stderr.
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, SIG_DFL);
+  if (const int null = ::open("/dev/null", O_WRONLY); null >= 0) ::dup2(null, 2);
+  const ChildOutcome o = outcome_of(read);
+  ::_exit(send_outcome(out, o) ? 0 : 1);
+}
+
+/// The parent's end of the child: the read end of the pipe and the process, reaped on every
+/// path (killed first when we stop reading early).
+struct Child {
+  pid_t pid;
+  int fd;
+  int status = 0;
+  bool reaped = false;
+  Child(pid_t pid_, int fd_) : pid(pid_), fd(fd_) {}
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  /// Waits for the child (once) and returns its wait status.
+  int wait() {
+    if (!reaped) {
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      reaped = true;
+    }
+    return status;
+  }
+  ~Child() {
+    ::close(fd);
+    if (!reaped) {
+      ::kill(pid, SIGKILL);
+      wait();
+    }
+  }
+};
+
+/// Reads the child's error message after a non-zero `status` and rethrows it in this process
+/// (once the child is reaped): InputError and RuntimeError as they were, bad_alloc as bad_alloc,
+/// anything else as a RuntimeError naming the file. Returns (false) only when the message is
+/// incomplete or longer than 1 MiB.
+bool rethrow_child_error(Child& child, std::uint8_t status, const std::string& path) {
+  std::uint64_t n = 0;
+  std::string message;
+  if (!take(child.fd, &n, sizeof n) || n >= (std::uint64_t{1} << 20)) return false;
+  message.resize(static_cast<std::size_t>(n));
+  if (!take(child.fd, message.data(), message.size())) return false;
+  child.wait();
+  if (status == 1) throw InputError(message);
+  if (status == 2) throw RuntimeError(message);
+  if (message.find("bad_alloc") != std::string::npos) throw std::bad_alloc();
+  throw RuntimeError(fmt::format("data file '{}': {}", path, message));
+}
+
+/// Reads the set the child sent after status 0 into `set` (named `path`); false when the data
+/// ended early.
+bool take_sample_set(int fd, const std::string& path, SampleSet& set) {
+  std::int64_t head[3] = {0, 0, 0};
+  const bool complete = take(fd, head, sizeof head) && take_vector(fd, set.x) && take_vector(fd, set.targets) &&
+                        take_vector(fd, set.labels) && take_vector(fd, set.owner);
+  set.name = path;
+  set.samples = head[0];
+  set.features = static_cast<int>(head[1]);
+  set.classes = static_cast<int>(head[2]);
+  return complete;
+}
+
+/// Reads the child's outcome: fills `set`, or rethrows the child's error. False when the pipe
+/// ended before a whole outcome (the child crashed or went away).
+bool receive_outcome(Child& child, const std::string& path, SampleSet& set) {
+  std::uint8_t status = 0;
+  if (!take(child.fd, &status, 1)) return false;
+  if (status != 0) return rethrow_child_error(child, status, path);
+  return take_sample_set(child.fd, path, set);
+}
+
+/// Throws when the child did not end well: an InputError naming the signal when the HDF5
+/// library crashed on the file, a RuntimeError when it ended without sending a whole result.
+void require_clean_exit(int wait_status, bool complete, const std::string& path) {
+  if (WIFSIGNALED(wait_status))
+    throw InputError(fmt::format("data file '{}': corrupt HDF5 file: the HDF5 library stopped with signal {} ({}) while "
+                                 "reading it",
+                                 path, WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status))));
+  if (!complete || !WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0)
+    throw RuntimeError(fmt::format("data file '{}': the process reading it ended without a result", path));
+}
+
 /// The HDF5 library (1.10) trusts a file's metadata: some corrupt files make it read out of
 /// bounds, divide by zero or smash its stack. `read` (which opens, checks and reads the file)
 /// therefore runs in a forked child that sends the SampleSet (or the error) back through a pipe;
 /// a child killed by a signal becomes an InputError naming the file. The child touches neither
-/// MPI nor Kokkos and leaves with _exit.
+/// MPI nor Kokkos and leaves with _exit. Without a pipe or a fork, `read` runs in this process.
 SampleSet read_in_child(const std::string& path, const std::function<SampleSet()>& read) {
   H5open();  // initialise the library once, here, rather than in every child
   int fds[2];
@@ -579,92 +709,13 @@ SampleSet read_in_child(const std::string& path, const std::function<SampleSet()
   }
   if (pid == 0) {
     ::close(fds[0]);
-    const int out = fds[1];
-    // A crash here is reported by the parent in one line: no handler of MPI's transports (UCX
-    // prints a backtrace), no glibc diagnostics on the terminal's stderr.
-    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, SIG_DFL);
-    if (const int null = ::open("/dev/null", O_WRONLY); null >= 0) ::dup2(null, 2);
-    std::uint8_t status = 0;
-    std::string message;
-    SampleSet set;
-    try {
-      set = read();
-    } catch (const InputError& e) {
-      status = 1, message = e.what();
-    } catch (const RuntimeError& e) {
-      status = 2, message = e.what();
-    } catch (const std::exception& e) {
-      status = 3, message = e.what();
-    } catch (...) {
-      status = 3, message = "unknown error";
-    }
-    bool fine = put(out, &status, 1);
-    if (status != 0) {
-      const std::uint64_t n = message.size();
-      fine = fine && put(out, &n, sizeof n) && put(out, message.data(), message.size());
-    } else {
-      const std::int64_t head[3] = {set.samples, set.features, set.classes};
-      fine = fine && put(out, head, sizeof head) && put_vector(out, set.x) && put_vector(out, set.targets) &&
-             put_vector(out, set.labels) && put_vector(out, set.owner);
-    }
-    ::_exit(fine ? 0 : 1);
+    child_main(fds[1], read);
   }
   ::close(fds[1]);
-  struct Child {  // reaps the child on every path (killing it when we stop reading early)
-    pid_t pid;
-    int fd;
-    int status = 0;
-    bool reaped = false;
-    int wait() {
-      if (!reaped) {
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        reaped = true;
-      }
-      return status;
-    }
-    ~Child() {
-      ::close(fd);
-      if (!reaped) {
-        ::kill(pid, SIGKILL);
-        wait();
-      }
-    }
-  } child{pid, fds[0]};
-  std::uint8_t status = 0;
+  Child child(pid, fds[0]);
   SampleSet set;
-  bool complete = take(child.fd, &status, 1);
-  if (complete && status != 0) {
-    std::uint64_t n = 0;
-    std::string message;
-    complete = take(child.fd, &n, sizeof n) && n < (std::uint64_t{1} << 20);
-    if (complete) {
-      message.resize(static_cast<std::size_t>(n));
-      complete = take(child.fd, message.data(), message.size());
-    }
-    if (complete) {
-      child.wait();
-      if (status == 1) throw InputError(message);
-      if (status == 2) throw RuntimeError(message);
-      if (message.find("bad_alloc") != std::string::npos) throw std::bad_alloc();
-      throw RuntimeError(fmt::format("data file '{}': {}", path, message));
-    }
-  } else if (complete) {
-    std::int64_t head[3] = {0, 0, 0};
-    complete = take(child.fd, head, sizeof head) && take_vector(child.fd, set.x) && take_vector(child.fd, set.targets) &&
-               take_vector(child.fd, set.labels) && take_vector(child.fd, set.owner);
-    set.name = path;
-    set.samples = head[0];
-    set.features = static_cast<int>(head[1]);
-    set.classes = static_cast<int>(head[2]);
-  }
-  const int wait_status = child.wait();
-  if (WIFSIGNALED(wait_status))
-    throw InputError(fmt::format("data file '{}': corrupt HDF5 file: the HDF5 library stopped with signal {} ({}) while "
-                                 "reading it",
-                                 path, WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status))));
-  if (!complete || !WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0)
-    throw RuntimeError(fmt::format("data file '{}': the process reading it ended without a result", path));
+  const bool complete = receive_outcome(child, path, set);
+  require_clean_exit(child.wait(), complete, path);
   return set;
 }
 
@@ -768,125 +819,197 @@ SampleSet read_hdf5_file(const std::string& path, Task task) {
   return set;
 }
 
-SampleSet read_libsvm_file(const std::string& path, Task task, int features) {
-  const std::string where = fmt::format("LIBSVM file '{}'", path);
+/// One non-zero value of a LIBSVM file.
+struct LibsvmEntry {
+  std::int64_t sample;
+  long long index;  // 1-based
+  double value;
+};
+
+/// What the lines of a LIBSVM file hold, before it is made dense.
+struct LibsvmRows {
+  std::vector<LibsvmEntry> entries;  ///< the non-zero values, in file order
+  std::vector<double> labels;        ///< one per sample, as written
+  long long max_index = 0;           ///< the largest feature index seen
+  long long max_index_line = 0;      ///< the line where it first appears
+};
+
+/// Splits the rest of a line into whitespace-separated tokens.
+struct Tokens {
+  std::string_view rest;
+  /// The next token; empty at the end of the line.
+  std::string_view next() {
+    const auto b = rest.find_first_not_of(" \t\r\v\f");
+    if (b == std::string_view::npos) {
+      rest = {};
+      return {};
+    }
+    rest.remove_prefix(b);
+    const auto e = std::min(rest.find_first_of(" \t\r\v\f"), rest.size());
+    const auto tok = rest.substr(0, e);
+    rest.remove_prefix(e);
+    return tok;
+  }
+};
+
+/// Parses the lines of a LIBSVM file one at a time, checking each; errors name the line.
+class LibsvmParser {
+ public:
+  LibsvmParser(const std::string& where, Task task, int features) : where_(where), task_(task), features_(features) {}
+
+  /// Reads every line of `in`; InputError on a read error.
+  LibsvmRows parse(std::istream& in) {
+    std::string line;
+    while (std::getline(in, line)) {
+      ++lineno_;
+      parse_line(line);
+    }
+    if (in.bad()) throw InputError(fmt::format("{}: read error after line {}", where_, lineno_));
+    return std::move(rows_);
+  }
+
+ private:
+  /// Throws the InputError for the current line.
+  [[noreturn]] void bad(const std::string& why) const {
+    throw InputError(fmt::format("{}, line {}: {}", where_, lineno_, why));
+  }
+
+  /// One line: `label [qid:n] index:value ...`, up to a `#` comment; blank lines are skipped.
+  void parse_line(std::string_view line) {
+    Tokens tokens{line};
+    if (const auto hash = tokens.rest.find('#'); hash != std::string_view::npos) tokens.rest = tokens.rest.substr(0, hash);
+    const auto label_tok = tokens.next();
+    if (label_tok.empty()) return;  // blank or comment-only line
+    const double label = parse_label(label_tok);
+    const auto sample = static_cast<std::int64_t>(rows_.labels.size());
+    long long previous = 0;
+    for (auto tok = tokens.next(); !tok.empty(); tok = tokens.next()) parse_pair(tok, sample, previous);
+    rows_.labels.push_back(label);
+  }
+
+  /// The label: a finite number, an integer for classification.
+  double parse_label(std::string_view tok) const {
+    double label = 0;
+    if (!parse_double(tok, label) || !std::isfinite(label))
+      bad(fmt::format("label '{}' is not a finite number (expected 'label index:value ...')", printable(tok)));
+    if (task_ == Task::classification && label != std::floor(label))
+      bad(fmt::format("label '{}' is not an integer; classification needs integer class labels", printable(tok)));
+    return label;
+  }
+
+  /// One `index:value` pair of sample `sample` (or a `qid:n` before the features, skipped);
+  /// `previous` is the last feature index of the line (0 before the first).
+  void parse_pair(std::string_view tok, std::int64_t sample, long long& previous) {
+    const auto colon = tok.find(':');
+    if (colon == std::string_view::npos) bad(fmt::format("'{}' is not an 'index:value' pair", printable(tok)));
+    const auto index_text = tok.substr(0, colon);
+    const auto value_text = tok.substr(colon + 1);
+    if (index_text == "qid") {  // SVMlight query ids: not a feature
+      long long qid = 0;
+      if (previous != 0) bad(fmt::format("'{}' follows a feature; a query id comes before the features", printable(tok)));
+      if (!parse_int64(value_text, qid) || qid < 0)
+        bad(fmt::format("query id '{}' is not an integer >= 0", printable(value_text)));
+      return;
+    }
+    long long index = 0;
+    if (!parse_int64(index_text, index) || index < 1)
+      bad(fmt::format("feature index '{}' in '{}' is not an integer >= 1 (indices are 1-based)", printable(index_text),
+                      printable(tok)));
+    if (index <= previous)
+      bad(fmt::format("feature index {} follows index {}; indices must be strictly increasing", index, previous));
+    if (features_ > 0 && index > features_)
+      bad(fmt::format("feature index {} exceeds the number of features, {}", index, features_));
+    if (index > INT_MAX) bad(fmt::format("feature index {} is too large (at most {})", index, INT_MAX));
+    double value = 0;
+    if (!parse_double(value_text, value) || !std::isfinite(value))
+      bad(fmt::format("value '{}' of feature {} is not a finite number", printable(value_text), index));
+    previous = index;
+    if (index > rows_.max_index) rows_.max_index = index, rows_.max_index_line = lineno_;
+    if (value != 0.0) rows_.entries.push_back({sample, index, value});
+  }
+
+  const std::string& where_;
+  Task task_;
+  int features_;
+  long long lineno_ = 0;
+  LibsvmRows rows_;
+};
+
+/// Checks the `features` argument and that `path` is a readable regular file, and opens it.
+std::ifstream open_libsvm(const std::string& path, const std::string& where, int features) {
   if (features < 0) throw InputError(fmt::format("{}: features = {}; allowed: 0 (largest index seen) or >= 1", where, features));
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw InputError(fmt::format("{}: {}", where, describe_missing(path)));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot be opened", where));
+  return in;
+}
 
-  struct Entry {
-    std::int64_t sample;
-    long long index;  // 1-based
-    double value;
-  };
-  std::vector<Entry> entries;
-  std::vector<double> raw_labels;
-  long long max_index = 0, max_index_line = 0;
-  std::string line;
-  long long lineno = 0;
-  auto bad = [&](const std::string& why) { throw InputError(fmt::format("{}, line {}: {}", where, lineno, why)); };
-
-  while (std::getline(in, line)) {
-    ++lineno;
-    std::string_view rest(line);
-    if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
-    auto next_token = [&]() -> std::string_view {
-      const auto b = rest.find_first_not_of(" \t\r\v\f");
-      if (b == std::string_view::npos) {
-        rest = {};
-        return {};
-      }
-      rest.remove_prefix(b);
-      const auto e = std::min(rest.find_first_of(" \t\r\v\f"), rest.size());
-      const auto tok = rest.substr(0, e);
-      rest.remove_prefix(e);
-      return tok;
-    };
-    const auto label_tok = next_token();
-    if (label_tok.empty()) continue;  // blank or comment-only line
-    double label = 0;
-    if (!parse_double(label_tok, label) || !std::isfinite(label))
-      bad(fmt::format("label '{}' is not a finite number (expected 'label index:value ...')", printable(label_tok)));
-    if (task == Task::classification && label != std::floor(label))
-      bad(fmt::format("label '{}' is not an integer; classification needs integer class labels", printable(label_tok)));
-    const auto sample = static_cast<std::int64_t>(raw_labels.size());
-    long long previous = 0;
-    for (auto tok = next_token(); !tok.empty(); tok = next_token()) {
-      const auto colon = tok.find(':');
-      if (colon == std::string_view::npos) bad(fmt::format("'{}' is not an 'index:value' pair", printable(tok)));
-      const auto index_text = tok.substr(0, colon);
-      const auto value_text = tok.substr(colon + 1);
-      if (index_text == "qid") {  // SVMlight query ids: not a feature
-        long long qid = 0;
-        if (previous != 0) bad(fmt::format("'{}' follows a feature; a query id comes before the features", printable(tok)));
-        if (!parse_int64(value_text, qid) || qid < 0)
-          bad(fmt::format("query id '{}' is not an integer >= 0", printable(value_text)));
-        continue;
-      }
-      long long index = 0;
-      if (!parse_int64(index_text, index) || index < 1)
-        bad(fmt::format("feature index '{}' in '{}' is not an integer >= 1 (indices are 1-based)", printable(index_text),
-                        printable(tok)));
-      if (index <= previous)
-        bad(fmt::format("feature index {} follows index {}; indices must be strictly increasing", index, previous));
-      if (features > 0 && index > features)
-        bad(fmt::format("feature index {} exceeds the number of features, {}", index, features));
-      if (index > INT_MAX) bad(fmt::format("feature index {} is too large (at most {})", index, INT_MAX));
-      double value = 0;
-      if (!parse_double(value_text, value) || !std::isfinite(value))
-        bad(fmt::format("value '{}' of feature {} is not a finite number", printable(value_text), index));
-      previous = index;
-      if (index > max_index) max_index = index, max_index_line = lineno;
-      if (value != 0.0) entries.push_back({sample, index, value});
-    }
-    raw_labels.push_back(label);
-  }
-  if (in.bad()) throw InputError(fmt::format("{}: read error after line {}", where, lineno));
-  if (raw_labels.empty()) throw InputError(fmt::format("{}: no samples (every line is blank or a comment)", where));
-  const long long d = features > 0 ? features : max_index;
+/// The number of features (`features`, or the largest index seen when 0), checked to be >= 1
+/// and to fit in memory with the samples held dense (m x d float64 values).
+long long libsvm_dimension(const LibsvmRows& rows, const std::string& where, int features) {
+  if (rows.labels.empty()) throw InputError(fmt::format("{}: no samples (every line is blank or a comment)", where));
+  const long long d = features > 0 ? features : rows.max_index;
   if (d < 1)
     throw InputError(fmt::format("{}: no feature index appears in the file; pass the number of features explicitly", where));
-  // The samples are held dense: m x d float64 values.
-  require_memory(times(times(raw_labels.size(), static_cast<std::uint64_t>(d)), sizeof(double)), where,
-                 features > 0 ? fmt::format("{} samples x {} features", raw_labels.size(), d)
+  require_memory(times(times(rows.labels.size(), static_cast<std::uint64_t>(d)), sizeof(double)), where,
+                 features > 0 ? fmt::format("{} samples x {} features", rows.labels.size(), d)
                               : fmt::format("{} samples x {} features (the largest feature index, line {})",
-                                            raw_labels.size(), d, max_index_line));
+                                            rows.labels.size(), d, rows.max_index_line));
+  return d;
+}
+
+/// The samples of `rows` as a dense m x d matrix, row-major (zeros where the file has none).
+std::vector<double> dense_features(const LibsvmRows& rows, long long d) {
+  std::vector<double> x(rows.labels.size() * static_cast<std::size_t>(d), 0.0);
+  for (const auto& e : rows.entries)
+    x[static_cast<std::size_t>(e.sample) * static_cast<std::size_t>(d) + static_cast<std::size_t>(e.index - 1)] = e.value;
+  return x;
+}
+
+/// Classification: maps the labels as written to classes 0..c-1 in `set` ({-1, +1} and {0, 1}
+/// become {0, 1}; other labels their rank among the distinct ones, at most max_classes).
+void assign_classes(SampleSet& set, const std::vector<double>& raw_labels, const std::string& where) {
+  std::vector<double> distinct = raw_labels;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  const bool plus_minus = std::all_of(distinct.begin(), distinct.end(), [](double v) { return v == -1.0 || v == 1.0; });
+  const bool zero_one = std::all_of(distinct.begin(), distinct.end(), [](double v) { return v == 0.0 || v == 1.0; });
+  std::map<double, int> cls;
+  if (plus_minus) {
+    cls = {{-1.0, 0}, {1.0, 1}};
+    set.classes = 2;
+  } else if (zero_one) {
+    cls = {{0.0, 0}, {1.0, 1}};
+    set.classes = 2;
+  } else {
+    if (distinct.size() > static_cast<std::size_t>(max_classes))
+      throw InputError(fmt::format("{}: {} distinct class labels; at most {} classes are allowed", where, distinct.size(),
+                                   max_classes));
+    for (std::size_t i = 0; i < distinct.size(); ++i) cls[distinct[i]] = static_cast<int>(i);
+    set.classes = static_cast<int>(distinct.size());
+  }
+  set.labels.resize(raw_labels.size());
+  for (std::size_t i = 0; i < raw_labels.size(); ++i) set.labels[i] = cls.at(raw_labels[i]);
+}
+
+/// Reads a LIBSVM file: opens it, parses and checks every line, then builds the dense samples
+/// and the targets (regression) or classes (classification).
+SampleSet read_libsvm_file(const std::string& path, Task task, int features) {
+  const std::string where = fmt::format("LIBSVM file '{}'", path);
+  std::ifstream in = open_libsvm(path, where, features);
+  LibsvmRows rows = LibsvmParser(where, task, features).parse(in);
+  const long long d = libsvm_dimension(rows, where, features);
 
   SampleSet set;
   set.name = path;
-  set.samples = static_cast<std::int64_t>(raw_labels.size());
+  set.samples = static_cast<std::int64_t>(rows.labels.size());
   set.features = static_cast<int>(d);
-  set.x.assign(static_cast<std::size_t>(set.samples) * static_cast<std::size_t>(d), 0.0);
-  for (const auto& e : entries)
-    set.x[static_cast<std::size_t>(e.sample) * static_cast<std::size_t>(d) + static_cast<std::size_t>(e.index - 1)] = e.value;
-
-  if (task == Task::regression) {
-    set.targets = std::move(raw_labels);
-  } else {
-    std::vector<double> distinct = raw_labels;
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    const bool plus_minus = std::all_of(distinct.begin(), distinct.end(), [](double v) { return v == -1.0 || v == 1.0; });
-    const bool zero_one = std::all_of(distinct.begin(), distinct.end(), [](double v) { return v == 0.0 || v == 1.0; });
-    std::map<double, int> cls;
-    if (plus_minus) {
-      cls = {{-1.0, 0}, {1.0, 1}};
-      set.classes = 2;
-    } else if (zero_one) {
-      cls = {{0.0, 0}, {1.0, 1}};
-      set.classes = 2;
-    } else {
-      if (distinct.size() > static_cast<std::size_t>(max_classes))
-        throw InputError(fmt::format("{}: {} distinct class labels; at most {} classes are allowed", where,
-                                     distinct.size(), max_classes));
-      for (std::size_t i = 0; i < distinct.size(); ++i) cls[distinct[i]] = static_cast<int>(i);
-      set.classes = static_cast<int>(distinct.size());
-    }
-    set.labels.resize(raw_labels.size());
-    for (std::size_t i = 0; i < raw_labels.size(); ++i) set.labels[i] = cls.at(raw_labels[i]);
-  }
+  set.x = dense_features(rows, d);
+  if (task == Task::regression)
+    set.targets = std::move(rows.labels);
+  else
+    assign_classes(set, rows.labels, where);
   set.validate();
   return set;
 }

@@ -104,6 +104,23 @@ std::size_t kept_prefix(const std::vector<std::int64_t>& iterations, std::size_t
   return keep;
 }
 
+/// The difference between the columns in a trajectory file and a run's, for the message that
+/// refuses the resume: the run's columns missing in the file, the file's the run does not write,
+/// or (neither) the order.
+std::string column_difference(const std::vector<std::string>& existing, const std::vector<std::string>& columns) {
+  std::vector<std::string> missing, extra;
+  for (const auto& name : columns)
+    if (std::find(existing.begin(), existing.end(), name) == existing.end()) missing.push_back(name);
+  for (const auto& name : existing)
+    if (std::find(columns.begin(), columns.end(), name) == columns.end()) extra.push_back(name);
+  std::string difference;
+  if (!missing.empty()) difference += "not in the file: " + joined(missing);
+  if (!extra.empty())
+    difference += (difference.empty() ? "" : "; ") + std::string("not written by this run: ") + joined(extra);
+  if (difference.empty()) difference = "the same columns in a different order";
+  return difference;
+}
+
 }  // namespace
 
 struct TrajectoryWriter::Impl {
@@ -147,6 +164,125 @@ struct TrajectoryWriter::Impl {
                                             dcpl.get(), H5P_DEFAULT),
                                  what),
                         H5Dclose);
+  }
+
+  // The steps of resume(), in the order it runs them (each inside comm::on_every_rank).
+
+  /// Rank 0 only, serial driver: extends the file's allocated space (the EOA in the superblock)
+  /// to the file's real end, so that new space cannot overlap data a crash left past the EOA.
+  /// Does nothing on the other ranks, or when the file is missing or not HDF5 (open_parallel then
+  /// names the problem).
+  void extend_allocated_space() const {
+    if (comm::rank(comm.get()) != 0 || hdf5::path_kind(path) != 1 || H5Fis_hdf5(path.c_str()) <= 0) return;
+    const std::string place = where(path);
+    Handle serial(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    if (!serial.ok()) return;  // open_parallel names the problem
+    check_status(H5Fincrement_filesize(serial.get(), 0), place + ": cannot extend its allocated space");
+    if (!serial.reset()) throw RuntimeError(place + ": cannot close it after extending its allocated space");
+  }
+
+  /// Checks the open file is a trajectory written for this run's agents x dimension.
+  void require_same_shape() const {
+    const std::string place = where(path);
+    hdf5::require_format(file.get(), path, "trajectory", trajectory_format);
+    std::int64_t agents = -1, dims = -1;
+    hdf5::read_integer_attribute(file.get(), "agents", agents, place);
+    hdf5::read_integer_attribute(file.get(), "dimension", dims, place);
+    if (agents != layout.agents() || dims != dimension)
+      throw InputError(
+          fmt::format("{} was written for {} agents x {} coordinates; this run has {} agents x {} "
+                      "coordinates, so it cannot be resumed (start a new trajectory instead)",
+                      place, agents, dims, layout.agents(), dimension));
+  }
+
+  /// Opens /trajectory and checks that its `columns` attribute lists this run's columns, in
+  /// order (the message lists the difference).
+  void open_trajectory_group() {
+    const std::string place = where(path);
+    if (H5Lexists(file.get(), "trajectory", H5P_DEFAULT) <= 0)
+      throw InputError(place + " has no /trajectory group; it is not a complete Concord trajectory");
+    trajectory_group = Handle(check_id(H5Gopen2(file.get(), "trajectory", H5P_DEFAULT), place), H5Gclose);
+    std::vector<std::string> existing;
+    {
+      Handle a(check_id(H5Aopen(trajectory_group.get(), "columns", H5P_DEFAULT),
+                        place + ": /trajectory has no attribute 'columns'"),
+               H5Aclose);
+      existing = hdf5::read_strings(a.get(), place + ": attribute /trajectory columns");
+    }
+    if (existing != columns)
+      throw InputError(
+          fmt::format("{} has metric columns {} but this run writes {} ({}); the columns must match to "
+                      "resume a trajectory",
+                      place, joined(existing), joined(columns), column_difference(existing, columns)));
+  }
+
+  /// Opens /trajectory/iteration and the column datasets, in column order.
+  void open_record_datasets() {
+    const std::string what = where(path) + ": cannot open /trajectory";
+    iteration = Handle(check_id(H5Dopen2(trajectory_group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
+    for (const auto& column : columns)
+      values.emplace_back(check_id(H5Dopen2(trajectory_group.get(), column.c_str(), H5P_DEFAULT), what), H5Dclose);
+  }
+
+  /// Opens /snapshots and its datasets when the file has them, checking the shape of
+  /// /snapshots/x against agents x dimension.
+  void open_snapshot_datasets() {
+    if (H5Lexists(file.get(), "snapshots", H5P_DEFAULT) <= 0) return;
+    const std::string place = where(path);
+    const std::string swhat = place + ": cannot open /snapshots";
+    snapshot_group = Handle(check_id(H5Gopen2(file.get(), "snapshots", H5P_DEFAULT), swhat), H5Gclose);
+    snapshot_iteration = Handle(check_id(H5Dopen2(snapshot_group.get(), "iteration", H5P_DEFAULT), swhat), H5Dclose);
+    snapshot_x = Handle(check_id(H5Dopen2(snapshot_group.get(), "x", H5P_DEFAULT), swhat), H5Dclose);
+    const auto x_dims = hdf5::dataset_dims(snapshot_x.get(), swhat);
+    if (x_dims.size() != 3 || x_dims[1] != static_cast<hsize_t>(layout.agents()) ||
+        x_dims[2] != static_cast<hsize_t>(dimension))
+      throw InputError(fmt::format("{}: /snapshots/x has shape {}; expected snapshots x {} agents x {} coordinates",
+                                   place, hdf5::shape_text(x_dims), layout.agents(), dimension));
+  }
+
+  /// Keeps the records up to `restart` (kept_prefix) and drops the rest (collective
+  /// H5Dset_extent). With `required_record` >= 0, first checks that the last record kept up to
+  /// max(`restart`, `required_record`) is that of `required_record`, and refuses the file
+  /// (InputError) before changing anything otherwise.
+  void truncate_records(std::int64_t restart, std::int64_t required_record) {
+    const std::string place = where(path);
+    const std::string what = place + ": cannot truncate the records after iteration " + std::to_string(restart);
+    auto iterations = read_all<std::int64_t>(iteration.get(), H5T_NATIVE_INT64, what);
+    std::size_t available = iterations.size();  // records every column holds
+    for (const auto& v : values) available = std::min<std::size_t>(available, hdf5::dataset_dims(v.get(), what).at(0));
+    if (required_record >= 0) {
+      const std::size_t upto = kept_prefix(iterations, available, std::max(restart, required_record));
+      if (upto == 0 || iterations[upto - 1] != required_record)
+        throw InputError(fmt::format(
+            "{} does not reach the checkpoint: the run being continued had written a record of iteration {} "
+            "when it wrote its checkpoint, but the file's last record up to there is {} (records were lost, or the "
+            "file belongs to another run)",
+            place, required_record, upto == 0 ? std::string("none") : "of iteration " + std::to_string(iterations[upto - 1])));
+    }
+    const hsize_t keep = kept_prefix(iterations, available, restart);
+    check_status(H5Dset_extent(iteration.get(), &keep), what);
+    for (const auto& v : values) check_status(H5Dset_extent(v.get(), &keep), what);
+    records = static_cast<std::int64_t>(keep);
+    if (keep > 0) last_record = iterations[keep - 1];
+  }
+
+  /// Keeps the snapshots up to `restart` and drops the rest (collective H5Dset_extent); when the
+  /// file has none and this run takes snapshots, creates /snapshots.
+  void truncate_snapshots(std::int64_t restart) {
+    if (!snapshot_x.ok()) {
+      if (snapshots) create_snapshot_datasets();
+      return;
+    }
+    const std::string swhat = where(path) + ": cannot truncate the snapshots after iteration " + std::to_string(restart);
+    auto snapshot_iterations = read_all<std::int64_t>(snapshot_iteration.get(), H5T_NATIVE_INT64, swhat);
+    const std::size_t stored =
+        std::min<std::size_t>(snapshot_iterations.size(), hdf5::dataset_dims(snapshot_x.get(), swhat).at(0));
+    const hsize_t kept = kept_prefix(snapshot_iterations, stored, restart);
+    check_status(H5Dset_extent(snapshot_iteration.get(), &kept), swhat);
+    const hsize_t x_dims[3] = {kept, static_cast<hsize_t>(layout.agents()), static_cast<hsize_t>(dimension)};
+    check_status(H5Dset_extent(snapshot_x.get(), x_dims), swhat);
+    snapshot_count = static_cast<std::int64_t>(kept);
+    if (kept > 0) last_snapshot = snapshot_iterations[kept - 1];
   }
 };
 
@@ -229,105 +365,21 @@ TrajectoryWriter TrajectoryWriter::resume(const std::string& path, MPI_Comm comm
   // that the superblock records (the EOA): new space would then overlap them. Rank 0 extends the
   // EOA to the file's real end first, with the serial driver (HDF5 refuses this under MPI-IO); a
   // no-op for a file that was closed cleanly.
-  comm::on_every_rank(c, [&] {
-    if (comm::rank(c) != 0 || hdf5::path_kind(path) != 1 || H5Fis_hdf5(path.c_str()) <= 0) return;
-    Handle serial(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
-    if (!serial.ok()) return;  // open_parallel below names the problem
-    check_status(H5Fincrement_filesize(serial.get(), 0), place + ": cannot extend its allocated space");
-    if (!serial.reset()) throw RuntimeError(place + ": cannot close it after extending its allocated space");
-  });
+  comm::on_every_rank(c, [&] { w.extend_allocated_space(); });
   w.file = detail::open_parallel(path, c, H5F_ACC_RDWR, "trajectory");
   // Every check below reads metadata that is the same on every rank, so all ranks agree.
   comm::on_every_rank(c, [&] {
     w.dxpl = hdf5::collective_dxpl();
-    hdf5::require_format(w.file.get(), path, "trajectory", trajectory_format);
-    std::int64_t agents = -1, dims = -1;
-    hdf5::read_integer_attribute(w.file.get(), "agents", agents, place);
-    hdf5::read_integer_attribute(w.file.get(), "dimension", dims, place);
-    if (agents != layout.agents() || dims != dimension)
-      throw InputError(
-          fmt::format("{} was written for {} agents x {} coordinates; this run has {} agents x {} "
-                      "coordinates, so it cannot be resumed (start a new trajectory instead)",
-                      place, agents, dims, layout.agents(), dimension));
-    if (H5Lexists(w.file.get(), "trajectory", H5P_DEFAULT) <= 0)
-      throw InputError(place + " has no /trajectory group; it is not a complete Concord trajectory");
-    w.trajectory_group = Handle(check_id(H5Gopen2(w.file.get(), "trajectory", H5P_DEFAULT), place), H5Gclose);
-    std::vector<std::string> existing;
-    {
-      Handle a(check_id(H5Aopen(w.trajectory_group.get(), "columns", H5P_DEFAULT),
-                        place + ": /trajectory has no attribute 'columns'"),
-               H5Aclose);
-      existing = hdf5::read_strings(a.get(), place + ": attribute /trajectory columns");
-    }
-    if (existing != columns) {
-      std::vector<std::string> missing, extra;
-      for (const auto& name : columns)
-        if (std::find(existing.begin(), existing.end(), name) == existing.end()) missing.push_back(name);
-      for (const auto& name : existing)
-        if (std::find(columns.begin(), columns.end(), name) == columns.end()) extra.push_back(name);
-      std::string difference;
-      if (!missing.empty()) difference += "not in the file: " + joined(missing);
-      if (!extra.empty())
-        difference += (difference.empty() ? "" : "; ") + std::string("not written by this run: ") + joined(extra);
-      if (difference.empty()) difference = "the same columns in a different order";
-      throw InputError(
-          fmt::format("{} has metric columns {} but this run writes {} ({}); the columns must match to "
-                      "resume a trajectory",
-                      place, joined(existing), joined(columns), difference));
-    }
-    const std::string what = place + ": cannot open /trajectory";
-    w.iteration = Handle(check_id(H5Dopen2(w.trajectory_group.get(), "iteration", H5P_DEFAULT), what), H5Dclose);
-    for (const auto& column : columns)
-      w.values.emplace_back(check_id(H5Dopen2(w.trajectory_group.get(), column.c_str(), H5P_DEFAULT), what), H5Dclose);
-    if (H5Lexists(w.file.get(), "snapshots", H5P_DEFAULT) > 0) {
-      const std::string swhat = place + ": cannot open /snapshots";
-      w.snapshot_group = Handle(check_id(H5Gopen2(w.file.get(), "snapshots", H5P_DEFAULT), swhat), H5Gclose);
-      w.snapshot_iteration =
-          Handle(check_id(H5Dopen2(w.snapshot_group.get(), "iteration", H5P_DEFAULT), swhat), H5Dclose);
-      w.snapshot_x = Handle(check_id(H5Dopen2(w.snapshot_group.get(), "x", H5P_DEFAULT), swhat), H5Dclose);
-      const auto x_dims = hdf5::dataset_dims(w.snapshot_x.get(), swhat);
-      if (x_dims.size() != 3 || x_dims[1] != static_cast<hsize_t>(layout.agents()) ||
-          x_dims[2] != static_cast<hsize_t>(dimension))
-        throw InputError(fmt::format("{}: /snapshots/x has shape {}; expected snapshots x {} agents x {} coordinates",
-                                     place, hdf5::shape_text(x_dims), layout.agents(), dimension));
-    }
+    w.require_same_shape();
+    w.open_trajectory_group();
+    w.open_record_datasets();
+    w.open_snapshot_datasets();
   });
-
-  // Truncation: records and snapshots after `iteration` go (collective H5Dset_extent).
+  // Truncation: records and snapshots after `iteration` go (collective H5Dset_extent), then the
+  // root attributes given replace the old ones and everything is flushed.
   comm::on_every_rank(c, [&] {
-    const std::string what = place + ": cannot truncate the records after iteration " + std::to_string(iteration);
-    auto iterations = read_all<std::int64_t>(w.iteration.get(), H5T_NATIVE_INT64, what);
-    std::size_t available = iterations.size();
-    for (const auto& v : w.values)
-      available = std::min<std::size_t>(available, hdf5::dataset_dims(v.get(), what).at(0));
-    if (required_record >= 0) {
-      const std::size_t upto = kept_prefix(iterations, available, std::max(iteration, required_record));
-      if (upto == 0 || iterations[upto - 1] != required_record)
-        throw InputError(fmt::format(
-            "{} does not reach the checkpoint: the run being continued had written a record of iteration {} "
-            "when it wrote its checkpoint, but the file's last record up to there is {} (records were lost, or the "
-            "file belongs to another run)",
-            place, required_record, upto == 0 ? std::string("none") : "of iteration " + std::to_string(iterations[upto - 1])));
-    }
-    const hsize_t keep = kept_prefix(iterations, available, iteration);
-    check_status(H5Dset_extent(w.iteration.get(), &keep), what);
-    for (const auto& v : w.values) check_status(H5Dset_extent(v.get(), &keep), what);
-    w.records = static_cast<std::int64_t>(keep);
-    if (keep > 0) w.last_record = iterations[keep - 1];
-    if (w.snapshot_x.ok()) {
-      const std::string swhat = place + ": cannot truncate the snapshots after iteration " + std::to_string(iteration);
-      auto snapshot_iterations = read_all<std::int64_t>(w.snapshot_iteration.get(), H5T_NATIVE_INT64, swhat);
-      const std::size_t stored =
-          std::min<std::size_t>(snapshot_iterations.size(), hdf5::dataset_dims(w.snapshot_x.get(), swhat).at(0));
-      const hsize_t kept = kept_prefix(snapshot_iterations, stored, iteration);
-      check_status(H5Dset_extent(w.snapshot_iteration.get(), &kept), swhat);
-      const hsize_t x_dims[3] = {kept, static_cast<hsize_t>(layout.agents()), static_cast<hsize_t>(dimension)};
-      check_status(H5Dset_extent(w.snapshot_x.get(), x_dims), swhat);
-      w.snapshot_count = static_cast<std::int64_t>(kept);
-      if (kept > 0) w.last_snapshot = snapshot_iterations[kept - 1];
-    } else if (snapshots) {
-      w.create_snapshot_datasets();
-    }
+    w.truncate_records(iteration, required_record);
+    w.truncate_snapshots(iteration);
     hdf5::write_attributes(w.file.get(), attributes.text, attributes.integers, reserved_attributes, place);
     check_status(H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL), place + ": cannot flush");
   });

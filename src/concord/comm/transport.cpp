@@ -16,20 +16,31 @@ namespace concord::comm {
 std::shared_ptr<Transport> make_nccl_transport(MPI_Comm comm);
 #endif
 
-std::string_view to_string(TransportKind kind) {
-  switch (kind) {
-    case TransportKind::automatic: return "automatic";
-    case TransportKind::in_process: return "in_process";
-    case TransportKind::mpi: return "mpi";
-    case TransportKind::nccl: return "nccl";
-  }
-  return "?";
+const parameters::Words<TransportKind>& transport_kinds() {
+  static const parameters::Words<TransportKind> words{"transport",
+                                                       {{"automatic", TransportKind::automatic},
+                                                        {"in_process", TransportKind::in_process},
+                                                        {"mpi", TransportKind::mpi},
+                                                        {"nccl", TransportKind::nccl}}};
+  return words;
 }
 
-TransportKind parse_transport_kind(std::string_view name) {
-  for (auto kind : {TransportKind::automatic, TransportKind::in_process, TransportKind::mpi, TransportKind::nccl})
-    if (name == to_string(kind)) return kind;
-  throw InputError(fmt::format("transport '{}' is not known; allowed: automatic, in_process, mpi, nccl", name));
+std::string_view to_string(TransportKind kind) { return transport_kinds().name(kind); }
+
+TransportKind parse_transport_kind(std::string_view name) { return transport_kinds().parse(name); }
+
+const std::vector<parameters::Bound<TransportOptions>>& transport_parameters() {
+  static const parameters::Words<TransportKind> selectable{
+      "transport",
+      {{"automatic", TransportKind::automatic}, {"mpi", TransportKind::mpi}, {"nccl", TransportKind::nccl}}};
+  static const std::vector<parameters::Bound<TransportOptions>> bound = {
+      parameters::bind(&TransportOptions::kind, selectable,
+                       parameters::word("transport", nullptr, {},
+                                        "automatic: in-process for one rank, MPI otherwise; nccl: NCCL on the CUDA stream")),
+      parameters::bind(&TransportOptions::gpu_aware,
+                       parameters::boolean("gpu_aware", "MPI with device buffers: pass device pointers to MPI")),
+  };
+  return bound;
 }
 
 namespace {

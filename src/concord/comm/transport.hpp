@@ -30,6 +30,7 @@
 
 #include <mpi.h>
 
+#include "concord/core/parameters.hpp"
 #include "concord/core/spaces.hpp"
 
 namespace concord::comm {
@@ -55,7 +56,8 @@ enum class TransportKind { automatic, in_process, mpi, nccl };
 /// Element-wise reductions the transports provide.
 enum class ReduceOp { sum, max };
 
-/// "automatic", "in_process", "mpi", "nccl".
+/// The kinds' names ("automatic", "in_process", "mpi", "nccl"): one table for printing and parsing.
+const parameters::Words<TransportKind>& transport_kinds();
 std::string_view to_string(TransportKind kind);
 /// Parses the names above; throws `InputError` naming the allowed values otherwise.
 TransportKind parse_transport_kind(std::string_view name);
@@ -65,6 +67,11 @@ struct TransportOptions {
   /// MPI with device buffers: hand device pointers to MPI (true) or stage through the host.
   bool gpu_aware = false;
 };
+
+/// The deck parameters of concord/parallel that configure a transport (transport, gpu_aware),
+/// bound to TransportOptions. A deck chooses automatic, mpi or nccl: in_process is what
+/// automatic picks for one rank.
+const std::vector<parameters::Bound<TransportOptions>>& transport_parameters();
 
 class Transport {
  public:

@@ -144,9 +144,7 @@ algorithms::AlgorithmOptions algorithm_options(const io::Deck& deck) {
 
 comm::TransportOptions transport_options(const io::Deck& deck) {
   comm::TransportOptions o;
-  const auto kind = deck.text("parallel/transport");
-  o.kind = kind == "mpi" ? comm::TransportKind::mpi : kind == "nccl" ? comm::TransportKind::nccl : comm::TransportKind::automatic;
-  o.gpu_aware = deck.boolean("parallel/gpu_aware");
+  parameters::assign(comm::transport_parameters(), deck.at("parallel"), o);
   return o;
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "concord/algorithms/catalog.hpp"
+#include "concord/comm/transport.hpp"
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
 #include "concord/core/random.hpp"
@@ -147,9 +148,7 @@ Section parallel_section() {
   Section s;
   s.key = "parallel";
   s.doc = "How the ranks talk. The number of ranks is the launcher's (mpiexec -n, srun); results do not depend on it.";
-  s.params.push_back(word("transport", "automatic", {"automatic", "mpi", "nccl"},
-                          "automatic: in-process for one rank, MPI otherwise; nccl: NCCL on the CUDA stream"));
-  s.params.push_back(boolean("gpu_aware", false, "MPI with device buffers: pass device pointers to MPI"));
+  for (const auto& b : comm::transport_parameters()) s.params.push_back(b.param);
   s.params.push_back(integer("threads", 0,
                              "OpenMP threads of each rank's iterations: 0 = automatic (one thread when a step is below "
                              "65536 multiply-adds per rank, all of them otherwise), N = at most N; results do not depend "

@@ -58,13 +58,6 @@ std::string loss_name(Loss loss) {
 
 }  // namespace
 
-struct LinearModel::Work {
-  detail::CoordinateMask penalised;  // 1 on the weights (the L2 term), 0 on the biases
-  std::vector<detail::CoordinateRange> penalised_ranges;  // the same, as ranges (host)
-  detail::AgentRows agent_params, agent_sums;
-  detail::GatherScratch gather;  // rows of minibatches and evaluation subsets (BLAS path)
-};
-
 LinearModel::~LinearModel() = default;
 
 LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::optional<AgentData> test,
@@ -74,7 +67,7 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
       options_(options),
       train_(std::move(train)),
       test_(std::move(test)),
-      work_(std::make_unique<Work>()) {
+      work_(std::make_unique<detail::BlasWork>()) {
   if (train_.local_agents != layout.local_count())
     throw UsageError("concord::problems::LinearModel: data and layout disagree on the local agents");
   const bool regression = train_.classes == 0;
@@ -111,31 +104,16 @@ LinearModel::LinearModel(const AgentLayout& layout, AgentData train, std::option
       decltype(slot_correct_)(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::slot_correct")), slots);
   point_rows_ = AgentMatrix(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::point_rows")),
                             train_.local_agents, dimension());
-  work_->penalised = detail::CoordinateMask(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::penalised")),
-                                      dimension());
-  auto mask = Kokkos::create_mirror_view(work_->penalised);
-  for (int p = 0; p < dimension(); ++p) mask(p) = p % row_ < train_.features ? 1 : 0;
-  Kokkos::deep_copy(work_->penalised, mask);
+  std::vector<detail::CoordinateRange> weights;  // each output's F weights; not its bias
   for (int k = 0; k < outputs_; ++k)
-    work_->penalised_ranges.push_back({static_cast<std::int64_t>(k) * row_, static_cast<std::int64_t>(k) * row_ + train_.features});
+    weights.push_back({static_cast<std::int64_t>(k) * row_, static_cast<std::int64_t>(k) * row_ + train_.features});
+  work_->set_penalised(std::move(weights), dimension(), "concord::LinearModel::");
   if (options.kernels == KernelPath::blas) {
-    if (!host_execution)
-      throw UsageError("concord::problems::LinearModel: KernelPath::blas needs host memory (use portable)");
-    detail::use_single_threaded_blas();
-    for (const AgentData* set : {&train_, test_ ? &*test_ : nullptr})
-      if (set != nullptr) {
-        detail::check_blas_extent(static_cast<std::int64_t>(set->x.stride(0)), "the row length of the samples");
-        for (int a = 0; a < set->local_agents; ++a) detail::check_blas_extent(set->samples_of(a), "an agent's sample count");
-      }
-    const auto alloc = [](const char* what) {
-      return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("concord::LinearModel::") + what);
-    };
-    work_->agent_params = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension());
-    work_->agent_sums = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension());
     std::int64_t gathered = 0;  // the most rows one agent gathers, over the samplers whose slots are not in place
     for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
       if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
-    if (gathered > 0) work_->gather = detail::GatherScratch(gathered, train_.features, "concord::LinearModel::gathered_rows");
+    work_->prepare_blas({&train_, test_ ? &*test_ : nullptr}, train_.local_agents, dimension(), train_.features,
+                        gathered, "concord::LinearModel::");
   }
 }
 

@@ -26,6 +26,10 @@
 
 namespace concord::problems {
 
+namespace detail {
+struct BlasWork;
+}
+
 enum class Loss { squared, logistic, softmax };
 
 struct LinearModelOptions {
@@ -101,10 +105,9 @@ class LinearModel final : public Problem {
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
   // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
-  // The penalised coordinates and the BLAS path's buffers, in types of detail/agent_major.hpp:
-  // defined in the source file, so that this installed header needs no private one.
-  struct Work;
-  std::unique_ptr<Work> work_;
+  // The penalised coordinates and the BLAS path's buffers (detail/agent_major.hpp), behind a
+  // pointer so that this installed header needs no private one.
+  std::unique_ptr<detail::BlasWork> work_;
   std::optional<std::vector<double>> solution_;
   int solution_rank_ = 0;
 };

@@ -137,13 +137,6 @@ std::string to_string(Activation activation) { return activations().name(activat
 
 Activation parse_activation(const std::string& name) { return activations().parse(name); }
 
-struct Mlp::Work {
-  detail::CoordinateMask penalised;  // 1 on the weights (the L2 term), 0 on the biases
-  std::vector<detail::CoordinateRange> penalised_ranges;  // the same, as ranges (host)
-  detail::AgentRows agent_params, agent_sums;
-  detail::GatherScratch gather;  // rows of minibatches and evaluation subsets (BLAS path)
-};
-
 Mlp::~Mlp() = default;
 
 Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> test, const MlpOptions& options,
@@ -153,7 +146,7 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
       options_(options),
       train_(std::move(train)),
       test_(std::move(test)),
-      work_(std::make_unique<Work>()) {
+      work_(std::make_unique<detail::BlasWork>()) {
   if (train_.local_agents != layout.local_count())
     throw UsageError("concord::problems::Mlp: data and layout disagree on the local agents");
   if (train_.classes == 0)
@@ -210,27 +203,15 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   slot_loss_ = decltype(slot_loss_)(alloc("slot_loss"), slots);
   slot_correct_ = decltype(slot_correct_)(alloc("slot_correct"), slots);
   point_rows_ = AgentMatrix(alloc("point_rows"), train_.local_agents, dimension_);
-  work_->penalised = detail::CoordinateMask(alloc("penalised"), dimension_);
-  auto mask = Kokkos::create_mirror_view(work_->penalised);
-  Kokkos::deep_copy(mask, 0);
-  for (int l = 0; l < layers(); ++l)
-    for (std::int64_t p = weight_offset(l); p < bias_offset(l); ++p) mask(p) = 1;
-  Kokkos::deep_copy(work_->penalised, mask);
-  for (int l = 0; l < layers(); ++l) work_->penalised_ranges.push_back({weight_offset(l), bias_offset(l)});
+  std::vector<detail::CoordinateRange> weights;  // the L2 term applies to the weights, not the biases
+  for (int l = 0; l < layers(); ++l) weights.push_back({weight_offset(l), bias_offset(l)});
+  work_->set_penalised(std::move(weights), dimension_, "concord::Mlp::");
   if (options.kernels == KernelPath::blas) {
-    if (!host_execution) throw UsageError("concord::problems::Mlp: KernelPath::blas needs host memory (use portable)");
-    detail::use_single_threaded_blas();
-    for (const AgentData* set : {&train_, test_ ? &*test_ : nullptr})
-      if (set != nullptr) {
-        detail::check_blas_extent(static_cast<std::int64_t>(set->x.stride(0)), "the row length of the samples");
-        for (int a = 0; a < set->local_agents; ++a) detail::check_blas_extent(set->samples_of(a), "an agent's sample count");
-      }
-    work_->agent_params = detail::AgentRows(alloc("agent_params"), train_.local_agents, dimension_);
-    work_->agent_sums = detail::AgentRows(alloc("agent_sums"), train_.local_agents, dimension_);
     std::int64_t gathered = 0;  // the most rows one agent gathers, over the samplers whose slots are not in place
     for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
       if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
-    if (gathered > 0) work_->gather = detail::GatherScratch(gathered, train_.features, "concord::Mlp::gathered_rows");
+    work_->prepare_blas({&train_, test_ ? &*test_ : nullptr}, train_.local_agents, dimension_, train_.features, gathered,
+                        "concord::Mlp::");
   }
 }
 

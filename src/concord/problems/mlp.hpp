@@ -39,6 +39,10 @@
 
 namespace concord::problems {
 
+namespace detail {
+struct BlasWork;
+}
+
 enum class Activation { relu, tanh };
 
 /// The activations' names ("relu", "tanh"): the deck's allowed words and the parser.
@@ -129,10 +133,9 @@ class Mlp final : public Problem {
   Kokkos::View<double*, MemorySpace> slot_loss_, slot_correct_;
   AgentMatrix point_rows_;  // evaluate(): the point copied to every local agent
   // KernelPath::blas: each agent's parameters and gradient sums, agent-major; minibatch rows.
-  // The penalised coordinates and the BLAS path's buffers, in types of detail/agent_major.hpp:
-  // defined in the source file, so that this installed header needs no private one.
-  struct Work;
-  std::unique_ptr<Work> work_;
+  // The penalised coordinates and the BLAS path's buffers (detail/agent_major.hpp), behind a
+  // pointer so that this installed header needs no private one.
+  std::unique_ptr<detail::BlasWork> work_;
 };
 
 }  // namespace concord::problems

@@ -1,4 +1,7 @@
 #include "concord/problems/detail/agent_major.hpp"
+#include "concord/core/error.hpp"
+#include "concord/problems/agent_data.hpp"
+#include "concord/problems/detail/dense.hpp"
 #include "concord/problems/problem.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
@@ -148,6 +151,31 @@ void loss_rows(const ExecutionSpace& exec, const CoordinateVector& point, const 
         out(a, col.correct()) = ok;
         out(a, col.samples()) = static_cast<double>(hi - lo);
       });
+}
+
+void BlasWork::set_penalised(std::vector<CoordinateRange> ranges, std::int64_t d, const std::string& prefix) {
+  penalised_ranges = std::move(ranges);
+  penalised = CoordinateMask(Kokkos::view_alloc(std::string(prefix + "penalised")), d);
+  auto mask = Kokkos::create_mirror_view(penalised);
+  Kokkos::deep_copy(mask, 0);
+  for (const auto& r : penalised_ranges)
+    for (std::int64_t c = r.begin; c < r.end; ++c) mask(c) = 1;
+  Kokkos::deep_copy(penalised, mask);
+}
+
+void BlasWork::prepare_blas(std::initializer_list<const AgentData*> sets, int agents, std::int64_t d, int features,
+                            std::int64_t widest, const std::string& prefix) {
+  if (!host_execution) throw UsageError(prefix + " KernelPath::blas needs host memory (use portable)");
+  use_single_threaded_blas();
+  for (const AgentData* set : sets)
+    if (set != nullptr) {
+      check_blas_extent(static_cast<std::int64_t>(set->x.stride(0)), "the row length of the samples");
+      for (int a = 0; a < set->local_agents; ++a) check_blas_extent(set->samples_of(a), "an agent's sample count");
+    }
+  const auto alloc = [&](const char* what) { return Kokkos::view_alloc(Kokkos::WithoutInitializing, prefix + what); };
+  agent_params = AgentRows(alloc("agent_params"), agents, d);
+  agent_sums = AgentRows(alloc("agent_sums"), agents, d);
+  if (widest > 0) gather = GatherScratch(widest, features, prefix + "gathered_rows");
 }
 
 }  // namespace concord::problems::detail

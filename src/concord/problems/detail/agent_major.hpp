@@ -9,10 +9,16 @@
 #include <cstddef>
 #include <string>
 #include <cstdint>
+#include <initializer_list>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "concord/core/spaces.hpp"
+
+namespace concord::problems {
+struct AgentData;
+}
 
 namespace concord::problems::detail {
 
@@ -149,6 +155,25 @@ inline void add_l2_term(double* G, const double* W, const CoordinateRange* penal
   for (std::size_t r = 0; r < ranges; ++r)
     for (std::int64_t c = penalised[r].begin; c < penalised[r].end; ++c) G[c] += l2 * W[c];
 }
+
+/// What the problems' host paths keep besides their own Views: the coordinates the L2 term
+/// applies to (the device mask for the shared loss-row kernel, the host ranges for the BLAS pass;
+/// the mask is made from the ranges) and the BLAS pass's buffers.
+struct BlasWork {
+  CoordinateMask penalised;
+  std::vector<CoordinateRange> penalised_ranges;
+  AgentRows agent_params, agent_sums;
+  GatherScratch gather;
+
+  /// The penalised coordinates from their ranges (labels "<prefix>penalised").
+  void set_penalised(std::vector<CoordinateRange> ranges, std::int64_t d, const std::string& prefix);
+  /// The BLAS path's set-up, once in a problem's constructor: checks every extent the BLAS gets
+  /// (row lengths, sample counts), makes the BLAS single-threaded and allocates the agent-major
+  /// copies (agents x d) and the gather scratch for `widest` rows of `features` values (none when
+  /// widest is 0). UsageError on a device build.
+  void prepare_blas(std::initializer_list<const AgentData*> sets, int agents, std::int64_t d, int features,
+                    std::int64_t widest, const std::string& prefix);
+};
 
 /// The evaluation's trailing columns (problem.hpp): out(a, d) = mean of agent a's slot losses +
 /// (l2 / 2) sum of point(c)^2 over the penalised coordinates, out(a, d + 1) = its correct slots,

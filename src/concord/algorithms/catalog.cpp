@@ -16,16 +16,10 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
 }
 
 const AlgorithmInfo& algorithm_info(std::string_view name) {
-  for (const auto& a : algorithm_catalog())
-    if (a.name == name) return a;
-  throw InputError(fmt::format("unknown algorithm '{}' (allowed: {})", name, parameters::join(algorithm_names())));
+  return parameters::find_entry(algorithm_catalog(), name, "algorithm");
 }
 
-std::vector<std::string> algorithm_names() {
-  std::vector<std::string> names;
-  for (const auto& a : algorithm_catalog()) names.push_back(a.name);
-  return names;
-}
+std::vector<std::string> algorithm_names() { return parameters::entry_names(algorithm_catalog()); }
 
 std::vector<std::string> descending_algorithm_names() {
   std::vector<std::string> names;

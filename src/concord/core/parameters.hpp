@@ -194,6 +194,22 @@ void assign(const std::vector<Bound<Options>>& bound, const Tree& section, Optio
     if (section.is_object() && section.contains(b.param.key)) b.assign(options, section.at(b.param.key));
 }
 
+/// The names of a catalogue's entries (any range of structs with a `name`), in order.
+template <class Catalog>
+std::vector<std::string> entry_names(const Catalog& catalog) {
+  std::vector<std::string> names;
+  for (const auto& e : catalog) names.push_back(e.name);
+  return names;
+}
+
+/// The entry called `name`; InputError "unknown <what> '<name>' (allowed: ...)" otherwise.
+template <class Catalog>
+const auto& find_entry(const Catalog& catalog, std::string_view name, const std::string& what) {
+  for (const auto& e : catalog)
+    if (e.name == name) return e;
+  throw InputError("unknown " + what + " '" + std::string(name) + "' (allowed: " + join(entry_names(catalog)) + ")");
+}
+
 /// The parameters of one catalogue entry (an algorithm, a problem, a data source).
 struct EntryParams {
   std::string entry;

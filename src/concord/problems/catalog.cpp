@@ -202,12 +202,7 @@ const std::vector<DataSourceInfo>& data_source_catalog() {
 }
 
 const DataSourceInfo& data_source_info(std::string_view name) {
-  std::vector<std::string> names;
-  for (const auto& s : data_source_catalog()) {
-    if (s.name == name) return s;
-    names.push_back(s.name);
-  }
-  throw InputError(fmt::format("unknown data source '{}' (allowed: {})", name, parameters::join(names)));
+  return parameters::find_entry(data_source_catalog(), name, "data source");
 }
 
 const std::vector<ProblemInfo>& problem_catalog() {
@@ -229,12 +224,7 @@ const std::vector<ProblemInfo>& problem_catalog() {
 }
 
 const ProblemInfo& problem_info(std::string_view name) {
-  std::vector<std::string> names;
-  for (const auto& p : problem_catalog()) {
-    if (p.name == name) return p;
-    names.push_back(p.name);
-  }
-  throw InputError(fmt::format("unknown problem '{}' (allowed: {})", name, parameters::join(names)));
+  return parameters::find_entry(problem_catalog(), name, "problem");
 }
 
 const std::vector<Bound<ProblemSpec>>& common_problem_parameters() {

@@ -5,16 +5,8 @@
 
 namespace concord::problems {
 
-std::vector<std::string> problem_names() {
-  std::vector<std::string> names;
-  for (const auto& p : problem_catalog()) names.push_back(p.name);
-  return names;
-}
+std::vector<std::string> problem_names() { return parameters::entry_names(problem_catalog()); }
 
-std::vector<std::string> data_sources() {
-  std::vector<std::string> names;
-  for (const auto& s : data_source_catalog()) names.push_back(s.name);
-  return names;
-}
+std::vector<std::string> data_sources() { return parameters::entry_names(data_source_catalog()); }
 
 }  // namespace concord::problems

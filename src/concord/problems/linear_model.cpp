@@ -197,7 +197,6 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
   if constexpr (host_execution) {
     const detail::AgentMajorPass pass(exec, params, g, work_->agent_params, work_->agent_sums);
     const int F = data.features, D = row_, K = outputs_, d = dimension();
-    const int agents = data.local_agents;
     const bool bias = options_.bias, with_gradient = g.extent(0) > 0, gathered = !slots.in_place();
     const Loss kind = options_.loss;
     const double* X = data.x.data();
@@ -222,7 +221,6 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                            const double* W = all_params + static_cast<std::int64_t>(a) * d;
                            const detail::GatherScratch::Block block(gather);
                            const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, block.data());
-                           detail::prefetch_agent_rows(X, ldx, F, sample, offsets, a + 1, agents, gathered);
                            const double* A = rows.first;
                            const std::int64_t lda = rows.second;
                            double* Z = residual + lo * K;

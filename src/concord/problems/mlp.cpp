@@ -298,7 +298,6 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
   if constexpr (host_execution) {
     const detail::AgentMajorPass pass(exec, params, g, work_->agent_params, work_->agent_sums);
     const int F = data.features, K = data.classes, L = layers(), U = units_, d = dimension_;
-    const int agents = data.local_agents;
     const bool with_gradient = g.extent(0) > 0, gathered = !slots.in_place(), relu = options_.activation == Activation::relu;
     const double* X = data.x.data();
     const std::int64_t ldx = static_cast<std::int64_t>(data.x.stride(0));
@@ -325,7 +324,6 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
           const double* W = all_params + static_cast<std::int64_t>(a) * d;
           const detail::GatherScratch::Block block(gather);
           const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, block.data());
-          detail::prefetch_agent_rows(X, ldx, F, sample, offsets, a + 1, agents, gathered);
           const double* A = rows.first;
           const std::int64_t lda = rows.second;
           double* H = act + lo * U;     // the agent's activations, row i = slot lo + i

@@ -123,24 +123,6 @@ inline std::pair<const double*, std::int64_t> agent_rows(const double* X, std::i
   return {rows, F};
 }
 
-/// Asks the CPU to bring into cache the rows agent_rows will gather for agent `next` (its slots
-/// offsets[next] .. offsets[next + 1]), so that loading them from memory overlaps the current
-/// agent's products instead of stalling its gather. Nothing when next is past the last agent or
-/// the rows are read in place. A hint only: no value changes. Host only.
-inline void prefetch_agent_rows(const double* X, std::int64_t ldx, int F, const std::int64_t* sample,
-                                const std::int64_t* offsets, int next, int agents, bool gathered) {
-#if defined(__GNUC__) && !defined(__CUDA_ARCH__)
-  if (!gathered || next >= agents) return;
-  constexpr std::int64_t line = 64 / sizeof(double);
-  for (std::int64_t slot = offsets[next]; slot < offsets[next + 1]; ++slot) {
-    const double* row = X + sample[slot] * ldx;
-    for (std::int64_t j = 0; j < F; j += line) __builtin_prefetch(row + j, 0, 3);
-  }
-#else
-  (void)X, (void)ldx, (void)F, (void)sample, (void)offsets, (void)next, (void)agents, (void)gathered;
-#endif
-}
-
 /// Coordinates [begin, end) of a parameter vector (e.g. the weights the L2 term applies to).
 struct CoordinateRange {
   std::int64_t begin = 0, end = 0;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "concord/core/error.hpp"
+#include "concord/mixing/detail/kernels.hpp"
 
 // AVX2 host kernel (mixer_host.inc): x86-64 with GCC, not in CUDA builds.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
@@ -20,7 +21,7 @@ namespace concord::mixing {
 
 namespace {
 
-using Buffer = Kokkos::View<double*, MemorySpace>;
+using detail::Buffer;
 using Policy = Kokkos::RangePolicy<ExecutionSpace>;
 /// Kernel arguments: unmanaged views (the Mixer and its plans own the memory for the whole
 /// step), so launching a kernel copies no reference counts.
@@ -236,6 +237,9 @@ struct Mix {
   }
 };
 
+}  // namespace
+
+namespace detail {
 
 void launch_pack(const ExecutionSpace& exec, const MixingPlan& plan, const AgentMatrix& in, const Buffer& send,
                  std::int64_t vd, std::int64_t vc) {
@@ -312,8 +316,10 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interio
   }
 }
 
-}  // namespace
+}  // namespace detail
 
+using detail::launch_mix;
+using detail::launch_pack;
 
 Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std::shared_ptr<comm::Transport> transport,
              int dimension, int max_vectors)

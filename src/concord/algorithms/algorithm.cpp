@@ -40,6 +40,27 @@ AgentMatrix Algorithm::allocate(const std::string& what) const {
   return AgentMatrix(Kokkos::view_alloc(std::string("concord::") + name_ + "::" + what), agents_, dimension_);
 }
 
+double Algorithm::gossip_bytes(std::int64_t k, double values_per_agent) const {
+  const topology::WeightMatrix& w = mixer_.topology().round(k);
+  std::int64_t sent = 0;  // off-diagonal entries: (receiver, sender) pairs
+  for (int i = 0; i < w.size(); ++i) sent += w.degree(i);
+  return 8.0 * values_per_agent * static_cast<double>(sent) / static_cast<double>(w.size());
+}
+
+double Algorithm::allreduce_bytes(double values_per_agent) const {
+  const double n = mixer_.layout().agents();
+  return 2.0 * 8.0 * values_per_agent * (n - 1.0) / n;
+}
+
+double Algorithm::bytes_through(std::int64_t k) const {
+  if (k < bytes_k_) {
+    bytes_k_ = 0;
+    bytes_sum_ = 0.0;
+  }
+  for (; bytes_k_ < k; ++bytes_k_) bytes_sum_ += bytes_sent(bytes_k_);
+  return bytes_sum_;
+}
+
 std::string Algorithm::describe() const { return name_ + ", step size " + options_.schedule.describe(); }
 
 void Algorithm::begin(const ExecutionSpace& exec) {

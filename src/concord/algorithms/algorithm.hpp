@@ -20,6 +20,8 @@
 ///   gossip_pga        dsgd (atc), and every H-th iteration an exact global average instead
 ///   local_sgd         H local steps x_i <- x_i - gamma g_i, then a global average
 ///   gossip            x <- W x (average consensus: no gradient, no step size)
+///   choco_gossip      q = C(x - x_hat); x_hat += q; s += W q; x += gamma_c (s - x_hat)   (compressed gossip)
+///   choco_sgd         x' = x - gamma g; q = C(x' - x_hat); x_hat += q; s += W q; x = x' + gamma_c (s - x_hat)
 ///
 /// g^k is the problem's stochastic gradient of iteration k (minibatch drawn from the agents'
 /// streams for iteration k).
@@ -30,7 +32,9 @@
 #include <vector>
 
 #include "concord/algorithms/schedule.hpp"
+#include "concord/core/random.hpp"
 #include "concord/core/spaces.hpp"
+#include "concord/mixing/compression.hpp"
 #include "concord/mixing/mixer.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
 #include "concord/problems/problem.hpp"
@@ -57,6 +61,10 @@ struct AlgorithmOptions {
   Variant variant = Variant::atc;  ///< dsgd and gradient_tracking
   StepSchedule schedule;           ///< every algorithm but gossip
   int period = 10;                 ///< H of gossip_pga and local_sgd
+  mixing::CompressionOptions compression;  ///< choco_gossip, choco_sgd: what travels
+  double consensus_step = 1.0;     ///< choco_gossip, choco_sgd: CHOCO's gamma (required in decks)
+  /// The run's seed (concord/seed): the streams of random compression operators.
+  std::uint64_t seed = default_seed;
   bool time_phases = true;         ///< fence at phase boundaries to split compute / communication
 };
 
@@ -90,12 +98,23 @@ class Algorithm {
   const AlgorithmOptions& options() const { return options_; }
   /// Exchanges (neighbour messages or global averages) per iteration, for reports.
   virtual double exchanges_per_iteration() const { return 1.0; }
+  /// The mean bytes an agent sends in iteration k: 8 per value and neighbour it sends to (its
+  /// out-degree in W(k)), the encoded size for compressed gossip, and 2 x 8 x d (n - 1) / n per
+  /// global average (a ring allreduce). Logical traffic: agents on one rank count alike.
+  /// Default: one exchange of the d-vector per exchanges_per_iteration().
+  virtual double bytes_sent(std::int64_t k) const { return gossip_bytes(k, exchanges_per_iteration() * dimension_); }
+  /// The mean bytes an agent sent in iterations [0, k) (cached: O(1) per call for increasing k).
+  double bytes_through(std::int64_t k) const;
 
  protected:
   Algorithm(std::string name, const AlgorithmOptions& options, Environment env);
   /// The algorithm's iteration k -> k + 1 (step() wraps it in its profiling region).
   virtual void advance(const ExecutionSpace& exec, std::int64_t k) = 0;
   AgentMatrix allocate(const std::string& what) const;
+  /// Bytes per agent for `values` values sent to every out-neighbour in W(k).
+  double gossip_bytes(std::int64_t k, double values_per_agent) const;
+  /// Bytes per agent of a global average of `values` values (ring allreduce: 2 (n - 1) / n x 8 x values).
+  double allreduce_bytes(double values_per_agent) const;
 
   /// Phase timing: `begin()` then `end(bucket)` around a phase.
   void begin(const ExecutionSpace& exec);
@@ -112,6 +131,8 @@ class Algorithm {
   StepTimes times_;
   Kokkos::Timer timer_;
   std::string step_region_;  ///< "concord::<name>::step", built once
+  mutable std::int64_t bytes_k_ = 0;  ///< bytes_through's cache: the sum over [0, bytes_k_)
+  mutable double bytes_sum_ = 0.0;
 };
 
 /// Builds the algorithm `options.name` through its catalogue entry (catalog.hpp). Throws

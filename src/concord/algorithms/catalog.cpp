@@ -11,7 +11,8 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
   static const std::vector<AlgorithmInfo> catalog = {
       detail::psgd_entry(),     detail::dsgd_entry(),       detail::gradient_tracking_entry(),
       detail::exact_diffusion_entry(), detail::d2_entry(), detail::gossip_pga_entry(),
-      detail::local_sgd_entry(), detail::gossip_entry()};
+      detail::local_sgd_entry(), detail::gossip_entry(),  detail::choco_gossip_entry(),
+      detail::choco_sgd_entry()};
   return catalog;
 }
 
@@ -65,12 +66,31 @@ std::vector<parameters::EntryParams> entry_params() {
 
 std::vector<Param> algorithm_deck_parameters() { return parameters::merge_entry_params(entry_params(), "algorithm/name"); }
 
+namespace {
+constexpr const char* compression_path = "algorithm/compression";
+}
+
+std::vector<Section> algorithm_deck_sections() {
+  Section c;
+  c.key = "compression";
+  c.doc = "What travels in compressed gossip (mixing/compression.hpp, docs/algorithms.md): the operator C and its "
+          "parameters. Only the encoded rows are sent; random choices come from (seed, agent, iteration).";
+  for (const auto& b : mixing::compression_parameters(compression_path)) c.params.push_back(b.param);
+  std::vector<std::string> names;
+  for (const auto& a : algorithm_catalog())
+    if (a.compresses) names.push_back(a.name);
+  c.when = parameters::when_in("algorithm/name", names);
+  return {c};
+}
+
 AlgorithmOptions algorithm_options(const Tree& list) {
   AlgorithmOptions o;
   o.name = list.at("name").get<std::string>();
   const AlgorithmInfo& info = algorithm_info(o.name);
   parameters::assign(info.parameters, list, o);
   if (info.descends) parameters::assign(step_size_parameters(), list, o);
+  if (info.compresses && list.contains("compression"))
+    parameters::assign(mixing::compression_parameters(compression_path), list.at("compression"), o.compression);
   return o;
 }
 

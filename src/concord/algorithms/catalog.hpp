@@ -35,6 +35,8 @@ struct AlgorithmInfo {
   /// Throws InputError naming the algorithm and what would work when it cannot run on the
   /// topology (e.g. d2's lambda_min(W) > -1/3). Empty: every topology qualifies.
   std::function<void(const topology::Topology&)> check_topology;
+  /// Sends compressed rows: takes the concord/algorithm/compression list (mixing/compression.hpp).
+  bool compresses = false;
 };
 
 /// Every algorithm, in a stable order.
@@ -53,6 +55,10 @@ const std::vector<parameters::Bound<AlgorithmOptions>>& step_size_parameters();
 /// the step-size ones, each declared once with "applies when concord/algorithm/name is one of ..."
 /// (io/deck.cpp adds `name`, `iterations` and `batch_size`).
 std::vector<Param> algorithm_deck_parameters();
+
+/// The sub-lists of concord/algorithm: `compression` (mixing::compression_parameters), applying
+/// when the algorithm compresses.
+std::vector<Section> algorithm_deck_sections();
 
 /// The options of a validated concord/algorithm list: its name and every catalogue parameter
 /// present (the deck holds only those that apply, defaults filled in).

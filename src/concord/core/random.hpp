@@ -38,6 +38,7 @@ inline constexpr std::uint64_t sampling = 3;
 inline constexpr std::uint64_t initial = 4;
 inline constexpr std::uint64_t partition = 5;
 inline constexpr std::uint64_t evaluation = 6;
+inline constexpr std::uint64_t compression = 7;
 }  // namespace stream_purpose
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.

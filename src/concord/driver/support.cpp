@@ -139,6 +139,7 @@ problems::ProblemSpec problem_spec(const io::Deck& deck) {
 algorithms::AlgorithmOptions algorithm_options(const io::Deck& deck) {
   algorithms::AlgorithmOptions o = algorithms::algorithm_options(deck.at("algorithm"));
   o.time_phases = deck.boolean("output/time_phases");
+  o.seed = static_cast<std::uint64_t>(deck.integer("seed"));
   return o;
 }
 
@@ -156,6 +157,7 @@ std::vector<std::string> metric_columns(const problems::Problem& problem, bool t
     c.push_back("test_loss");
     if (problem.classification()) c.push_back("test_accuracy");
   }
+  c.push_back("bytes_sent");  // mean bytes each agent sent so far (Algorithm::bytes_sent)
   if (time_phases) {  // measured only then (output/time_phases): no columns of zeros otherwise
     c.push_back("time_compute");
     c.push_back("time_comm");

@@ -110,6 +110,7 @@ Section algorithm_section() {
   s.params.push_back(integer("iterations", nullptr, "iterations to run (in total, counting those before a restart)", 0, iterations_max));
   s.params.push_back(with(integer("batch_size", 0, "minibatch per agent and iteration (0 = full local gradient)", 0, int_max),
                           when_in("algorithm/name", algorithms::descending_algorithm_names())));
+  for (auto& sub : algorithms::algorithm_deck_sections()) s.sections.push_back(std::move(sub));
   return s;
 }
 

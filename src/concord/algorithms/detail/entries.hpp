@@ -15,6 +15,8 @@ AlgorithmInfo d2_entry();
 AlgorithmInfo gossip_pga_entry();
 AlgorithmInfo local_sgd_entry();
 AlgorithmInfo gossip_entry();
+AlgorithmInfo choco_gossip_entry();
+AlgorithmInfo choco_sgd_entry();
 
 /// The variant parameter of dsgd and gradient_tracking (one declaration, shared).
 parameters::Bound<AlgorithmOptions> variant_parameter();

@@ -37,6 +37,7 @@ void print_summary(const topo::TopologyReport& r, std::uint64_t seed, bool seede
   print("rounds (period)    {}\n", r.period);
   print("max degree         {}\n", r.max_degree);
   print("doubly stochastic  {}\n", yes_no(r.doubly_stochastic));
+  print("stochasticity      {}\n", std::string(topo::to_string(r.stochasticity)));
   print("symmetric          {}\n", yes_no(r.symmetric));
   print("connected (union)  {}\n", yes_no(r.connected));
   if (r.period == 1) {
@@ -50,6 +51,12 @@ void print_summary(const topo::TopologyReport& r, std::uint64_t seed, bool seede
   print("finite-time        {}   ({} = {:.3e})\n", yes_no(r.finite_time),
         r.method == "dense" ? "max |product - J|" : "||product - J||_2", r.period_deviation);
   print("analysis           {}\n", r.method);
+  if (!r.doubly_stochastic)
+    print("note               W is {}: x <- W x does not converge to the average, so rho and the period rate\n"
+          "                   are distances of W to J, not rates of consensus on the average (push-sum corrects\n"
+          "                   a column-stochastic W with a weight vector; doubly-stochastic algorithms refuse it)\n",
+          r.stochasticity == topo::Stochasticity::none ? std::string("neither row- nor column-stochastic")
+                                                        : std::string(topo::to_string(r.stochasticity)) + "-stochastic only");
   const std::size_t shown = std::min<std::size_t>(r.rounds.size(), 64);
   print("\n{:>6} {:>16} {:>10} {:>12}\n", "round", "rho", "max deg", "nonzeros");
   for (std::size_t k = 0; k < shown; ++k)
@@ -80,6 +87,7 @@ nlohmann::json to_json(const topo::Topology& t, const topo::TopologyReport& r, s
   j["finite_time"] = r.finite_time;
   j["max_degree"] = r.max_degree;
   j["doubly_stochastic"] = r.doubly_stochastic;
+  j["stochasticity"] = std::string(topo::to_string(r.stochasticity));
   j["symmetric"] = r.symmetric;
   j["connected"] = r.connected;
   j["convention"] = "W[i][j] is the weight agent i gives to agent j's value (x <- W x)";

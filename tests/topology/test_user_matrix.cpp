@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "concord/core/error.hpp"
+#include "concord/topology/analysis.hpp"
 #include "concord/topology/generators.hpp"
 #include "concord/topology/registry.hpp"
 #include "concord/topology/user_matrix.hpp"
@@ -76,9 +77,16 @@ TEST(UserMatrix, InvalidMatricesRejected) {
   write_text(neg, "%%MatrixMarket matrix coordinate real general\n2 2 4\n1 1 1.5\n1 2 -0.5\n2 1 -0.5\n2 2 1.5\n");
   EXPECT_NE(error_of([&] { make_topology("file", 2, {{"path", neg.string()}}); }).find("is negative"), std::string::npos);
 
-  const auto rows = scratch("rows.mtx");  // row sums 1, column sums 0.5 / 1.5
-  write_text(rows, "%%MatrixMarket matrix coordinate real general\n2 2 3\n1 2 1\n2 1 0.5\n2 2 0.5\n");
-  EXPECT_NE(error_of([&] { make_topology("file", 2, {{"path", rows.string()}}); }).find("column 0 sums to 0.5"),
+  const auto neither = scratch("neither.mtx");  // row sums 1.5 / 0.5, column sums 0.5 / 1.5
+  write_text(neither, "%%MatrixMarket matrix coordinate real general\n2 2 3\n1 1 0.5\n1 2 1\n2 2 0.5\n");
+  EXPECT_NE(error_of([&] { make_topology("file", 2, {{"path", neither.string()}}); })
+                .find("W is neither row- nor column-stochastic within tolerance 1e-12: row 0 sums to 1.5 and column 0 "
+                      "sums to 0.5"),
+            std::string::npos);
+
+  const auto oneway = scratch("oneway.mtx");  // column-stochastic, but 2 never reaches 0
+  write_text(oneway, "%%MatrixMarket matrix coordinate real general\n3 3 5\n1 1 0.5\n2 1 0.5\n2 2 0.5\n3 2 0.5\n3 3 1\n");
+  EXPECT_NE(error_of([&] { make_topology("file", 3, {{"path", oneway.string()}}); }).find("not strongly connected"),
             std::string::npos);
 
   const auto disc = scratch("disconnected.mtx");  // identity: doubly stochastic, not connected
@@ -97,6 +105,25 @@ TEST(UserMatrix, InvalidMatricesRejected) {
   EXPECT_NE(error_of([&] { read_weight_matrix_file(arr.string()); }).find("allowed: coordinate"), std::string::npos);
   EXPECT_NE(error_of([&] { read_weight_matrix_file("/nonexistent/w.mtx"); }).find("no such file"), std::string::npos);
   EXPECT_NE(error_of([&] { read_weight_matrix_file(arr.string() + ".csv"); }).find("no such file"), std::string::npos);
+}
+
+// Directed graphs: a column-stochastic (push-sum) or row-stochastic W is accepted and reported as
+// such; the doubly-stochastic algorithms then refuse it themselves (require_stochasticity).
+TEST(UserMatrix, RowOrColumnStochasticFilesAccepted) {
+  const auto col = scratch("column.mtx");  // 0 -> 1 -> 2 -> 0 plus 0 -> 2: column j splits agent j's mass
+  write_text(col, "%%MatrixMarket matrix coordinate real general\n3 3 7\n"
+                  "1 1 0.25\n2 1 0.5\n3 1 0.25\n2 2 0.5\n3 2 0.5\n3 3 0.5\n1 3 0.5\n");
+  const auto t = make_topology("file", 3, {{"path", col.string()}});
+  EXPECT_EQ(stochasticity(t), Stochasticity::column);
+  EXPECT_EQ(analyze(t).stochasticity, Stochasticity::column);
+  EXPECT_FALSE(analyze(t).doubly_stochastic);
+  EXPECT_NE(error_of([&] { require_stochasticity(t, Stochasticity::doubly, "dsgd"); })
+                .find("algorithm 'dsgd' needs doubly-stochastic weights, but topology 'file' is column-stochastic only"),
+            std::string::npos);
+
+  const auto rows = scratch("rows.mtx");  // row sums 1, column sums 0.5 / 1.5
+  write_text(rows, "%%MatrixMarket matrix coordinate real general\n2 2 3\n1 2 1\n2 1 0.5\n2 2 0.5\n");
+  EXPECT_EQ(stochasticity(make_topology("file", 2, {{"path", rows.string()}})), Stochasticity::row);
 }
 
 TEST(UserMatrix, Hdf5DenseAndInvalid) {

@@ -60,6 +60,7 @@ namespace detail {
 /// D2 converges only for symmetric W with eigenvalues above -1/3 (docs/algorithms.md): checked
 /// for every round, densely up to AnalysisOptions::dense_limit agents and by Lanczos beyond.
 void check_d2(const topology::Topology& t) {
+  topology::require_stochasticity(t, topology::Stochasticity::doubly, "d2");
   const int n = t.agents();
   for (int r = 0; r < t.period(); ++r) {
     const auto& w = t.round(r);

@@ -1,6 +1,7 @@
 // DSGD: x_i <- sum_j W_ij (x_j - gamma g_j) (atc), or x_i <- sum_j W_ij x_j - gamma g_i (cta).
 #include "concord/algorithms/detail/entries.hpp"
 #include "concord/algorithms/detail/kernels.hpp"
+#include "concord/topology/analysis.hpp"
 
 namespace concord::algorithms {
 namespace {
@@ -65,7 +66,7 @@ AlgorithmInfo dsgd_entry() {
           true,
           {variant_parameter()},
           [](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> { return std::make_unique<Dsgd>(o, env); },
-          {}};
+          [](const topology::Topology& t) { topology::require_stochasticity(t, topology::Stochasticity::doubly, "dsgd"); }};
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 // Exact diffusion: psi' = x - gamma g; phi = psi' + x - psi; x <- (I + W)/2 phi.
 #include "concord/algorithms/detail/entries.hpp"
 #include "concord/algorithms/detail/kernels.hpp"
+#include "concord/topology/analysis.hpp"
 
 namespace concord::algorithms {
 namespace {
@@ -55,7 +56,7 @@ AlgorithmInfo exact_diffusion_entry() {
           [](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> {
             return std::make_unique<ExactDiffusion>(o, env);
           },
-          {}};
+          [](const topology::Topology& t) { topology::require_stochasticity(t, topology::Stochasticity::doubly, "exact_diffusion"); }};
 }
 
 }  // namespace detail

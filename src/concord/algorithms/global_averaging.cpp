@@ -1,6 +1,7 @@
 // PSGD, Gossip-PGA and local SGD: the algorithms with exact global averages.
 #include "concord/algorithms/detail/entries.hpp"
 #include "concord/algorithms/detail/kernels.hpp"
+#include "concord/topology/analysis.hpp"
 #include "concord/core/rows.hpp"
 #include "concord/core/error.hpp"
 
@@ -96,7 +97,12 @@ AlgorithmInfo global_averaging_entry(GlobalAveraging::Kind kind, std::string nam
             if (periodic && o.period < 1) throw InputError(fmt::format("algorithm '{}': period must be >= 1, got {}", n, o.period));
             return std::make_unique<GlobalAveraging>(kind, o, env);
           },
-          {}};
+          // psgd and local_sgd average exactly and never use W; gossip_pga mixes with it.
+          kind == GlobalAveraging::Kind::gossip_pga
+              ? std::function<void(const topology::Topology&)>([](const topology::Topology& t) {
+                  topology::require_stochasticity(t, topology::Stochasticity::doubly, "gossip_pga");
+                })
+              : std::function<void(const topology::Topology&)>()};
 }
 
 }  // namespace

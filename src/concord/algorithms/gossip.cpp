@@ -1,6 +1,7 @@
 // Average consensus x <- W x (no gradient).
 #include "concord/algorithms/detail/entries.hpp"
 #include "concord/algorithms/detail/kernels.hpp"
+#include "concord/topology/analysis.hpp"
 
 namespace concord::algorithms {
 namespace {
@@ -42,7 +43,7 @@ AlgorithmInfo gossip_entry() {
           false,
           {},
           [](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> { return std::make_unique<Gossip>(o, env); },
-          {}};
+          [](const topology::Topology& t) { topology::require_stochasticity(t, topology::Stochasticity::doubly, "gossip"); }};
 }
 
 }  // namespace detail

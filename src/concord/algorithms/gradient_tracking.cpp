@@ -1,6 +1,7 @@
 // Gradient tracking: atc (the lecture's form) and cta ("DIGing", x and y in one exchange).
 #include "concord/algorithms/detail/entries.hpp"
 #include "concord/algorithms/detail/kernels.hpp"
+#include "concord/topology/analysis.hpp"
 
 namespace concord::algorithms {
 namespace {
@@ -77,7 +78,7 @@ AlgorithmInfo gradient_tracking_entry() {
           [](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> {
             return std::make_unique<GradientTracking>(o, env);
           },
-          {}};
+          [](const topology::Topology& t) { topology::require_stochasticity(t, topology::Stochasticity::doubly, "gradient_tracking"); }};
 }
 
 }  // namespace detail

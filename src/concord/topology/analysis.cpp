@@ -8,6 +8,7 @@
 #include <span>
 #include <stdexcept>
 
+#include "concord/core/error.hpp"
 #include "concord/core/random.hpp"
 #include "concord/topology/graph.hpp"
 
@@ -113,7 +114,87 @@ double lanczos_norm2(const std::vector<WeightMatrix>& rounds, bool symmetric, co
   return symmetric ? std::abs(lambda) : std::sqrt(std::max(0.0, lambda));
 }
 
+constexpr unsigned kRows = 1u, kColumns = 2u;
+
+unsigned stochastic_bits(Stochasticity s) {
+  switch (s) {
+    case Stochasticity::doubly: return kRows | kColumns;
+    case Stochasticity::row: return kRows;
+    case Stochasticity::column: return kColumns;
+    case Stochasticity::none: return 0u;
+  }
+  return 0u;
+}
+
+Stochasticity from_bits(unsigned bits) {
+  if (bits == (kRows | kColumns)) return Stochasticity::doubly;
+  if (bits == kRows) return Stochasticity::row;
+  if (bits == kColumns) return Stochasticity::column;
+  return Stochasticity::none;
+}
+
+/// "doubly-stochastic", "row-stochastic", ... for messages.
+std::string stochastic_words(Stochasticity s) {
+  return s == Stochasticity::none ? "neither row- nor column-stochastic" : std::string(to_string(s)) + "-stochastic";
+}
+
 }  // namespace
+
+std::string_view to_string(Stochasticity s) {
+  switch (s) {
+    case Stochasticity::doubly: return "doubly";
+    case Stochasticity::row: return "row";
+    case Stochasticity::column: return "column";
+    case Stochasticity::none: return "none";
+  }
+  return "none";
+}
+
+Stochasticity stochasticity(const WeightMatrix& w, double tolerance) {
+  const int n = w.size();
+  if (n == 0 || w.min_weight() < 0.0) return Stochasticity::none;
+  std::vector<double> colsum(static_cast<std::size_t>(n), 0.0);
+  double row_error = 0.0, column_error = 0.0;
+  for (int i = 0; i < n; ++i) {
+    double rowsum = 0.0;
+    auto cols = w.row_cols(i);
+    auto vals = w.row_weights(i);
+    for (std::size_t k = 0; k < cols.size(); ++k) {
+      rowsum += vals[k];
+      colsum[static_cast<std::size_t>(cols[k])] += vals[k];
+    }
+    row_error = std::max(row_error, std::abs(rowsum - 1.0));
+  }
+  for (double c : colsum) column_error = std::max(column_error, std::abs(c - 1.0));
+  return from_bits((row_error <= tolerance ? kRows : 0u) | (column_error <= tolerance ? kColumns : 0u));
+}
+
+Stochasticity stochasticity(const Topology& t, double tolerance) {
+  if (t.rounds().empty()) return Stochasticity::none;
+  unsigned bits = kRows | kColumns;
+  for (const auto& w : t.rounds()) bits &= stochastic_bits(stochasticity(w, tolerance));
+  return from_bits(bits);
+}
+
+bool satisfies(Stochasticity have, Stochasticity needed) {
+  const unsigned need = stochastic_bits(needed);
+  return (stochastic_bits(have) & need) == need;
+}
+
+void require_stochasticity(const Topology& t, Stochasticity needed, std::string_view algorithm) {
+  const Stochasticity have = stochasticity(t);
+  if (satisfies(have, needed)) return;
+  std::string msg = "algorithm '" + std::string(algorithm) + "' needs " + stochastic_words(needed) +
+                    " weights, but topology '" + t.name() + "' is " + stochastic_words(have) +
+                    (have == Stochasticity::none ? "" : " only");
+  if (have == Stochasticity::none)
+    msg += " (its weights must be >= 0 with every row or every column summing to 1 within 1e-12)";
+  else if (needed == Stochasticity::doubly && have == Stochasticity::column)
+    msg += "; on directed graphs use push_sum_sgd or push_pull";
+  else if (needed == Stochasticity::doubly)
+    msg += "; use a doubly-stochastic topology (concord topology --list)";
+  throw InputError(msg);
+}
 
 double smallest_eigenvalue(const WeightMatrix& w, const AnalysisOptions& opt) {
   if (!w.is_symmetric()) throw std::logic_error("concord::topology::smallest_eigenvalue: W is not symmetric");
@@ -182,7 +263,6 @@ TopologyReport analyze(const Topology& t, const AnalysisOptions& opt) {
   r.description = t.description();
   r.agents = t.agents();
   r.period = t.period();
-  r.doubly_stochastic = true;
   r.symmetric = true;
   for (const auto& w : t.rounds()) {
     RoundReport rr;
@@ -193,10 +273,11 @@ TopologyReport analyze(const Topology& t, const AnalysisOptions& opt) {
     rr.min_weight = w.min_weight();
     rr.symmetric = w.is_symmetric();
     r.max_degree = std::max(r.max_degree, rr.max_degree);
-    r.doubly_stochastic = r.doubly_stochastic && rr.stochasticity_error <= 1e-12 && rr.min_weight >= 0.0;
     r.symmetric = r.symmetric && rr.symmetric;
     r.rounds.push_back(rr);
   }
+  r.stochasticity = stochasticity(t);
+  r.doubly_stochastic = r.stochasticity == Stochasticity::doubly;
   r.connected = pattern_connected(t.rounds());
   const int n = t.agents();
   if (n <= opt.dense_limit) {

@@ -11,11 +11,33 @@
 /// eigensolver on (W - J) or (W - J)^T (W - J)); beyond it by Lanczos iterations (Spectra) on
 /// the sparse operators, so analysing 100k agents needs O(nnz) memory.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "concord/topology/topology.hpp"
 
 namespace concord::topology {
+
+/// Which sums of a non-negative W equal 1. Doubly-stochastic W (rows and columns) is what the
+/// classic algorithms (dsgd, gradient_tracking, exact_diffusion, d2, gossip_pga, gossip) need;
+/// column-stochastic W (each sender j splits its mass: sum_i W(i, j) = 1) is what push-sum runs on
+/// over directed graphs; row-stochastic W (sum_j W(i, j) = 1) averages but drifts off the mean.
+enum class Stochasticity { doubly, row, column, none };
+
+/// "doubly", "row", "column", "none".
+std::string_view to_string(Stochasticity s);
+/// Non-negative weights and every row sum / column sum within `tolerance` of 1 (doubly when both,
+/// none when neither or when a weight is negative).
+Stochasticity stochasticity(const WeightMatrix& w, double tolerance = 1e-12);
+/// The weakest over all rounds (row in one round and column in another: none).
+Stochasticity stochasticity(const Topology& t, double tolerance = 1e-12);
+/// Whether `have` meets `needed` (doubly meets row and column; none is met by anything).
+bool satisfies(Stochasticity have, Stochasticity needed);
+/// InputError unless stochasticity(t) meets `needed`, naming the algorithm, the topology, what its
+/// weights are and what is needed, e.g. "algorithm 'dsgd' needs doubly-stochastic weights, but
+/// topology 'directed_random' is column-stochastic only; on directed graphs use push_sum_sgd or
+/// push_pull".
+void require_stochasticity(const Topology& t, Stochasticity needed, std::string_view algorithm);
 
 struct AnalysisOptions {
   int dense_limit = 512;              ///< largest n analysed densely (Lanczos beyond: see perf/RESULTS.md)
@@ -43,6 +65,10 @@ struct TopologyReport {
   bool finite_time = false;       ///< period product == J within the tolerance
   int max_degree = 0;             ///< max over rounds
   bool doubly_stochastic = false; ///< every round, non-negative, sums within 1e-12
+  /// The weakest over the rounds (tolerance 1e-12); doubly_stochastic == (stochasticity == doubly).
+  /// When not doubly, x <- W x does not converge to the average: rho and the period rate are then
+  /// distances to J, not rates of convergence to the average.
+  Stochasticity stochasticity = Stochasticity::none;
   bool symmetric = false;         ///< every round
   bool connected = false;         ///< union of the rounds' patterns
   std::string method;             ///< "dense" or "lanczos"

@@ -8,6 +8,7 @@
 #include "concord/core/format.hpp"
 #include "concord/core/text.hpp"
 #include "concord/topology/base_graphs.hpp"
+#include "concord/topology/directed.hpp"
 #include "concord/topology/equitopo.hpp"
 #include "concord/topology/generators.hpp"
 #include "concord/topology/user_matrix.hpp"
@@ -230,6 +231,14 @@ const std::vector<Entry>& entries() {
     t.push_back({{"complete", "complete graph, W = (1/n) 1 1^T (DSGD becomes parallel SGD)", "any n >= 1", false, false,
                   {}},
                  [](const Parameters& p, std::uint64_t) { return complete(p.agents()); }});
+    t.push_back({{"directed_random",
+                  "random strongly connected digraph: ring j -> j+1 plus out_degree random out-neighbours, "
+                  "column-stochastic W(i,j) = 1/(out_deg(j)+1) (push-sum; not doubly stochastic)",
+                  "n >= out_degree + 2 (out_degree = 0: any n >= 1)", false, true,
+                  {{"out_degree", "int", "2", "random out-neighbours per agent besides the ring successor, >= 0"}}},
+                 [](const Parameters& p, std::uint64_t seed) {
+                   return directed_random(p.agents(), static_cast<int>(p.integer("out_degree", 0)), seed);
+                 }});
     t.push_back({{"file", "user-supplied W from a MatrixMarket (.mtx) or HDF5 (.h5) file, validated",
                   "n = the matrix size", false, false,
                   {{"path", "path", "", "the matrix file"}, {"tolerance", "real", "1e-12",

@@ -10,6 +10,7 @@
 #include "concord/core/detail/hdf5.hpp"
 #include "concord/core/error.hpp"
 #include "concord/core/format.hpp"
+#include "concord/topology/directed.hpp"
 #include "concord/topology/graph.hpp"
 
 namespace concord::topology {
@@ -156,6 +157,8 @@ WeightMatrix read_weight_matrix_file(const std::string& path) {
 void validate_mixing_matrix(const WeightMatrix& w, const std::string& source, double tolerance) {
   const int n = w.size();
   std::vector<double> colsum(static_cast<std::size_t>(n), 0.0);
+  int bad_row = -1;
+  double bad_rowsum = 0.0;
   for (int i = 0; i < n; ++i) {
     double rowsum = 0.0;
     auto cols = w.row_cols(i);
@@ -167,16 +170,27 @@ void validate_mixing_matrix(const WeightMatrix& w, const std::string& source, do
       rowsum += vals[k];
       colsum[cols[k]] += vals[k];
     }
-    if (std::abs(rowsum - 1.0) > tolerance)
-      throw InputError(source + ": row " + std::to_string(i) + " sums to " + shortest(rowsum) +
-                       "; every row must sum to 1 (doubly stochastic) within tolerance " + shortest(tolerance));
+    if (bad_row < 0 && std::abs(rowsum - 1.0) > tolerance) bad_row = i, bad_rowsum = rowsum;
   }
-  for (int j = 0; j < n; ++j)
-    if (std::abs(colsum[j] - 1.0) > tolerance)
-      throw InputError(source + ": column " + std::to_string(j) + " sums to " + shortest(colsum[j]) +
-                       "; every column must sum to 1 (doubly stochastic) within tolerance " + shortest(tolerance));
-  if (!pattern_connected({w}))
-    throw InputError(source + ": the graph of W is not connected; agents in different components never reach consensus");
+  int bad_col = -1;
+  for (int j = 0; j < n && bad_col < 0; ++j)
+    if (std::abs(colsum[j] - 1.0) > tolerance) bad_col = j;
+  // Doubly stochastic (what most algorithms need), or row- or column-stochastic only (directed
+  // graphs: push-sum runs on column-stochastic W); the algorithms check what they need.
+  if (bad_row >= 0 && bad_col >= 0)
+    throw InputError(source + ": W is neither row- nor column-stochastic within tolerance " + shortest(tolerance) +
+                     ": row " + std::to_string(bad_row) + " sums to " + shortest(bad_rowsum) + " and column " +
+                     std::to_string(bad_col) + " sums to " + shortest(colsum[bad_col]) +
+                     "; every row (row-stochastic) or every column (column-stochastic) must sum to 1, both for the "
+                     "doubly-stochastic W that dsgd, gradient_tracking and most algorithms need");
+  if (bad_row < 0 && bad_col < 0) {
+    // Doubly stochastic: a connected pattern is strongly connected (each weak component is a strong one).
+    if (!pattern_connected({w}))
+      throw InputError(source + ": the graph of W is not connected; agents in different components never reach consensus");
+  } else if (!strongly_connected(w)) {
+    throw InputError(source + ": the directed graph of W (" + (bad_row < 0 ? "row" : "column") +
+                     "-stochastic) is not strongly connected; some agent's value never reaches some other agent");
+  }
 }
 
 Topology user_matrix_topology(WeightMatrix w, const std::string& source, int agents, double tolerance) {

@@ -18,8 +18,11 @@ namespace concord::topology {
 /// or dataset at fault for anything malformed.
 WeightMatrix read_weight_matrix_file(const std::string& path);
 
-/// Checks that `w` is a valid mixing matrix: non-negative, rows and columns summing to 1 within
-/// `tolerance`, connected pattern. InputError naming `source` and the first violation.
+/// Checks that `w` is a valid mixing matrix: non-negative, and every row or every column (or both:
+/// doubly stochastic) summing to 1 within `tolerance`; a connected pattern when doubly stochastic,
+/// a strongly connected one otherwise. InputError naming `source` and the first violation. Which
+/// of doubly, row or column the algorithm needs is its own check (analysis.hpp:
+/// require_stochasticity).
 void validate_mixing_matrix(const WeightMatrix& w, const std::string& source, double tolerance = 1e-12);
 
 /// A static topology "file" from a validated user matrix; `agents` must equal its size.

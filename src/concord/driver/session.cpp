@@ -154,6 +154,10 @@ void RunSession::build() {
                       {"problem", problem_->describe()},
                       {"topology", topology_.name()}};
   attributes_.integers = {{"ranks", ranks_}, {"agents", agents_}, {"dimension", dimension_}};
+  // Mean over one period of the topology (one iteration when static); the trajectory's bytes_sent
+  // column is the running total.
+  const int period = std::max(1, topology_.period());
+  attributes_.text["bytes_per_agent_per_iteration"] = shortest(algorithm_->bytes_through(period) / period);
 }
 
 void RunSession::print_header() const {
@@ -176,12 +180,18 @@ void RunSession::print_header() const {
     for (const auto& r : report.rounds) rho = std::max(rho, r.rho);
     out_.say("topology:  {} — {} round(s), max degree {}, rho {:.6f}{}{}{}\n",
              topology_.description().empty() ? topology_.name() : topology_.description(), report.period,
-             report.max_degree, rho, report.period > 1 ? str(", period rate {:.3e}", report.period_rho) : "",
+             report.max_degree, rho,
+             topology_.is_drawn() && !topology_.is_static()
+                 ? str(", drawn every iteration, mean-square rate {:.3e}", report.mean_square_rate)
+             : report.period > 1 ? str(", period rate {:.3e}", report.period_rho)
+                                 : "",
              report.finite_time ? ", exact average after one period" : "",
              report.doubly_stochastic ? "" : str(", {}-stochastic W", topology::to_string(report.stochasticity)));
   }
   out_.say("problem:   {}\n", problem_->describe());
   out_.say("algorithm: {}\n", algorithm_->describe());
+  out_.say("traffic:   {} bytes sent per agent per iteration (mean over agents{})\n",
+           attributes_.text.at("bytes_per_agent_per_iteration"), topology_.is_static() ? "" : " and one period");
   out_.say("output:    {} (a record every {} iterations{}), checkpoints {} ({})\n", output_.file, output_.log_every,
            output_.snapshot_every > 0 ? str(", snapshots every {}", output_.snapshot_every) : "", output_.checkpoint_file,
            output_.checkpoint_every > 0 ? str("every {} iterations", output_.checkpoint_every) : "at the end");
@@ -330,6 +340,7 @@ bool RunSession::record(std::int64_t k) {
     values.push_back(c == "time_compute"   ? seconds[0]
                      : c == "time_comm"    ? seconds[1]
                      : c == "time_metrics" ? seconds[2]
+                     : c == "bytes_sent"   ? algorithm_->bytes_through(k)
                                            : metric_value(m, c));
   trajectory_->append(k, values);
   history_->append(k, values);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -34,13 +35,20 @@ void print_summary(const topo::TopologyReport& r, std::uint64_t seed, bool seede
   print("topology           {}\n", r.description);
   print("agents             {}\n", r.agents);
   if (seeded) print("seed               {}\n", seed);
-  print("rounds (period)    {}\n", r.period);
+  if (r.schedule == "periodic") print("rounds (period)    {}\n", r.period);
+  else if (r.schedule == "drawn") print("pool (drawn)       {} matrices, one drawn uniformly every iteration from (seed, k)\n", r.period);
+  else print("reweighted         weights drawn every iteration from (seed, k) on one pattern (round 0: E[W])\n");
   print("max degree         {}\n", r.max_degree);
   print("doubly stochastic  {}\n", yes_no(r.doubly_stochastic));
   print("stochasticity      {}\n", std::string(topo::to_string(r.stochasticity)));
   print("symmetric          {}\n", yes_no(r.symmetric));
   print("connected (union)  {}\n", yes_no(r.connected));
-  if (r.period == 1) {
+  if (r.schedule != "periodic" && !std::isnan(r.mean_square_rate)) {
+    print("mean-square rate   {:.12f}   (lambda_2(E[W^T W]): E||x^k - xbar||^2 <= rate^k ||x^0 - xbar||^2)\n",
+          r.mean_square_rate);
+  } else if (r.schedule != "periodic") {
+    print("mean-square rate   not computed (n > dense limit)\n");
+  } else if (r.period == 1) {
     print("rho = ||W - J||_2  {:.12f}\n", r.period_rho);
   } else {
     print("period rate        {:.12f}   (||W(p-1)...W(0) - J||_2)\n", r.period_rho);
@@ -48,7 +56,8 @@ void print_summary(const topo::TopologyReport& r, std::uint64_t seed, bool seede
     for (const auto& rr : r.rounds) mean += rr.rho;
     print("mean rho per round {:.12f}\n", mean / r.period);
   }
-  print("finite-time        {}   ({} = {:.3e})\n", yes_no(r.finite_time),
+  if (r.schedule == "periodic")
+    print("finite-time        {}   ({} = {:.3e})\n", yes_no(r.finite_time),
         r.method == "dense" ? "max |product - J|" : "||product - J||_2", r.period_deviation);
   print("analysis           {}\n", r.method);
   if (!r.doubly_stochastic)
@@ -85,6 +94,8 @@ nlohmann::json to_json(const topo::Topology& t, const topo::TopologyReport& r, s
   for (const auto& rr : r.rounds) rho.push_back(rr.rho);
   j["period_rho"] = r.period_rho;
   j["finite_time"] = r.finite_time;
+  j["schedule"] = r.schedule;
+  if (!std::isnan(r.mean_square_rate)) j["mean_square_rate"] = r.mean_square_rate;
   j["max_degree"] = r.max_degree;
   j["doubly_stochastic"] = r.doubly_stochastic;
   j["stochasticity"] = std::string(topo::to_string(r.stochasticity));

@@ -160,10 +160,8 @@ inline std::vector<double> dense_multiply(const std::vector<double>& w, const st
 /// W(k0 + steps - 1) ... W(k0) X on the host, dense.
 inline std::vector<double> dense_reference(const concord::topology::Topology& t, std::vector<double> x, int d,
                                            std::int64_t k0, int steps) {
-  std::vector<std::vector<double>> rounds;
-  for (const auto& w : t.rounds()) rounds.push_back(dense(w));
-  for (int s = 0; s < steps; ++s)
-    x = dense_multiply(rounds[static_cast<std::size_t>((k0 + s) % t.period())], x, t.agents(), d);
+  // W(k) from Topology::matrix: the periodic round, the drawn pool member or the reweighted draw.
+  for (int s = 0; s < steps; ++s) x = dense_multiply(dense(t.matrix(k0 + s)), x, t.agents(), d);
   return x;
 }
 

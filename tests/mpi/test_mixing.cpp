@@ -86,14 +86,14 @@ TEST(Mixing, EveryCatalogueTopologyMatchesDenseReferenceAndSingleProcessBits) {
   for (const char* expected :
        {"ring", "grid", "torus", "erdos_renyi", "geometric", "exponential", "one_peer_exponential",
         "one_peer_hypercube", "hyper_hypercube", "simple_base", "base", "equi_static", "u_equi_static", "od_equi_dyn",
-        "ou_equi_dyn", "star", "complete"})
+        "ou_equi_dyn", "star", "complete", "random_one_peer_exponential", "equidyn", "random_matching"})
     EXPECT_TRUE(names.count(expected)) << expected << " is not swept";
 
   auto transport = concord::comm::make_transport(MPI_COMM_WORLD);
   for (const auto& tc : cases) {
     const auto layout = AgentLayout::over(tc.n, MPI_COMM_WORLD);
     const int p = tc.topology.period();
-    EXPECT_EQ(p > 1, concord::topology::topology_info(tc.name).time_varying) << tc.label();
+    EXPECT_EQ(!tc.topology.is_static(), concord::topology::topology_info(tc.name).time_varying) << tc.label();
     for (int d : {3, 1}) {
       concord::mixing::Mixer mixer(tc.topology, layout, transport, d);
       SelfMixer self(tc.topology, d);
@@ -212,7 +212,12 @@ TEST(Mixing, OneStepEqualsWeightMatrixApplyBitForBit) {
                         {"grid", 63, {{"rows", "7"}, {"cols", "9"}}},
                         {"torus", 30, {{"rows", "5"}, {"cols", "6"}}},
                         {"exponential", 5, {}},
-                        {"erdos_renyi", 23, {{"p", "0.15"}}}};
+                        {"erdos_renyi", 23, {{"p", "0.15"}}},
+                        // Drawn every iteration: pool members, and weights reloaded on one pattern.
+                        {"random_one_peer_exponential", 64, {}},
+                        {"equidyn", 13, {}},
+                        {"random_matching", 16, {}},
+                        {"random_matching", 13, {{"base", "ring"}}}};
   auto transport = concord::comm::make_transport(MPI_COMM_WORLD);
   for (const auto& c : cases) {
     const auto t = concord::topology::make_topology(c.name, c.n, c.params, 5);
@@ -221,7 +226,7 @@ TEST(Mixing, OneStepEqualsWeightMatrixApplyBitForBit) {
       concord::mixing::Mixer mixer(t, layout, transport, d);
       const AgentMatrix x = initial_state(layout, d, 31);
       const std::vector<double> rows = initial_rows(c.n, d, 31);
-      for (std::int64_t k = 0; k < std::min(t.period(), 3); ++k) {
+      for (std::int64_t k = 0; k < (t.is_drawn() ? 3 : std::min(t.period(), 3)); ++k) {
         AgentMatrix y("y", layout.local_count(), d);
         mixer.apply(k, x, y);
         const std::vector<double> got = gather_rows(layout, y);
@@ -229,12 +234,39 @@ TEST(Mixing, OneStepEqualsWeightMatrixApplyBitForBit) {
         std::vector<double> expected(rows.size());
         for (int coord = 0; coord < d; ++coord) {
           for (int a = 0; a < c.n; ++a) column[static_cast<std::size_t>(a)] = rows[static_cast<std::size_t>(a) * d + coord];
-          t.round(k).apply(column, mixed);
+          t.matrix(k).apply(column, mixed);
           for (int a = 0; a < c.n; ++a) expected[static_cast<std::size_t>(a) * d + coord] = mixed[static_cast<std::size_t>(a)];
         }
         EXPECT_TRUE(bit_identical(got, expected))
             << c.name << " n=" << c.n << " d=" << d << " k=" << k << ": max diff " << max_abs_diff(got, expected);
       }
+    }
+  }
+}
+
+// Topologies drawn anew every iteration from (seed, k): many iterations, from k = 0 and from a
+// late k (a restart), bit for bit against one process and against the dense product of
+// Topology::matrix(k); n even and odd, random_matching on both bases.
+TEST(Mixing, DrawnTopologiesAreBitIdenticalForAnyRankCount) {
+  struct Case {
+    const char* name;
+    int n;
+    std::map<std::string, std::string> params;
+  };
+  const Case cases[] = {{"random_one_peer_exponential", 16, {}}, {"random_one_peer_exponential", 13, {}},
+                        {"equidyn", 16, {}},                     {"equidyn", 13, {{"eta", "1"}}},
+                        {"random_matching", 16, {}},             {"random_matching", 13, {}},
+                        {"random_matching", 12, {{"base", "ring"}}}};
+  auto transport = concord::comm::make_transport(MPI_COMM_WORLD);
+  for (const auto& c : cases) {
+    TopologyCase tc{c.name, c.n, c.params, concord::topology::make_topology(c.name, c.n, c.params, 21)};
+    ASSERT_TRUE(tc.topology.is_drawn()) << tc.label();
+    const auto layout = AgentLayout::over(c.n, MPI_COMM_WORLD);
+    for (int d : {3, 1}) {
+      concord::mixing::Mixer mixer(tc.topology, layout, transport, d);
+      SelfMixer self(tc.topology, d);
+      check_steps(tc, mixer, self, d, 40 + static_cast<std::uint64_t>(d), 0, 40);
+      check_steps(tc, mixer, self, d, 40 + static_cast<std::uint64_t>(d), 123456789, 7);
     }
   }
 }

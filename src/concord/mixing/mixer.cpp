@@ -335,8 +335,9 @@ Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std:
   if (max_vectors < 1) throw InputError(fmt::format("mixing: max_vectors must be >= 1 (got {})", max_vectors));
   plans_.reserve(static_cast<std::size_t>(topology.period()));
   std::int64_t send_rows = 0, recv_rows = 0;
+  const topology::WeightDraw* draw = topology.weight_draw();
   for (const auto& w : topology.rounds()) {
-    plans_.emplace_back(w, layout);
+    plans_.emplace_back(w, layout, /*variable_weights=*/draw != nullptr);
     send_rows = std::max(send_rows, plans_.back().pattern().send_rows());
     recv_rows = std::max(recv_rows, plans_.back().pattern().recv_rows());
   }
@@ -348,6 +349,21 @@ Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std:
   transport_->reserve(send_buffer_.extent(0), recv_buffer_.extent(0), static_cast<std::size_t>(dimension));
   in_.reserve(static_cast<std::size_t>(max_vectors));
   out_.reserve(static_cast<std::size_t>(max_vectors));
+  if (draw != nullptr) {
+    draw_values_.resize(plans_.front().owned_entries());
+    draw_scratch_.resize(draw->scratch_size());
+  }
+}
+
+const MixingPlan& Mixer::prepare(const ExecutionSpace& exec, std::int64_t k) {
+  if (active_ != nullptr) throw std::logic_error("concord::Mixer::prepare: a step is in flight");
+  MixingPlan& plan = plans_[topology_.round_index(k)];
+  if (const topology::WeightDraw* draw = topology_.weight_draw()) {
+    const int first = layout_.local_first();
+    draw->fill(k, topology_.rounds().front(), first, first + layout_.local_count(), draw_values_, draw_scratch_);
+    plan.set_weights(exec, draw_values_);
+  }
+  return plan;
 }
 
 void Mixer::check(std::span<const AgentMatrix> in, std::span<const AgentMatrix> out) const {
@@ -377,7 +393,7 @@ void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const Ag
   if (active_ != nullptr) throw std::logic_error("concord::Mixer::start: a step is already in flight");
   if (k < 0) throw UsageError("concord::Mixer::start: iteration k must be >= 0");
   check(in, out);
-  const MixingPlan& plan = plans_[static_cast<std::size_t>(k % period())];
+  const MixingPlan& plan = prepare(exec, k);
   vectors_ = static_cast<int>(in.size());
   in_.assign(in.begin(), in.end());
   out_.assign(out.begin(), out.end());

@@ -2,10 +2,14 @@
 /// \file mixer.hpp
 /// The distributed mixing operator X <- W(k) X over the agents of every rank.
 ///
-/// A `Mixer` holds one persistent `MixingPlan` per topology round (built once), exchange buffers
-/// sized for the largest round and `max_vectors` fused vectors (allocated once), and a
-/// transport. Iteration k uses the plan of round k mod period: switching between rounds of a
-/// time-varying topology allocates nothing, creates no communicator and adds no fence.
+/// A `Mixer` holds one persistent `MixingPlan` per stored topology matrix (built once: the rounds
+/// of a periodic topology, the pool of a drawn one, the union pattern of a reweighted one),
+/// exchange buffers sized for the largest plan and `max_vectors` fused vectors (allocated once),
+/// and a transport. Iteration k uses the plan of topology.round_index(k) (k mod period, or the
+/// pool member drawn for k); for a reweighted topology (e.g. random_matching) start() first draws
+/// W(k)'s weights on the host (WeightDraw::fill into buffers sized at construction) and loads
+/// them into the single plan (MixingPlan::set_weights). Switching matrices allocates nothing,
+/// creates no communicator and adds no fence.
 ///
 /// One step, on each rank:
 ///   start(exec, k, in, out): post receives, pack the rows peers need, send (MPI fences exec
@@ -51,11 +55,17 @@ class Mixer {
 
   int dimension() const { return dimension_; }
   int max_vectors() const { return max_vectors_; }
+  /// Number of plans (the topology's period(): rounds, pool members, or 1 for a reweighted one).
   int period() const { return static_cast<int>(plans_.size()); }
   const AgentLayout& layout() const { return layout_; }
   /// The topology the plans were built from (algorithms check their preconditions against it).
   const topology::Topology& topology() const { return topology_; }
-  const MixingPlan& plan(std::int64_t k) const { return plans_[static_cast<std::size_t>(k % period())]; }
+  /// The plan of iteration k (topology.round_index(k)). For a reweighted topology its weights are
+  /// those last loaded; use `prepare(exec, k)` to mix iteration k outside start().
+  const MixingPlan& plan(std::int64_t k) const { return plans_[topology_.round_index(k)]; }
+  /// The plan of iteration k with W(k)'s weights loaded (reweighted topologies: drawn on the host
+  /// and copied on exec; otherwise just plan(k)). Allocates nothing. Not while a step is in flight.
+  const MixingPlan& prepare(const ExecutionSpace& exec, std::int64_t k);
   comm::Transport& transport() const { return *transport_; }
 
   /// out = W(k) in. `in` and `out` are (local agents x dimension) and must not alias.
@@ -81,6 +91,9 @@ class Mixer {
   int dimension_;
   int max_vectors_;
   std::vector<MixingPlan> plans_;
+  // Reweighted topologies: W(k)'s weights of the owned rows, and the draw's scratch (sized once).
+  std::vector<double> draw_values_;
+  std::vector<int> draw_scratch_;
   Kokkos::View<double*, MemorySpace> send_buffer_, recv_buffer_;
   // The step in flight.
   const MixingPlan* active_ = nullptr;

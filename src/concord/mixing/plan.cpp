@@ -62,8 +62,9 @@ LocalRows local_rows(const topology::WeightMatrix& w, const AgentLayout& layout,
 /// the blocks' sources and weights to `sources` and `weights`, which all its blocks index.
 class BlockBuilder {
  public:
-  BlockBuilder(const LocalRows& local, int owned, const std::vector<comm::PeerBlock>& recvs)
-      : local_(local), owned_(owned), recvs_(recvs) {}
+  /// `variable`: the weights will change (no block is marked uniform).
+  BlockBuilder(const LocalRows& local, int owned, const std::vector<comm::PeerBlock>& recvs, bool variable)
+      : local_(local), owned_(owned), recvs_(recvs), variable_(variable) {}
 
   /// The row blocks of `rows` (ascending local rows), longest first; their sources and weights appended.
   std::vector<RowBlock> blocks_of(const std::vector<int>& rows) {
@@ -81,6 +82,7 @@ class BlockBuilder {
 
   std::vector<BlockSource> sources;
   std::vector<double> weights;
+  std::vector<std::int64_t> weight_entries;  ///< the local CSR entry of every weight
 
  private:
   /// Where local column `column` is read from: an owned row, or a row of a receive block.
@@ -113,20 +115,24 @@ class BlockBuilder {
     const auto& w = local_.weights;
     const int head = rows[open], length = static_cast<int>(end - open);
     const int entries = static_cast<int>(offsets[head + 1] - offsets[head]);
-    bool uniform = true;
+    bool uniform = !variable_;
     for (std::size_t m = open; m < end; ++m)
       for (int k = 0; k < entries; ++k) uniform &= w[offsets[rows[m]] + k] == w[offsets[head] + k];
     blocks.push_back({head, length, entries, static_cast<int>(sources.size()), static_cast<int>(weights.size()),
                       uniform ? 1 : 0});
     for (int k = 0; k < entries; ++k) sources.push_back(source_of(local_.columns[offsets[head] + k]));
     for (int k = 0; k < entries; ++k)
-      for (std::size_t m = open; m < end; ++m) weights.push_back(w[offsets[rows[m]] + k]);
+      for (std::size_t m = open; m < end; ++m) {
+        weights.push_back(w[offsets[rows[m]] + k]);
+        weight_entries.push_back(offsets[rows[m]] + k);
+      }
     return end;
   }
 
   const LocalRows& local_;
   int owned_;
   const std::vector<comm::PeerBlock>& recvs_;
+  bool variable_;
 };
 
 /// Per-row tables of the exchange (see PlanViews): halo rows' and sent rows' blocks, and the
@@ -199,7 +205,8 @@ PlanViews upload(const LocalRows& local, const std::vector<RowBlock>& interior_b
 
 }  // namespace
 
-MixingPlan::MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layout) {
+MixingPlan::MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layout, bool variable_weights)
+    : variable_weights_(variable_weights) {
   if (w.size() != layout.agents())
     throw std::logic_error("concord::MixingPlan: matrix size " + std::to_string(w.size()) + " != agents " +
                            std::to_string(layout.agents()));
@@ -210,12 +217,32 @@ MixingPlan::MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layou
   // Local CSR over [owned | halo], then the row blocks of the host kernels: the interior's, then
   // the boundary's, their sources and weights in one table.
   const LocalRows local = local_rows(w, layout, halo_agents_);
-  BlockBuilder blocks(local, owned_, pattern_.recvs);
+  BlockBuilder blocks(local, owned_, pattern_.recvs, variable_weights_);
   const std::vector<RowBlock> interior_blocks = blocks.blocks_of(local.interior);
   const std::vector<RowBlock> boundary_blocks = blocks.blocks_of(local.boundary);
 
   sends_all_rows_in_order_ = single_peer_in_order(pattern_, send_rows, owned_);
   views_ = upload(local, interior_blocks, boundary_blocks, blocks, exchange_tables(pattern_, halo_), send_rows);
+  owned_entries_ = local.weights.size();
+  if (variable_weights_) {
+    entry_of_block_weight_ = blocks.weight_entries;
+    host_weights_ = Kokkos::View<double*, Kokkos::HostSpace>("concord::MixingPlan::host_weights", owned_entries_);
+    host_block_weights_ =
+        Kokkos::View<double*, Kokkos::HostSpace>("concord::MixingPlan::host_block_weights", blocks.weights.size());
+  }
+}
+
+void MixingPlan::set_weights(const ExecutionSpace& exec, std::span<const double> values) {
+  if (!variable_weights_) throw std::logic_error("concord::MixingPlan::set_weights: the plan has fixed weights");
+  if (values.size() != owned_entries_)
+    throw std::logic_error("concord::MixingPlan::set_weights: " + std::to_string(values.size()) + " values for " +
+                           std::to_string(owned_entries_) + " entries");
+  // The local CSR keeps the owned rows' entries in their global order: entry e is values[e].
+  std::copy(values.begin(), values.end(), host_weights_.data());
+  for (std::size_t b = 0; b < entry_of_block_weight_.size(); ++b)
+    host_block_weights_(b) = values[static_cast<std::size_t>(entry_of_block_weight_[b])];
+  Kokkos::deep_copy(exec, views_.weights, host_weights_);
+  Kokkos::deep_copy(exec, views_.block_weights, host_block_weights_);
 }
 
 void MixingPlan::collect_halo(const topology::WeightMatrix& w, const AgentLayout& layout) {

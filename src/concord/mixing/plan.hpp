@@ -14,7 +14,13 @@
 ///
 /// Summation order: every output row sums its entries in ascending *global* column id, the
 /// self weight at its place; the same for any number of ranks, hence bit-identical results.
+///
+/// Variable weights (topologies whose weights are drawn every iteration, Schedule::reweighted):
+/// a plan built with `variable_weights = true` keeps its pattern (halo, exchange, row blocks) and
+/// takes new weights with `set_weights`; entries absent from W(k) get weight 0 and stay in the
+/// sum at their place, so the order (and the bits, for any rank count) is unchanged.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "concord/comm/transport.hpp"
@@ -72,7 +78,9 @@ class MixingPlan {
  public:
   /// The plan of round matrix `w` for the rank `layout.rank()`. `w.size()` must equal
   /// `layout.agents()` (logic_error otherwise: the caller checked the user's input).
-  MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layout);
+  /// `variable_weights`: the weights will be replaced by `set_weights` (every row block is then
+  /// treated as non-uniform, so any weights are valid).
+  MixingPlan(const topology::WeightMatrix& w, const AgentLayout& layout, bool variable_weights = false);
 
   int owned_rows() const { return owned_; }
   int halo_rows() const { return halo_; }
@@ -88,6 +96,16 @@ class MixingPlan {
   bool sends_all_rows_in_order() const { return sends_all_rows_in_order_; }
   const PlanViews& views() const { return views_; }
 
+  bool variable_weights() const { return variable_weights_; }
+  /// Stored entries of the owned rows (self included): the length of `set_weights`' values.
+  std::size_t owned_entries() const { return owned_entries_; }
+  /// New weights for the pattern the plan was built from: values[e] is the weight of the e-th
+  /// stored entry of the owned rows (ascending rows, ascending global columns inside a row), 0 for
+  /// an entry absent from this iteration's matrix. Copied to the device views on `exec` (ordered
+  /// with the kernels launched on it; `values` may be reused as soon as this returns). Allocates
+  /// nothing. logic_error unless the plan was built with variable weights or on a size mismatch.
+  void set_weights(const ExecutionSpace& exec, std::span<const double> values);
+
  private:
   /// The halo of the owned rows (halo_agents_, halo_) and its receive blocks (pattern_.recvs); max_row_entries_.
   void collect_halo(const topology::WeightMatrix& w, const AgentLayout& layout);
@@ -96,6 +114,11 @@ class MixingPlan {
 
   int owned_ = 0, halo_ = 0, max_row_entries_ = 0;
   bool sends_all_rows_in_order_ = false;
+  bool variable_weights_ = false;
+  std::size_t owned_entries_ = 0;
+  // Variable weights: the local CSR entry of every block weight, and host staging copies.
+  std::vector<std::int64_t> entry_of_block_weight_;
+  Kokkos::View<double*, Kokkos::HostSpace> host_weights_, host_block_weights_;
   std::vector<int> halo_agents_;
   comm::ExchangePattern pattern_;
   PlanViews views_;

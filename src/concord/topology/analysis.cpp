@@ -4,6 +4,7 @@
 #include <Spectra/SymEigsSolver.h>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <span>
 #include <stdexcept>
@@ -257,16 +258,51 @@ double period_rate(const Topology& t, const AnalysisOptions& opt) {
   return lanczos_norm2(t.rounds(), false, opt);
 }
 
+double mean_square_rate(const Topology& t, const AnalysisOptions& opt) {
+  const int n = t.agents();
+  if (n > opt.dense_limit) return std::numeric_limits<double>::quiet_NaN();
+  DenseMatrix g = DenseMatrix::Zero(n, n);
+  auto add_gram = [&](const WeightMatrix& w, double scale) {  // g += scale W^T W, row by row of W
+    for (int i = 0; i < n; ++i) {
+      auto cols = w.row_cols(i);
+      auto vals = w.row_weights(i);
+      for (std::size_t a = 0; a < cols.size(); ++a)
+        for (std::size_t b = 0; b < cols.size(); ++b) g(cols[a], cols[b]) += scale * vals[a] * vals[b];
+    }
+  };
+  if (const WeightDraw* draw = t.weight_draw()) {
+    const WeightMatrix e = draw->expected_gram();
+    for (int i = 0; i < n; ++i) {
+      auto cols = e.row_cols(i);
+      auto vals = e.row_weights(i);
+      for (std::size_t a = 0; a < cols.size(); ++a) g(i, cols[a]) += vals[a];
+    }
+  } else {
+    for (const auto& w : t.rounds()) add_gram(w, 1.0 / t.period());
+  }
+  g.array() -= 1.0 / n;
+  // E[W^T W] is symmetric positive semi-definite with E[W^T W] 1 = 1 (doubly-stochastic W): the
+  // largest eigenvalue of E[W^T W] - J is its largest on the complement of 1, lambda_2.
+  DenseMatrix sym = 0.5 * (g + g.transpose());
+  Eigen::SelfAdjointEigenSolver<DenseMatrix> es(sym, Eigen::EigenvaluesOnly);
+  return std::max(0.0, es.eigenvalues().maxCoeff());
+}
+
 TopologyReport analyze(const Topology& t, const AnalysisOptions& opt) {
   TopologyReport r;
   r.name = t.name();
   r.description = t.description();
   r.agents = t.agents();
   r.period = t.period();
+  r.schedule = schedule_name(t.schedule());
+  // A large drawn pool (equidyn: n - 1 members) is analysed member by member with Lanczos
+  // (O(nnz) each) rather than a dense solve per member.
+  AnalysisOptions member_opt = opt;
+  if (t.schedule() == Schedule::drawn && t.period() > 32 && t.agents() > 64) member_opt.dense_limit = 0;
   r.symmetric = true;
   for (const auto& w : t.rounds()) {
     RoundReport rr;
-    rr.rho = consensus_rate(w, opt);
+    rr.rho = consensus_rate(w, member_opt);
     rr.max_degree = w.max_degree();
     rr.nonzeros = w.nonzeros();
     rr.stochasticity_error = w.stochasticity_error();
@@ -280,6 +316,13 @@ TopologyReport analyze(const Topology& t, const AnalysisOptions& opt) {
   r.doubly_stochastic = r.stochasticity == Stochasticity::doubly;
   r.connected = pattern_connected(t.rounds());
   const int n = t.agents();
+  if (t.is_drawn() && !t.is_static()) {  // no period: the mean-square rate instead
+    r.method = n <= opt.dense_limit ? "dense" : "lanczos";
+    r.period_rho = r.period_deviation = std::numeric_limits<double>::quiet_NaN();
+    r.finite_time = false;
+    r.mean_square_rate = mean_square_rate(t, opt);
+    return r;
+  }
   if (n <= opt.dense_limit) {
     r.method = "dense";
     DenseMatrix a = minus_average(period_product(t), n);

@@ -10,6 +10,7 @@
 /// Up to `AnalysisOptions::dense_limit` agents everything is computed densely (Eigen's symmetric
 /// eigensolver on (W - J) or (W - J)^T (W - J)); beyond it by Lanczos iterations (Spectra) on
 /// the sparse operators, so analysing 100k agents needs O(nnz) memory.
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,12 @@ struct TopologyReport {
   Stochasticity stochasticity = Stochasticity::none;
   bool symmetric = false;         ///< every round
   bool connected = false;         ///< union of the rounds' patterns
+  /// "periodic", "drawn" or "reweighted" (topology.hpp). For a drawn or reweighted topology the
+  /// rounds are the pool members (the pattern with E[W] when reweighted), period_rho,
+  /// period_deviation are NaN and finite_time false: there is no period; mean_square_rate is its rate.
+  std::string schedule = "periodic";
+  /// lambda_2(E[W^T W]) (see mean_square_rate); NaN for periodic topologies or n > dense_limit.
+  double mean_square_rate = std::numeric_limits<double>::quiet_NaN();
   std::string method;             ///< "dense" or "lanczos"
 };
 
@@ -85,6 +92,13 @@ std::vector<double> period_product(const Topology& t);
 /// is 1 - lambda_min(W)), so any n is checked in O(nnz) memory. std::logic_error for a W that
 /// is not symmetric; NaN if Lanczos does not converge.
 double smallest_eigenvalue(const WeightMatrix& w, const AnalysisOptions& opt = {});
+/// The mean-square consensus rate lambda_2(E[W^T W]) = ||E[W^T W] - J||_2 of a drawn or
+/// reweighted topology (for doubly-stochastic W drawn independently every iteration,
+/// E||x^{k+1} - xbar||^2 <= lambda_2(E[W^T W]) ||x^k - xbar||^2). The expectation is over the
+/// uniform pool draw (the mean of W_r^T W_r over rounds(); for a periodic topology: a uniformly
+/// random round, not the period's rate) or the WeightDraw's expected_gram(). Dense: NaN when
+/// n > opt.dense_limit.
+double mean_square_rate(const Topology& t, const AnalysisOptions& opt = {});
 /// Everything above in one pass.
 TopologyReport analyze(const Topology& t, const AnalysisOptions& opt = {});
 

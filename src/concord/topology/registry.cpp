@@ -11,6 +11,7 @@
 #include "concord/topology/directed.hpp"
 #include "concord/topology/equitopo.hpp"
 #include "concord/topology/generators.hpp"
+#include "concord/topology/random_rounds.hpp"
 #include "concord/topology/user_matrix.hpp"
 
 namespace concord::topology {
@@ -224,6 +225,25 @@ const std::vector<Entry>& entries() {
                  [](const Parameters& p, std::uint64_t seed) {
                    return ou_equi_dyn(p.agents(), dyn_hops(p), p.real("eta", 0.0, 1.0, true),
                                       static_cast<int>(p.integer("rounds", 1, 1 << 20)), seed);
+                 }});
+    t.push_back({{"random_one_peer_exponential",
+                  "one peer, drawn every iteration: hop 2^t, t uniform in [0, ceil(log2 n)), W = (I + P_{2^t})/2",
+                  "any n >= 1 (pool: the rounds of one_peer_exponential)", true, true, {}},
+                 [](const Parameters& p, std::uint64_t seed) { return random_one_peer_exponential(p.agents(), seed); }});
+    t.push_back({{"equidyn", "EquiDyn (OD, complete): shift a uniform in 1..n-1 drawn every iteration, W = (1-eta) I + eta B(a)",
+                  "n >= 2", true, true, {eta}},
+                 [](const Parameters& p, std::uint64_t seed) {
+                   return equidyn(p.agents(), p.real("eta", 0.0, 1.0, true), seed);
+                 }});
+    t.push_back({{"random_matching",
+                  "randomized pairwise gossip: a random matching drawn every iteration, matched pairs average",
+                  "any n >= 1 (base=ring: n >= 3)", true, true,
+                  {{"base", "word", "complete", "graph the matchings are drawn on: complete or ring"}}},
+                 [](const Parameters& p, std::uint64_t seed) {
+                   const std::string base = p.raw("base");
+                   if (base != "complete" && base != "ring") p.fail("base", base, "allowed: complete, ring");
+                   return random_matching(p.agents(), base == "ring" ? MatchingBase::ring : MatchingBase::complete,
+                                          seed);
                  }});
     t.push_back({{"star", "star around agent 0 (parameter-server picture), Metropolis-Hastings weights", "any n >= 1",
                   false, false, {}},

@@ -41,7 +41,11 @@ AgentMatrix Algorithm::allocate(const std::string& what) const {
 }
 
 double Algorithm::gossip_bytes(std::int64_t k, double values_per_agent) const {
-  const topology::WeightMatrix& w = mixer_.topology().round(k);
+  const topology::Topology& t = mixer_.topology();
+  // A reweighted topology's round(k) is the union pattern: count W(k)'s own entries (a host copy;
+  // bytes are counted when records are written, not in the iteration loop).
+  const topology::WeightMatrix drawn = t.schedule() == topology::Schedule::reweighted ? t.matrix(k) : topology::WeightMatrix();
+  const topology::WeightMatrix& w = t.schedule() == topology::Schedule::reweighted ? drawn : t.round(k);
   std::int64_t sent = 0;  // off-diagonal entries: (receiver, sender) pairs
   for (int i = 0; i < w.size(); ++i) sent += w.degree(i);
   return 8.0 * values_per_agent * static_cast<double>(sent) / static_cast<double>(w.size());

@@ -22,6 +22,9 @@
 ///   gossip            x <- W x (average consensus: no gradient, no step size)
 ///   choco_gossip      q = C(x - x_hat); x_hat += q; s += W q; x += gamma_c (s - x_hat)   (compressed gossip)
 ///   choco_sgd         x' = x - gamma g; q = C(x' - x_hat); x_hat += q; s += W q; x = x' + gamma_c (s - x_hat)
+///   push_sum_gossip   u <- W u; w <- W w; x = u / w               (W column-stochastic: directed graphs)
+///   push_sum_sgd      u <- W (u - gamma grad F(u / w)); w <- W w; x = u / w
+///   push_pull         x <- R (x - gamma y); y <- C y + g(x_new) - g(x)   (C = W, R = W rows normalised)
 ///
 /// g^k is the problem's stochastic gradient of iteration k (minibatch drawn from the agents'
 /// streams for iteration k).

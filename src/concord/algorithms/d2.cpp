@@ -63,7 +63,7 @@ void check_d2(const topology::Topology& t) {
   topology::require_stochasticity(t, topology::Stochasticity::doubly, "d2");
   const int n = t.agents();
   for (int r = 0; r < t.period(); ++r) {
-    const auto& w = t.round(r);
+    const auto& w = t.rounds()[static_cast<std::size_t>(r)];  // every stored matrix (a drawn pool too)
     if (!w.is_symmetric())
       throw InputError(fmt::format("concord/algorithm/name: d2 needs a symmetric W, but topology '{}' is not symmetric "
                                    "(round {}); use gradient_tracking or exact_diffusion, or a symmetric topology",

@@ -67,6 +67,8 @@ class Mixer {
   /// and copied on exec; otherwise just plan(k)). Allocates nothing. Not while a step is in flight.
   const MixingPlan& prepare(const ExecutionSpace& exec, std::int64_t k);
   comm::Transport& transport() const { return *transport_; }
+  /// The transport, shared (e.g. for a second Mixer of another width on the same ranks).
+  const std::shared_ptr<comm::Transport>& shared_transport() const { return transport_; }
 
   /// out = W(k) in. `in` and `out` are (local agents x dimension) and must not alias.
   void apply(const ExecutionSpace& exec, std::int64_t k, const AgentMatrix& in, const AgentMatrix& out);

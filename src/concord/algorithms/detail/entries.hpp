@@ -17,6 +17,9 @@ AlgorithmInfo local_sgd_entry();
 AlgorithmInfo gossip_entry();
 AlgorithmInfo choco_gossip_entry();
 AlgorithmInfo choco_sgd_entry();
+AlgorithmInfo push_sum_gossip_entry();
+AlgorithmInfo push_sum_sgd_entry();
+AlgorithmInfo push_pull_entry();
 
 /// The variant parameter of dsgd and gradient_tracking (one declaration, shared).
 parameters::Bound<AlgorithmOptions> variant_parameter();

@@ -65,13 +65,22 @@ class Context:
         self.runs += 1
         return out
 
-    def run_many(self, jobs: list, workers: int | None = None) -> list:
+    def run_many(self, jobs: list, workers: int | None = None, allow_failure: bool = False) -> list:
         """Runs independent single-rank jobs [(deck, name, sets), ...] side by side, one per core
-        (CONCORD_VALIDATION_JOBS overrides), and returns their output paths in order."""
+        (CONCORD_VALIDATION_JOBS overrides), and returns their output paths in order. With
+        `allow_failure`, a run that fails (e.g. diverges on purpose in a sweep) gives None."""
         from concurrent.futures import ThreadPoolExecutor
         workers = workers or int(os.environ.get("CONCORD_VALIDATION_JOBS", os.cpu_count() or 1))
+
+        def one(deck, name, sets):
+            try:
+                return self.run(deck, name, sets)
+            except ValidationError:
+                if allow_failure:
+                    return None
+                raise
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(self.run, deck, name, sets) for deck, name, sets in jobs]
+            futures = [pool.submit(one, deck, name, sets) for deck, name, sets in jobs]
             return [f.result() for f in futures]
 
     def tool(self, *args: str, timeout: float = 600) -> str:

@@ -466,6 +466,68 @@ class Restart(RunTestCase):
 # ---------------------------------------------------------------------------------------------
 # 3-5. Refusals and divergence
 # ---------------------------------------------------------------------------------------------
+    def test_choco_sgd_compressed(self):
+        # CHOCO's state is x, x_hat and s; qsgd's random rounding is keyed by (seed, agent, k).
+        self.check_restart({"algorithm/name": "choco_sgd", "algorithm/consensus_step": 0.3,
+                            "algorithm/compression": {"name": "qsgd", "levels": 4}, "algorithm/batch_size": 3},
+                           2, (1,))
+
+    def test_push_sum_sgd_directed(self):
+        # The push-sum weights are recomputed from w^0 = 1 after the restart.
+        self.check_restart({"algorithm/name": "push_sum_sgd", "topology/name": "directed_random",
+                            "algorithm/step_size": 0.02}, 1, (2,))
+
+    def test_dsgd_random_matching(self):
+        # A matching drawn anew from (seed, k) every iteration.
+        self.check_restart({"algorithm/name": "dsgd", "topology/name": "random_matching",
+                            "algorithm/step_size": 0.02}, 2, (1,))
+
+
+class CompressedAndDirected(RunTestCase):
+    def test_bytes_sent_and_traffic_header(self):
+        d = self.tmpdir()
+        deck = base_deck(**{"algorithm/name": "choco_sgd", "algorithm/consensus_step": 0.3,
+                            "algorithm/compression": {"name": "top_k", "ratio": 0.34}, "algorithm/iterations": 40})
+        r = self.run_ok(d, "run", write_deck(d, deck))
+        # d = 6, k = round(0.34 * 6) = 2: 2 values and 2 indices (24 bytes) to each of the ring's 2 neighbours.
+        self.assertIn("traffic:   48 bytes sent per agent per iteration", r.stdout)
+        self.assertIn("top_k (k = 2 of 6, 24 bytes per row instead of 48)", r.stdout)
+        t = read_trajectory(os.path.join(d, "run.h5"))
+        self.assert_bits_equal(t["columns"]["bytes_sent"], 48.0 * t["columns"]["iteration"], "bytes_sent")
+        self.assertEqual(t["attrs"]["bytes_per_agent_per_iteration"], "48")
+        # Uncompressed DSGD on the same graph: 6 doubles to 2 neighbours.
+        d2 = self.tmpdir()
+        self.run_ok(d2, "run", write_deck(d2, base_deck(**{"algorithm/name": "dsgd", "algorithm/iterations": 40})))
+        t2 = read_trajectory(os.path.join(d2, "run.h5"))
+        self.assert_bits_equal(t2["columns"]["bytes_sent"], 96.0 * t2["columns"]["iteration"], "dsgd bytes_sent")
+
+    def test_refusals(self):
+        d = self.tmpdir()
+        cases = [
+            ({"algorithm/name": "dsgd", "algorithm/compression": {"name": "top_k"}},
+             ("concord/algorithm/compression", "does not apply")),
+            ({"algorithm/name": "choco_sgd", "algorithm/consensus_step": 0.5,
+              "algorithm/compression": {"name": "top_kk"}},
+             ("concord/algorithm/compression/name", "top_k")),
+            ({"algorithm/name": "choco_sgd", "algorithm/consensus_step": 0.5,
+              "algorithm/compression": {"name": "top_k", "ratio": 1.5}},
+             ("concord/algorithm/compression/ratio",)),
+            ({"algorithm/name": "choco_sgd", "algorithm/compression": {"name": "top_k"}},
+             ("concord/algorithm/consensus_step", "missing required parameter")),
+            ({"algorithm/name": "choco_sgd", "algorithm/consensus_step": 0.5, "topology/name": "one_peer_exponential"},
+             ("choco_sgd", "static topology")),
+            ({"algorithm/name": "dsgd", "topology/name": "directed_random"},
+             ("dsgd", "doubly-stochastic", "column-stochastic", "push_sum_sgd")),
+            ({"algorithm/name": "push_pull", "topology/name": "random_one_peer_exponential"},
+             ("push_pull", "drawn anew")),
+        ]
+        for changes, fragments in cases:
+            with self.subTest(changes=changes):
+                r = concord(d, "run", write_deck(d, base_deck(**changes)))
+                self.assert_one_error(r, *fragments)
+                self.assertFalse(os.path.exists(os.path.join(d, "run.h5")))
+
+
 class Refusals(RunTestCase):
     def test_checkpoint_does_not_match_deck(self):
         d = self.tmpdir()

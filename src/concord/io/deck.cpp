@@ -350,6 +350,8 @@ void validate_section(const Section& section, const Tree& raw, const std::string
     std::vector<std::string> conditions;
     for (const auto& p : section.params)
       if (p.key == key && p.when) conditions.push_back(p.when->description);
+    for (const auto& sub : section.sections)
+      if (sub.key == key && sub.when) conditions.push_back(sub.when->description);
     throw InputError(path + "/" + show_key(key) + ": does not apply here; it is used only when " + join(conditions, ", or when "));
   }
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "concord/core/detail/agent_major.hpp"
 #include "concord/core/error.hpp"
 #include "concord/mixing/detail/kernels.hpp"
 
@@ -33,6 +34,9 @@ CompressedMixer::CompressedMixer(const Mixer& mixer, const Compressor& compresso
   using Kokkos::view_alloc;
   using Kokkos::WithoutInitializing;
   words_ = AgentMatrix(view_alloc(WithoutInitializing, "concord::CompressedMixer::words"), owned, words);
+  rows_v_ = decltype(rows_v_)(view_alloc(WithoutInitializing, "concord::CompressedMixer::rows_v"), owned, d);
+  rows_q_ = decltype(rows_q_)(view_alloc(WithoutInitializing, "concord::CompressedMixer::rows_q"), owned, d);
+  rows_words_ = decltype(rows_words_)(view_alloc(WithoutInitializing, "concord::CompressedMixer::rows_words"), owned, words);
   send_ = decltype(send_)(view_alloc(WithoutInitializing, "concord::CompressedMixer::send"), send_rows * words);
   recv_ = decltype(recv_)(view_alloc(WithoutInitializing, "concord::CompressedMixer::recv"), recv_rows * words);
   decoded_ = decltype(decoded_)(view_alloc(WithoutInitializing, "concord::CompressedMixer::decoded"), recv_rows * d);
@@ -62,15 +66,16 @@ void CompressedMixer::apply(const ExecutionSpace& exec, std::int64_t k, const Ag
   const std::int64_t W = c.words;
   const auto& pattern = plan.pattern();
   if (!pattern.empty()) mixer_.transport().post_receives(exec, pattern, static_cast<std::size_t>(W), recv_.data());
-  {
-    const double* vp = v.data();
-    double* qp = q.data();
-    double* wp = words_.data();
-    const std::int64_t vs = static_cast<std::int64_t>(v.stride(1)), qs = static_cast<std::int64_t>(q.stride(1)),
-                       ws = static_cast<std::int64_t>(words_.stride(1));
+  {  // Encode agent-major rows (stride 1), then put q and the words back in the AgentMatrix layout.
+    concord::detail::to_agent_major(exec, v, rows_v_);
+    const auto rv = rows_v_;
+    const auto rq = rows_q_;
+    const auto rw = rows_words_;
     Kokkos::parallel_for(
         "concord::CompressedMixer::encode", Policy(exec, 0, static_cast<std::int64_t>(rows)),
-        KOKKOS_LAMBDA(std::int64_t a) { c.encode(first + a, k, vp + a, vs, wp + a, ws, qp + a, qs); });
+        KOKKOS_LAMBDA(std::int64_t a) { c.encode(first + a, k, &rv(a, 0), 1, &rw(a, 0), 1, &rq(a, 0), 1); });
+    concord::detail::from_agent_major(exec, rows_q_, q, 0);
+    concord::detail::from_agent_major(exec, rows_words_, words_, 0);
   }
   if (!pattern.empty()) {
     detail::launch_pack(exec, plan, words_, send_, W, 0);

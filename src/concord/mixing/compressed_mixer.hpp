@@ -38,7 +38,10 @@ class CompressedMixer {
  private:
   const Mixer& mixer_;
   Compressor compressor_;
-  AgentMatrix words_;  ///< owned agents x words: the encoded rows
+  AgentMatrix words_;  ///< owned agents x words: the encoded rows, in the layout the pack kernel reads
+  /// Agent-major copies (one row contiguous) of v, q and the words: the operators walk a row at
+  /// stride 1 instead of stride n (16x the cache lines at n = 16; perf/RESULTS.md).
+  Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> rows_v_, rows_q_, rows_words_;
   Kokkos::View<double*, MemorySpace> send_, recv_, decoded_;
   Kokkos::View<int*, MemorySpace> halo_agents_;  ///< global id of each halo row
 };

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "concord/core/detail/agent_major.hpp"
 #include "concord/core/spaces.hpp"
 
 namespace concord::problems {
@@ -22,7 +23,6 @@ struct AgentData;
 
 namespace concord::problems::detail {
 
-using AgentRows = Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace>;
 using SlotOffsets = Kokkos::View<std::int64_t*, MemorySpace>;
 using CoordinateMask = Kokkos::View<unsigned char*, MemorySpace>;
 
@@ -36,24 +36,15 @@ inline auto host_agents(const ExecutionSpace& exec, int n) {
     return Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Dynamic>(0, n).set_chunk_size(1);
 }
 
-/// Work items 0 .. n - 1 on the host threads (static schedule), on `exec` when it is a host space.
-inline auto host_items(const ExecutionSpace& exec, std::int64_t n) {
-  using Index = Kokkos::IndexType<std::int64_t>;
-  if constexpr (std::is_same_v<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>)
-    return Kokkos::RangePolicy<ExecutionSpace, Index>(exec, 0, n);
-  else
-    return Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Index>(0, n);
-}
-
 /// True when x holds one agent whose coordinates are contiguous (x.data()[c] = x(0, c)): the BLAS
 /// path then reads and writes it in place, without the agent-major copies.
 inline bool single_contiguous_row(const AgentMatrix& x) { return x.extent(0) == 1 && x.stride(1) == 1; }
 
-/// rows(a, c) = x(a, c) for the first x.extent(1) coordinates.
-void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const AgentRows& rows);
-
-/// g(a, first + c) = rows(a, c) for c < rows.extent(1).
-void from_agent_major(const ExecutionSpace& exec, const AgentRows& rows, const AgentMatrix& g, int first);
+// The transposes and host work items live in core/detail (the compressed exchange uses them too).
+using concord::detail::AgentRows;
+using concord::detail::from_agent_major;
+using concord::detail::host_items;
+using concord::detail::to_agent_major;
 
 /// Where one BLAS pass reads each agent's parameters and writes its gradient sums (agent a at
 /// params + a d, sums + a d): the AgentMatrix rows themselves when the rank holds one contiguous

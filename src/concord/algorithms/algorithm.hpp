@@ -25,6 +25,11 @@
 ///   push_sum_gossip   u <- W u; w <- W w; x = u / w               (W column-stochastic: directed graphs)
 ///   push_sum_sgd      u <- W (u - gamma grad F(u / w)); w <- W w; x = u / w
 ///   push_pull         x <- R (x - gamma y); y <- C y + g(x_new) - g(x)   (C = W, R = W rows normalised)
+///   async_dsgd        active agents only: x_i <- sum_j W_ij p_j - gamma g_i(x_i); p_i <- x_i
+///   async_gossip      active agents only: x_i <- sum_j W_ij p_j; p_i <- x_i
+///                     (p = the published copies; iteration k = one tick of virtual time, agent i
+///                     active with probability activation (/ slowdown), at least every
+///                     max_staleness + 1 ticks: a deterministic simulation of asynchrony)
 ///
 /// g^k is the problem's stochastic gradient of iteration k (minibatch drawn from the agents'
 /// streams for iteration k).
@@ -66,7 +71,17 @@ struct AlgorithmOptions {
   int period = 10;                 ///< H of gossip_pga and local_sgd
   mixing::CompressionOptions compression;  ///< choco_gossip, choco_sgd: what travels
   double consensus_step = 1.0;     ///< choco_gossip, choco_sgd: CHOCO's gamma (required in decks)
-  /// The run's seed (concord/seed): the streams of random compression operators.
+  /// async_dsgd, async_gossip: the probability that an agent is active in a tick, in (0, 1].
+  double activation = 0.5;
+  /// async_dsgd, async_gossip: the global ids of the slow agents (active with probability
+  /// activation / slowdown); empty: none.
+  std::vector<int> slow_agents;
+  double slowdown = 4.0;  ///< async_dsgd, async_gossip: >= 1, how much rarer slow agents are active
+  /// async_dsgd, async_gossip: an agent inactive for this many ticks in a row is active in the
+  /// next (bounded staleness; 0: every agent every tick, i.e. synchronous).
+  int max_staleness = 8;
+  /// The run's seed (concord/seed): the streams of random compression operators and of the
+  /// asynchronous algorithms' activity.
   std::uint64_t seed = default_seed;
   bool time_phases = true;         ///< fence at phase boundaries to split compute / communication
 };

@@ -13,7 +13,7 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
       detail::exact_diffusion_entry(), detail::d2_entry(), detail::gossip_pga_entry(),
       detail::local_sgd_entry(), detail::gossip_entry(),  detail::choco_gossip_entry(),
       detail::choco_sgd_entry(),  detail::push_sum_gossip_entry(), detail::push_sum_sgd_entry(),
-      detail::push_pull_entry()};
+      detail::push_pull_entry(), detail::async_dsgd_entry(), detail::async_gossip_entry()};
   return catalog;
 }
 

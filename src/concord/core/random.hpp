@@ -39,6 +39,7 @@ inline constexpr std::uint64_t initial = 4;
 inline constexpr std::uint64_t partition = 5;
 inline constexpr std::uint64_t evaluation = 6;
 inline constexpr std::uint64_t compression = 7;
+inline constexpr std::uint64_t asynchrony = 8;  ///< async_dsgd / async_gossip: which agents are active per tick
 }  // namespace stream_purpose
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.

@@ -20,6 +20,8 @@ AlgorithmInfo choco_sgd_entry();
 AlgorithmInfo push_sum_gossip_entry();
 AlgorithmInfo push_sum_sgd_entry();
 AlgorithmInfo push_pull_entry();
+AlgorithmInfo async_dsgd_entry();
+AlgorithmInfo async_gossip_entry();
 
 /// The variant parameter of dsgd and gradient_tracking (one declaration, shared).
 parameters::Bound<AlgorithmOptions> variant_parameter();

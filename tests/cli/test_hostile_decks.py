@@ -71,7 +71,9 @@ class HostileDecks(unittest.TestCase):
         self.assertEqual(len(lines), 1, f"{name}: {r.stderr[:2000]}")
         self.assertTrue(lines[0].startswith("concord: error: "), lines[0])
         self.assertIn(expected, lines[0])
-        self.assertLess(len(lines[0]), 400, lines[0])
+        # Short: a hostile value is quoted in 60 characters; the rest is the message and at most the
+        # list of allowed names (the topology catalogue's 22 names are the longest, about 330).
+        self.assertLess(len(lines[0]), 600, lines[0])
         self.assertNotIn(".cpp", lines[0])
         self.assertNotIn("Throw", lines[0])
         self.assertLess(seconds, 20, f"{name}: {seconds:.1f} s")

@@ -27,7 +27,7 @@ sys.dont_write_bytecode = True
 import common  # noqa: E402
 
 ITEMS = ["consensus", "rho", "finite_time", "heterogeneity", "transient", "speedup", "fashion_mnist",
-         "communication", "compression", "directed"]
+         "communication", "compression", "directed", "asynchrony"]
 
 
 def main() -> int:

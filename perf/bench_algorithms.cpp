@@ -52,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "concord/algorithms/algorithm.hpp"
 #include "concord/comm/transport.hpp"
 #include "concord/core/agent_layout.hpp"
@@ -68,6 +69,9 @@
 #include <cblas.h>
 
 namespace {
+
+using concord_bench::median;
+using concord_bench::timed;
 
 using concord::AgentMatrix;
 using concord::ExecutionSpace;
@@ -90,23 +94,6 @@ struct Sizes {
 };
 
 Sizes sizes;
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
-/// Seconds taken by f(), fenced on both sides.
-template <class F>
-double timed(const ExecutionSpace& exec, F&& f) {
-  exec.fence("bench::before");
-  const auto t0 = Clock::now();
-  f();
-  exec.fence("bench::after");
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 /// Runs the callables in a rotating order (the k-th iteration starts with the (k mod count)-th).
 void rotate(std::int64_t k, const std::vector<std::function<void()>>& runs) {

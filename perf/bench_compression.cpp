@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "concord/comm/transport.hpp"
 #include "concord/core/agent_layout.hpp"
 #include "concord/mixing/compressed_mixer.hpp"
@@ -23,27 +24,15 @@
 
 namespace {
 
+using concord_bench::median;
+using concord_bench::timed;
+
 using concord::AgentMatrix;
 using concord::ExecutionSpace;
 using concord::mixing::CompressionKind;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kAgents = 16;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
-template <class F>
-double timed(const ExecutionSpace& exec, F&& f) {
-  exec.fence("bench::before");
-  const auto t0 = Clock::now();
-  f();
-  exec.fence("bench::after");
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 void compressed(benchmark::State& state, concord::mixing::CompressionOptions options) {
   const int d = static_cast<int>(state.range(0));

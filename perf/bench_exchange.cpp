@@ -43,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "concord/comm/transport.hpp"
 #include "concord/core/agent_layout.hpp"
 #include "concord/core/spaces.hpp"
@@ -50,6 +51,8 @@
 #include "concord/topology/registry.hpp"
 
 namespace {
+
+using concord_bench::median;
 
 using concord::AgentMatrix;
 using concord::ExecutionSpace;
@@ -59,13 +62,6 @@ using Vector = Kokkos::View<double*, concord::MemorySpace>;
 
 MPI_Comm g_comm = MPI_COMM_NULL;  // the baselines' own communicator
 int g_rank = 0, g_size = 1;
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
 
 /// Seconds this rank spends in f(), from a common start (barrier) to a fence.
 template <class F>

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "concord/comm/transport.hpp"
 #include "concord/core/agent_layout.hpp"
 #include "concord/core/spaces.hpp"
@@ -32,29 +33,15 @@
 
 namespace {
 
+using concord_bench::median;
+using concord_bench::timed;
+
 using concord::AgentMatrix;
 using concord::ExecutionSpace;
 using Clock = std::chrono::steady_clock;
 using RowMajor = Kokkos::View<double**, Kokkos::LayoutRight, concord::MemorySpace>;
 
 constexpr int kAgents = 64;
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
-/// Seconds taken by f(), fenced on both sides.
-template <class F>
-double timed(const ExecutionSpace& exec, F&& f) {
-  exec.fence("bench::before");
-  const auto t0 = Clock::now();
-  f();
-  exec.fence("bench::after");
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 /// x(a, c) = a pseudo-random value in [0, 1), deterministic.
 template <class View>

@@ -41,14 +41,18 @@ AgentMatrix Algorithm::allocate(const std::string& what) const {
 }
 
 double Algorithm::gossip_bytes(std::int64_t k, double values_per_agent) const {
+  // W(k)'s weights on its pattern (a reweighted topology's pattern is the union of every W(k)):
+  // a message for every nonzero off-diagonal weight, i.e. every (receiver, sender) pair.
   const topology::Topology& t = mixer_.topology();
-  // A reweighted topology's round(k) is the union pattern: count W(k)'s own entries (a host copy;
-  // bytes are counted when records are written, not in the iteration loop).
-  const topology::WeightMatrix drawn = t.schedule() == topology::Schedule::reweighted ? t.matrix(k) : topology::WeightMatrix();
-  const topology::WeightMatrix& w = t.schedule() == topology::Schedule::reweighted ? drawn : t.round(k);
-  std::int64_t sent = 0;  // off-diagonal entries: (receiver, sender) pairs
-  for (int i = 0; i < w.size(); ++i) sent += w.degree(i);
-  return 8.0 * values_per_agent * static_cast<double>(sent) / static_cast<double>(w.size());
+  const topology::WeightMatrix& pattern = t.round(k);
+  const auto values = t.weights(k, round_values_, round_scratch_);
+  std::int64_t sent = 0;
+  for (int i = 0; i < pattern.size(); ++i) {
+    const auto cols = pattern.row_cols(i);
+    const auto first = static_cast<std::size_t>(pattern.row_offsets()[static_cast<std::size_t>(i)]);
+    for (std::size_t e = 0; e < cols.size(); ++e) sent += cols[e] != i && values[first + e] != 0.0;
+  }
+  return 8.0 * values_per_agent * static_cast<double>(sent) / static_cast<double>(pattern.size());
 }
 
 double Algorithm::allreduce_bytes(double values_per_agent) const {

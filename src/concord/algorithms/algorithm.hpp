@@ -151,6 +151,9 @@ class Algorithm {
   std::string step_region_;  ///< "concord::<name>::step", built once
   mutable std::int64_t bytes_k_ = 0;  ///< bytes_through's cache: the sum over [0, bytes_k_)
   mutable double bytes_sum_ = 0.0;
+  /// Host buffers of Topology::weights (a reweighted W(k)), sized once.
+  mutable std::vector<double> round_values_;
+  mutable std::vector<int> round_scratch_;
 };
 
 /// Builds the algorithm `options.name` through its catalogue entry (catalog.hpp). Throws

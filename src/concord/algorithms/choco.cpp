@@ -104,10 +104,20 @@ parameters::Bound<AlgorithmOptions> consensus_step_parameter() {
 /// is kept incrementally).
 void check_choco(const std::string& name, const topology::Topology& t) {
   topology::require_stochasticity(t, topology::Stochasticity::doubly, name);
-  if (!t.is_static())
-    throw InputError(fmt::format("algorithm '{}' needs a static topology (it keeps W x_hat incrementally), but '{}' "
-                                 "changes every iteration",
-                                 name, t.name()));
+  mixing::CompressedMixer::require_static(t, "algorithm '" + name + "'");
+}
+
+AlgorithmInfo choco_entry(const std::string& name, std::string summary, bool descends) {
+  AlgorithmInfo info{name,
+                     std::move(summary),
+                     descends,
+                     {consensus_step_parameter()},
+                     [name, descends](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> {
+                       return std::make_unique<Choco>(name, descends, o, env);
+                     },
+                     [name](const topology::Topology& t) { check_choco(name, t); }};
+  info.compresses = true;
+  return info;
 }
 
 }  // namespace
@@ -115,29 +125,14 @@ void check_choco(const std::string& name, const topology::Topology& t) {
 namespace detail {
 
 AlgorithmInfo choco_gossip_entry() {
-  AlgorithmInfo info{"choco_gossip",
-                     "compressed average consensus: q = C(x - x_hat); x_hat += q; x += gamma_c (W x_hat - x_hat)",
-                     false,
-                     {consensus_step_parameter()},
-                     [](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> {
-                       return std::make_unique<Choco>("choco_gossip", false, o, env);
-                     },
-                     [](const topology::Topology& t) { check_choco("choco_gossip", t); }};
-  info.compresses = true;
-  return info;
+  return choco_entry("choco_gossip",
+                     "compressed average consensus: q = C(x - x_hat); x_hat += q; x += gamma_c (W x_hat - x_hat)", false);
 }
 
 AlgorithmInfo choco_sgd_entry() {
-  AlgorithmInfo info{"choco_sgd",
+  return choco_entry("choco_sgd",
                      "CHOCO-SGD: x' = x - gamma g; q = C(x' - x_hat); x_hat += q; x = x' + gamma_c (W x_hat - x_hat)",
-                     true,
-                     {consensus_step_parameter()},
-                     [](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> {
-                       return std::make_unique<Choco>("choco_sgd", true, o, env);
-                     },
-                     [](const topology::Topology& t) { check_choco("choco_sgd", t); }};
-  info.compresses = true;
-  return info;
+                     true);
 }
 
 }  // namespace detail

@@ -87,9 +87,8 @@ class PushSum final : public Algorithm {
     Kokkos::deep_copy(exec, weight_, weight_host_);
   }
   void step_weights(std::int64_t t) {
-    const topology::Topology& topology = mixer_.topology();
-    if (topology.schedule() == topology::Schedule::reweighted) topology.matrix(t).apply(all_weights_, next_weights_);
-    else topology.round(t).apply(all_weights_, next_weights_);
+    const topology::Topology& topology = mixer_.topology();  // W(t) without a copy, buffers reused
+    topology.round(t).apply(topology.weights(t, round_values_, round_scratch_), all_weights_, next_weights_);
     std::swap(all_weights_, next_weights_);
   }
 
@@ -98,6 +97,8 @@ class PushSum final : public Algorithm {
   Kokkos::View<double*, MemorySpace> weight_;
   Kokkos::View<double*, MemorySpace>::host_mirror_type weight_host_;
   std::vector<double> all_weights_, next_weights_;
+  std::vector<double> round_values_;  ///< Topology::weights' buffers (reweighted topologies)
+  std::vector<int> round_scratch_;
   std::int64_t weights_at_ = -1;  ///< the iteration all_weights_ belongs to
 };
 

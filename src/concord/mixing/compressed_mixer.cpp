@@ -16,12 +16,16 @@ namespace {
 using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>;
 }
 
+void CompressedMixer::require_static(const topology::Topology& topology, std::string_view who) {
+  if (!topology.is_static())
+    throw InputError(fmt::format("{} needs a static topology (it keeps W x_hat incrementally), but '{}' changes "
+                                 "every iteration",
+                                 who, topology.name()));
+}
+
 CompressedMixer::CompressedMixer(const Mixer& mixer, const Compressor& compressor)
     : mixer_(mixer), compressor_(compressor) {
-  if (!mixer.topology().is_static())
-    throw InputError(fmt::format("compressed gossip needs a static topology (it keeps W x_hat incrementally); '{}' "
-                                 "changes every iteration",
-                                 mixer.topology().name()));
+  require_static(mixer.topology(), "compressed gossip");
   if (compressor.dimension != mixer.dimension())
     throw UsageError(fmt::format("concord::CompressedMixer: compressor of dimension {} for a mixer of dimension {}",
                                  compressor.dimension, mixer.dimension()));

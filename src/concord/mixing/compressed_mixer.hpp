@@ -16,6 +16,7 @@
 ///   cm.apply(exec, k, v, q, wq);                     // q = C(v), wq = W q
 /// \endcode
 #include <cstdint>
+#include <string_view>
 
 #include "concord/core/spaces.hpp"
 #include "concord/mixing/compression.hpp"
@@ -28,6 +29,10 @@ class CompressedMixer {
   /// Uses `mixer`'s plan, layout and transport (the mixer must outlive this). InputError for a
   /// time-varying topology or a compressor of another dimension.
   CompressedMixer(const Mixer& mixer, const Compressor& compressor);
+
+  /// InputError naming `who` (e.g. "algorithm 'choco_sgd'") unless `topology` is static: the
+  /// precondition the constructor checks, for callers that refuse a topology before building.
+  static void require_static(const topology::Topology& topology, std::string_view who);
 
   const Compressor& compressor() const { return compressor_; }
   /// q = C(v) for the local agents (what their peers decode) and wq = W q. All three are

@@ -98,16 +98,13 @@ Compressor make_compressor(const CompressionOptions& options, int dimension, std
 }
 
 std::string describe(const Compressor& c) {
-  const std::string name = compression_kinds().name(c.kind);
-  std::string what;
-  switch (c.kind) {
-    case CompressionKind::top_k:
-    case CompressionKind::random_k: what = fmt::format(" (k = {} of {}", c.kept, c.dimension); break;
-    case CompressionKind::qsgd: what = fmt::format(" (s = {}, 1/tau = {:.4g}", c.levels, c.inverse_tau); break;
-    default: what = " ("; break;
-  }
-  if (what == " (") return fmt::format("{} ({} bytes per row instead of {})", name, c.bytes, 8 * std::int64_t{c.dimension});
-  return fmt::format("{}{}, {} bytes per row instead of {})", name, what, c.bytes, 8 * std::int64_t{c.dimension});
+  std::string what;  // the operator's own parameters, if any
+  if (c.kind == CompressionKind::top_k || c.kind == CompressionKind::random_k)
+    what = fmt::format("k = {} of {}, ", c.kept, c.dimension);
+  else if (c.kind == CompressionKind::qsgd)
+    what = fmt::format("s = {}, 1/tau = {:.4g}, ", c.levels, c.inverse_tau);
+  return fmt::format("{} ({}{} bytes per row instead of {})", compression_kinds().name(c.kind), what, c.bytes,
+                     8 * std::int64_t{c.dimension});
 }
 
 }  // namespace concord::mixing

@@ -57,6 +57,16 @@ std::size_t Topology::round_index(std::int64_t k) const {
   return 0;
 }
 
+std::span<const double> Topology::weights(std::int64_t k, std::vector<double>& values,
+                                         std::vector<int>& scratch) const {
+  const WeightMatrix& pattern = round(k);
+  if (schedule_ != Schedule::reweighted) return pattern.weights();
+  values.resize(pattern.nonzeros());  // no-ops once sized
+  scratch.resize(draw_->scratch_size());
+  draw_->fill(k, pattern, 0, pattern.size(), values, scratch);
+  return values;
+}
+
 WeightMatrix Topology::matrix(std::int64_t k) const {
   if (schedule_ != Schedule::reweighted) return round(k);
   const WeightMatrix& pattern = rounds_.front();

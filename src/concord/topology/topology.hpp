@@ -89,6 +89,10 @@ class Topology {
   const std::vector<WeightMatrix>& rounds() const { return rounds_; }
   /// W(k) exactly, for every schedule (a copy: for analysis and tests, not for the iteration loop).
   WeightMatrix matrix(std::int64_t k) const;
+  /// W(k)'s weights on the pattern round(k), in its CSR order: the stored ones (periodic, drawn),
+  /// or drawn into `values` (reweighted; absent entries 0). The buffers are sized on the first
+  /// call and reused: no allocation afterwards, so host code may call it every iteration.
+  std::span<const double> weights(std::int64_t k, std::vector<double>& values, std::vector<int>& scratch) const;
 
   /// The weight draw of a reweighted topology (nullptr otherwise).
   const WeightDraw* weight_draw() const { return draw_.get(); }

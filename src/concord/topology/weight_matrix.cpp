@@ -39,10 +39,12 @@ int WeightMatrix::max_degree() const {
   return best;
 }
 
-void WeightMatrix::apply(std::span<const double> x, std::span<double> y) const {
+void WeightMatrix::apply(std::span<const double> x, std::span<double> y) const { apply(weights_, x, y); }
+
+void WeightMatrix::apply(std::span<const double> values, std::span<const double> x, std::span<double> y) const {
   for (int i = 0; i < n_; ++i) {
     double s = 0.0;
-    for (auto k = offsets_[i]; k < offsets_[i + 1]; ++k) s += weights_[k] * x[cols_[k]];
+    for (auto k = offsets_[i]; k < offsets_[i + 1]; ++k) s += values[k] * x[cols_[k]];
     y[i] = s;
   }
 }

@@ -54,6 +54,9 @@ class WeightMatrix {
 
   /// y = W x and y = W^T x (sums in ascending column order: deterministic).
   void apply(std::span<const double> x, std::span<double> y) const;
+  /// y = W' x for the matrix W' of this pattern with the weights `values` (CSR order, one per
+  /// stored entry): e.g. a reweighted topology's W(k) (Topology::weights), without building it.
+  void apply(std::span<const double> values, std::span<const double> x, std::span<double> y) const;
   void apply_transpose(std::span<const double> x, std::span<double> y) const;
 
   WeightMatrix transpose() const;

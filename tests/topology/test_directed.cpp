@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "topology_support.hpp"
 #include "concord/algorithms/catalog.hpp"
 #include "concord/core/error.hpp"
 #include "concord/topology/analysis.hpp"
@@ -18,14 +19,7 @@ using namespace concord::topology;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const concord::InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using concord_test::error_of;
 
 /// Agents reached from `start` following arcs j -> i (W(i, j) != 0), or backwards.
 std::size_t reached(const WeightMatrix& w, int start, bool backwards) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "topology_support.hpp"
 #include "concord/core/error.hpp"
 #include "concord/topology/analysis.hpp"
 #include "concord/topology/generators.hpp"
@@ -24,14 +25,7 @@ fs::path scratch(const std::string& name) {
 
 void write_text(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const concord::InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using concord_test::error_of;
 
 void write_dense_h5(const fs::path& p, const std::vector<double>& w, hsize_t n) {
   hid_t f = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);

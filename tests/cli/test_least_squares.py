@@ -20,7 +20,7 @@ SOURCE_DIR = os.environ.get("SOURCE_DIR", os.path.join(os.path.dirname(os.path.a
 AGENTS, PER_AGENT, DIMENSION = 4, 5, 40
 ITERATIONS = 2000  # the converging run (one rank)
 SHORT = 100        # the runs compared across rank and thread counts
-TIME_COLUMNS = {"time_compute", "time_comm", "time_metrics"}
+TIME_COLUMNS = {"time_compute", "time_comm", "time_metrics", "time_elapsed"}
 
 DECK = """concord:
   seed: 1

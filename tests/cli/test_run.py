@@ -25,7 +25,7 @@ CONCORD = os.environ.get("CONCORD", "build/bin/concord")
 MPIEXEC = os.environ.get("MPIEXEC", "mpiexec.mpich")
 SOURCE_DIR = os.environ.get("SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-TIME_COLUMNS = {"time_compute", "time_comm", "time_metrics"}
+TIME_COLUMNS = {"time_compute", "time_comm", "time_metrics", "time_elapsed"}
 
 # Exit statuses of `concord run` (apps/run_command.cpp).
 BAD_INPUT, DIVERGED, INTERRUPTED = 2, 3, 75

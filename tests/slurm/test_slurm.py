@@ -63,7 +63,7 @@ concord:
   output:    {{ file: {output}, log_every: {log_every}, checkpoint_every: {checkpoint_every}, snapshot_every: 0, overwrite: false }}
 """
 
-TIME_COLUMNS = {"time_compute", "time_comm", "time_metrics"}
+TIME_COLUMNS = {"time_compute", "time_comm", "time_metrics", "time_elapsed"}
 
 
 class Harness:

@@ -29,11 +29,34 @@ Algorithm::Algorithm(std::string name, const AlgorithmOptions& options, Environm
     throw UsageError("concord::algorithms: the ReproducibleSum is narrower than the problem dimension");
   x_ = allocate("x");
   step_region_ = "concord::" + name_ + "::step";
+  const int ranks = mixer_.layout().ranks();
+  for (int r : options_.straggler_ranks) {
+    if (r < 0 || r >= ranks)
+      throw InputError(fmt::format("concord/parallel/straggler_ranks: rank {} does not exist (this run has {} rank{}, "
+                                   "ids 0 to {})",
+                                   r, ranks, ranks == 1 ? "" : "s", ranks - 1));
+    straggler_ = straggler_ || r == mixer_.layout().rank();
+  }
+  if (!(options_.straggler_slowdown >= 1.0))
+    throw InputError(fmt::format("concord/parallel/straggler_slowdown: must be >= 1, not {}", options_.straggler_slowdown));
 }
 
 void Algorithm::step(const ExecutionSpace& exec, std::int64_t k) {
   Kokkos::Profiling::ScopedRegion region(step_region_);
+  if (!straggler_) {
+    advance(exec, k);
+    return;
+  }
+  // A straggler: the step, then a spin for (slowdown - 1) x its time (counted as computation).
+  exec.fence("concord::Algorithm::straggler");
+  Kokkos::Timer timer;
   advance(exec, k);
+  exec.fence("concord::Algorithm::straggler");
+  const double busy = timer.seconds();
+  const double until = busy * options_.straggler_slowdown;
+  while (timer.seconds() < until) {
+  }
+  times_.compute += timer.seconds() - busy;
 }
 
 AgentMatrix Algorithm::allocate(const std::string& what) const {

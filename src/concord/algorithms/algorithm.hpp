@@ -30,6 +30,9 @@
 ///                     (p = the published copies; iteration k = one tick of virtual time, agent i
 ///                     active with probability activation (/ slowdown), at least every
 ///                     max_staleness + 1 ticks: a deterministic simulation of asynchrony)
+///   async_dsgd_mpi    the same over MPI for real: each rank updates at its own pace, mixing its
+///   async_gossip_mpi  neighbours' newest copies no older than max_staleness ticks (AsyncMixer;
+///                     max_staleness 0: dsgd cta / gossip bit for bit; otherwise not reproducible)
 ///
 /// g^k is the problem's stochastic gradient of iteration k (minibatch drawn from the agents'
 /// streams for iteration k).
@@ -80,6 +83,11 @@ struct AlgorithmOptions {
   /// async_dsgd, async_gossip: an agent inactive for this many ticks in a row is active in the
   /// next (bounded staleness; 0: every agent every tick, i.e. synchronous).
   int max_staleness = 8;
+  /// Straggler emulation (concord/parallel/straggler_ranks, straggler_slowdown): the listed ranks
+  /// spin after every step for (slowdown - 1) x the step's time, as if their hardware were
+  /// `straggler_slowdown` times slower. Empty: none.
+  std::vector<int> straggler_ranks;
+  double straggler_slowdown = 4.0;
   /// The run's seed (concord/seed): the streams of random compression operators and of the
   /// asynchronous algorithms' activity.
   std::uint64_t seed = default_seed;
@@ -122,7 +130,18 @@ class Algorithm {
   /// Default: one exchange of the d-vector per exchanges_per_iteration().
   virtual double bytes_sent(std::int64_t k) const { return gossip_bytes(k, exchanges_per_iteration() * dimension_); }
   /// The mean bytes an agent sent in iterations [0, k) (cached: O(1) per call for increasing k).
-  double bytes_through(std::int64_t k) const;
+  virtual double bytes_through(std::int64_t k) const;
+
+  /// Whether the ranks advance at their own pace between synchronisation points (async_*_mpi):
+  /// the driver then calls no collective at other iterations, and calls `synchronize` on every
+  /// rank before each one it does call (records, checkpoints, divergence checks, the end).
+  virtual bool asynchronous_ranks() const { return false; }
+  /// Collective, every rank after the same step: brings the ranks to a consistent state (nothing
+  /// in flight). Its waiting counts as communication time.
+  virtual void synchronize(const ExecutionSpace&) {}
+  /// What the run's last line should add about the algorithm's own behaviour, the same on every
+  /// rank (e.g. how often the asynchronous ranks updated); empty: nothing. Valid after a step.
+  virtual std::string activity() const { return {}; }
 
  protected:
   Algorithm(std::string name, const AlgorithmOptions& options, Environment env);
@@ -149,6 +168,7 @@ class Algorithm {
   StepTimes times_;
   Kokkos::Timer timer_;
   std::string step_region_;  ///< "concord::<name>::step", built once
+  bool straggler_ = false;   ///< this rank emulates a straggler (options_.straggler_ranks)
   mutable std::int64_t bytes_k_ = 0;  ///< bytes_through's cache: the sum over [0, bytes_k_)
   mutable double bytes_sum_ = 0.0;
   /// Host buffers of Topology::weights (a reweighted W(k)), sized once.

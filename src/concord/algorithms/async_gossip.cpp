@@ -228,9 +228,7 @@ std::vector<parameters::Bound<AlgorithmOptions>> async_parameters() {
            real("slowdown", "how many times rarer the slow agents are active (synchronous DSGD would wait for them: "
                             "slowdown time units per iteration)",
                 1.0, false)),
-      bind(&AlgorithmOptions::max_staleness,
-           integer("max_staleness",
-                   "an agent inactive for this many ticks in a row is active in the next (0: synchronous)", 0, int_max)),
+      detail::max_staleness_parameter(),
   };
 }
 
@@ -241,6 +239,16 @@ std::unique_ptr<Algorithm> make_async(const std::string& name, bool descends, co
 }  // namespace
 
 namespace detail {
+
+parameters::Bound<AlgorithmOptions> max_staleness_parameter() {
+  using namespace parameters;
+  return bind(&AlgorithmOptions::max_staleness,
+              integer("max_staleness",
+                      "bounded staleness, in ticks. async_dsgd, async_gossip: an agent inactive for this many ticks in "
+                      "a row is active in the next. async_*_mpi: a rank mixes no neighbour copy older than this many "
+                      "ticks (it waits for a fresher one). 0: synchronous",
+                      0, int_max));
+}
 
 AlgorithmInfo async_dsgd_entry() {
   return {"async_dsgd",

@@ -13,7 +13,8 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
       detail::exact_diffusion_entry(), detail::d2_entry(), detail::gossip_pga_entry(),
       detail::local_sgd_entry(), detail::gossip_entry(),  detail::choco_gossip_entry(),
       detail::choco_sgd_entry(),  detail::push_sum_gossip_entry(), detail::push_sum_sgd_entry(),
-      detail::push_pull_entry(), detail::async_dsgd_entry(), detail::async_gossip_entry()};
+      detail::push_pull_entry(), detail::async_dsgd_entry(), detail::async_gossip_entry(),
+      detail::async_dsgd_mpi_entry(), detail::async_gossip_mpi_entry()};
   return catalog;
 }
 
@@ -64,6 +65,20 @@ std::vector<parameters::EntryParams> entry_params() {
   return entries;
 }
 }  // namespace
+
+const std::vector<parameters::Bound<AlgorithmOptions>>& straggler_parameters() {
+  using namespace parameters;
+  static const std::vector<Bound<AlgorithmOptions>> bound = {
+      bind(&AlgorithmOptions::straggler_ranks,
+           integer_list("straggler_ranks", nullptr,
+                        "ranks that emulate slow hardware: after every step they spin for (straggler_slowdown - 1) x "
+                        "the step's time (for measuring asynchrony; empty: none)",
+                        0, int_max)),
+      bind(&AlgorithmOptions::straggler_slowdown,
+           real("straggler_slowdown", "how many times slower the straggler ranks' steps are", 1.0, false)),
+  };
+  return bound;
+}
 
 std::vector<Param> algorithm_deck_parameters() { return parameters::merge_entry_params(entry_params(), "algorithm/name"); }
 

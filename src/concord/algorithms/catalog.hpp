@@ -51,6 +51,10 @@ std::vector<std::string> descending_algorithm_names();
 /// AlgorithmOptions::schedule: declared once, taken by every descending algorithm.
 const std::vector<parameters::Bound<AlgorithmOptions>>& step_size_parameters();
 
+/// Straggler emulation (straggler_ranks, straggler_slowdown), bound to AlgorithmOptions: declared
+/// here once, listed in the deck under concord/parallel (they apply to every algorithm).
+const std::vector<parameters::Bound<AlgorithmOptions>>& straggler_parameters();
+
 /// The deck declarations of concord/algorithm's catalogue parameters: each algorithm's own and
 /// the step-size ones, each declared once with "applies when concord/algorithm/name is one of ..."
 /// (io/deck.cpp adds `name`, `iterations` and `batch_size`).

@@ -37,6 +37,7 @@ class NcclTransport final : public Transport {
   std::string describe() const override { return fmt::format("nccl ({} ranks, stream-ordered)", mpi_.size()); }
   int rank() const override { return mpi_.rank(); }
   int size() const override { return mpi_.size(); }
+  MPI_Comm communicator() const override { return mpi_.get(); }
   void reserve(std::size_t, std::size_t, std::size_t) override {}
 
   void post_receives(const ExecutionSpace&, const ExchangePattern& pattern, std::size_t values_per_row,

@@ -52,6 +52,7 @@ class InProcessTransport final : public Transport {
   std::string describe() const override { return "in_process (one rank, no messages)"; }
   int rank() const override { return 0; }
   int size() const override { return 1; }
+  MPI_Comm communicator() const override { return MPI_COMM_SELF; }
   void reserve(std::size_t, std::size_t, std::size_t) override {}
   void post_receives(const ExecutionSpace&, const ExchangePattern& pattern, std::size_t, double*) override {
     if (!pattern.empty()) throw std::logic_error("concord::InProcessTransport: an exchange pattern with peers");
@@ -77,6 +78,7 @@ class MpiTransport final : public Transport {
   }
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
+  MPI_Comm communicator() const override { return comm_.get(); }
 
   void reserve(std::size_t send_values, std::size_t recv_values, std::size_t reduce_values) override {
     if (!stage_) return;

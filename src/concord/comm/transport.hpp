@@ -81,6 +81,9 @@ class Transport {
   virtual std::string describe() const = 0;
   virtual int rank() const = 0;
   virtual int size() const = 0;
+  /// The transport's ranks as an MPI communicator (MPI_COMM_SELF for in_process), e.g. for a
+  /// StampedExchange over the same ranks. Owned by the transport: duplicate it, do not free it.
+  virtual MPI_Comm communicator() const = 0;
 
   /// Announces the largest exchange (in doubles) and reduction this transport will carry, so that
   /// any staging buffers are allocated here, once, and never inside the iteration loop.

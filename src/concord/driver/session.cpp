@@ -264,25 +264,41 @@ int RunSession::iterate() {
   last_times_ = algorithm_->times();
   last_record_ = start_;
   t0_ = std::chrono::steady_clock::now();
+  // A restart continues the clock of the record it starts from (NaN in files without the column).
+  const auto elapsed_column = std::find(columns_.begin(), columns_.end(), "time_elapsed");
+  if (restarting() && history_->size() > 0 && elapsed_column != columns_.end()) {
+    const double before = history_->values(history_->size() - 1)[static_cast<std::size_t>(elapsed_column - columns_.begin())];
+    elapsed_before_ = std::isfinite(before) ? before : 0.0;
+  }
   const bool snapshots = output_.snapshot_every > 0;
   if (!restarting()) {
     if (diverged_at(0) || !record(0)) return diverged;
     if (snapshots) trajectory_->snapshot(0, algorithm_->models());
   }
   const SignalGuard signals;
+  // Ranks that advance at their own pace (async_*_mpi) meet only where the driver needs every rank
+  // (records, checkpoints, snapshots, divergence checks, the end); a signal is noticed there.
+  const bool asynchronous = algorithm_->asynchronous_ranks();
   for (std::int64_t k = start_; k < iterations_; ++k) {
     algorithm_->step(exec_, k);
     const std::int64_t done = k + 1;
+    const bool log = done % output_.log_every == 0 || done == iterations_;
+    const bool scheduled_checkpoint =
+        output_.checkpoint_every > 0 && done % output_.checkpoint_every == 0 && done != iterations_;
+    const bool finite_check = output_.finite_every > 0 && done % output_.finite_every == 0;
+    const bool snapshot = snapshots && done % output_.snapshot_every == 0;
+    if (asynchronous) {
+      if (!(log || scheduled_checkpoint || finite_check || snapshot)) continue;
+      algorithm_->synchronize(exec_);
+    }
     // Every rank stops at the same iteration: the signal one rank received is everyone's.
     const int stop = ranks_ > 1 ? comm::allreduce_max(static_cast<int>(g_signal), comm_) : static_cast<int>(g_signal);
     const bool interrupt = stop != 0 && done < iterations_;  // at the last iteration: just finish
-    const bool log = done % output_.log_every == 0 || done == iterations_;
-    const bool checkpoint =
-        (output_.checkpoint_every > 0 && done % output_.checkpoint_every == 0 && done != iterations_) || interrupt;
-    const bool check = log || checkpoint || (output_.finite_every > 0 && done % output_.finite_every == 0);
+    const bool checkpoint = scheduled_checkpoint || interrupt;
+    const bool check = log || checkpoint || finite_check;
     if (check && diverged_at(done)) return diverged;
     if (log && !record(done)) return diverged;
-    if (snapshots && done % output_.snapshot_every == 0) trajectory_->snapshot(done, algorithm_->models());
+    if (snapshot) trajectory_->snapshot(done, algorithm_->models());
     if (checkpoint) write_checkpoint(done);
     if (interrupt) return interrupted_after(done, stop);
   }
@@ -313,6 +329,8 @@ bool RunSession::record(std::int64_t k) {
   // Timed like the algorithm's phases: a fence, then a timer. Cheap to do on every record: the
   // divergence check before it has already synchronised, and the metrics end on the host.
   exec_.fence("concord::driver::metrics");
+  const double iterating =
+      elapsed_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() - metrics_seconds_;
   Kokkos::Timer timer;
   const auto m = metrics_->compute(exec_, k, algorithm_->models());
   exec_.fence("concord::driver::metrics");
@@ -326,7 +344,7 @@ bool RunSession::record(std::int64_t k) {
     }
   const auto& times = algorithm_->times();
   // Per iteration since the previous record: compute, communication; then this record's evaluation.
-  double seconds[3] = {0.0, 0.0, evaluation};
+  double seconds[4] = {0.0, 0.0, evaluation, k == 0 ? 0.0 : iterating};
   if (k > last_record_) {
     seconds[0] = (times.compute - last_times_.compute) / static_cast<double>(k - last_record_);
     seconds[1] = (times.communication - last_times_.communication) / static_cast<double>(k - last_record_);
@@ -340,6 +358,7 @@ bool RunSession::record(std::int64_t k) {
     values.push_back(c == "time_compute"   ? seconds[0]
                      : c == "time_comm"    ? seconds[1]
                      : c == "time_metrics" ? seconds[2]
+                     : c == "time_elapsed" ? seconds[3]
                      : c == "bytes_sent"   ? algorithm_->bytes_through(k)
                                            : metric_value(m, c));
   trajectory_->append(k, values);
@@ -399,6 +418,7 @@ int RunSession::finish() {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   out_.say("done: {} iterations in {} ({:.1f} s, of which {:.1f} s evaluating the records); trajectory {}, checkpoint {}\n",
            iterations_ - start_, duration(elapsed), elapsed, metrics_seconds_, output_.file, output_.checkpoint_file);
+  if (const std::string activity = algorithm_->activity(); !activity.empty()) out_.say("{}: {}\n", algorithm_->name(), activity);
   return completed;
 }
 

@@ -140,6 +140,7 @@ algorithms::AlgorithmOptions algorithm_options(const io::Deck& deck) {
   algorithms::AlgorithmOptions o = algorithms::algorithm_options(deck.at("algorithm"));
   o.time_phases = deck.boolean("output/time_phases");
   o.seed = static_cast<std::uint64_t>(deck.integer("seed"));
+  parameters::assign(algorithms::straggler_parameters(), deck.at("parallel"), o);
   return o;
 }
 
@@ -164,6 +165,9 @@ std::vector<std::string> metric_columns(const problems::Problem& problem, bool t
     // Always measured (the progress rate leaves it out), but a column only with the other times:
     // output/time_phases switches every time column at once.
     c.push_back("time_metrics");
+    // Wall seconds of iterating since iteration 0 (records' evaluation left out, continued across
+    // restarts): time to accuracy, e.g. synchronous against asynchronous ranks.
+    c.push_back("time_elapsed");
   }
   return c;
 }

@@ -141,7 +141,7 @@ Section output_section() {
                              iterations_max));
   s.params.push_back(boolean("time_phases", true,
                              "split each step's time into compute and communication (fences at phase boundaries) and write the time "
-                             "columns time_compute, time_comm and time_metrics"));
+                             "columns time_compute, time_comm, time_metrics and time_elapsed"));
   return s;
 }
 
@@ -155,6 +155,7 @@ Section parallel_section() {
                              "65536 multiply-adds per rank, all of them otherwise), N = at most N; results do not depend "
                              "on it; ignored by Serial and CUDA builds",
                              0, int_max));
+  for (const auto& b : algorithms::straggler_parameters()) s.params.push_back(b.param);
   return s;
 }
 

@@ -22,8 +22,12 @@ AlgorithmInfo push_sum_sgd_entry();
 AlgorithmInfo push_pull_entry();
 AlgorithmInfo async_dsgd_entry();
 AlgorithmInfo async_gossip_entry();
+AlgorithmInfo async_dsgd_mpi_entry();
+AlgorithmInfo async_gossip_mpi_entry();
 
 /// The variant parameter of dsgd and gradient_tracking (one declaration, shared).
 parameters::Bound<AlgorithmOptions> variant_parameter();
+/// max_staleness of the asynchronous algorithms, simulated and over MPI (one declaration, shared).
+parameters::Bound<AlgorithmOptions> max_staleness_parameter();
 
 }  // namespace concord::algorithms::detail

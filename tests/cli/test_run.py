@@ -477,10 +477,86 @@ class Restart(RunTestCase):
         self.check_restart({"algorithm/name": "push_sum_sgd", "topology/name": "directed_random",
                             "algorithm/step_size": 0.02}, 1, (2,))
 
+    def test_async_dsgd_mpi_staleness_0(self):
+        # The checkpoint holds x alone; the restart primes the exchange with it. max_staleness 0 is
+        # DSGD (cta) bit for bit, so the 1-rank reference applies.
+        self.check_restart({"algorithm/name": "async_dsgd_mpi", "algorithm/max_staleness": 0,
+                            "algorithm/batch_size": 3, "parallel/straggler_ranks": [0]}, 2, (1, 2))
+
     def test_dsgd_random_matching(self):
         # A matching drawn anew from (seed, k) every iteration.
         self.check_restart({"algorithm/name": "dsgd", "topology/name": "random_matching",
                             "algorithm/step_size": 0.02}, 2, (1,))
+
+
+class AsynchronousRanks(RunTestCase):
+    """async_dsgd_mpi over MPI: synchronous DSGD bit for bit with max_staleness 0 (a straggler rank
+    or not), restarts, the activity line, time_elapsed, straggler emulation and refusals."""
+
+    def test_staleness_0_is_dsgd_cta_with_a_straggler(self):
+        ref = self.tmpdir()
+        self.run_ok(ref, "run", write_deck(ref, base_deck(**{"algorithm/name": "dsgd", "algorithm/variant": "cta",
+                                                             "algorithm/iterations": 60})))
+        want = read_trajectory(os.path.join(ref, "run.h5"))
+        d = self.tmpdir()
+        deck = base_deck(**{"algorithm/name": "async_dsgd_mpi", "algorithm/max_staleness": 0,
+                            "algorithm/iterations": 60, "parallel/straggler_ranks": [1],
+                            "parallel/straggler_slowdown": 3})
+        r = self.run_ok(d, "run", write_deck(d, deck), ranks=2)
+        self.assertIn("async_dsgd_mpi (asynchronous over MPI: max staleness 0 ticks, straggler ranks [1] x3)", r.stdout)
+        self.assertIn("async_dsgd_mpi: updates per rank 60 to 60 (ticks 60)", r.stdout)
+        got = read_trajectory(os.path.join(d, "run.h5"))
+        self.assert_same_trajectory(want, got, "async_dsgd_mpi, max_staleness 0, vs dsgd cta")
+        elapsed = got["columns"]["time_elapsed"]
+        self.assertEqual(elapsed[0], 0.0)
+        self.assertTrue(np.all(np.diff(elapsed) >= 0), elapsed)
+
+    def test_straggler_with_staleness_skips_ticks_and_keeps_time(self):
+        d = self.tmpdir()
+        deck = base_deck(**{"algorithm/name": "async_dsgd_mpi", "algorithm/max_staleness": 6,
+                            "algorithm/iterations": 400, "algorithm/step_size": 0.02, "output/log_every": 100,
+                            "parallel/straggler_ranks": [1], "parallel/straggler_slowdown": 4,
+                            "problem/data/samples_per_agent": 400, "problem/data/dimension": 60})
+        name = write_deck(d, deck)
+        r = self.run_ok(d, "run", name, ranks=2)
+        m = re.search(r"async_dsgd_mpi: updates per rank (\d+) to (\d+) \(ticks (\d+)\), waiting per rank at most", r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        fewest, most, ticks = (int(g) for g in m.groups())
+        self.assertEqual(ticks, 400)
+        self.assertLessEqual(fewest, most)
+        self.assertLessEqual(most, ticks)
+        # Every update is at most max_staleness + 1 ticks after the previous one.
+        self.assertGreaterEqual(fewest, ticks // 7)
+        t = read_trajectory(os.path.join(d, "run.h5"))
+        # bytes_sent counts the updates made: 60 values to 2 neighbours per agent and update.
+        self.assertEqual(t["columns"]["bytes_sent"][-1], 8 * 60 * 2 * (fewest + most) / 2)
+        self.assertLess(t["columns"]["distance_to_solution"][-1], 0.5 * t["columns"]["distance_to_solution"][0])
+        # A restart continues the clock of the checkpoint's last record.
+        first_end = t["columns"]["time_elapsed"][-1]
+        self.assertGreater(first_end, 0.0)
+        self.run_ok(d, "run", name, "--restart", "run.checkpoint.h5", *sets(**{"algorithm/iterations": 600}), ranks=2)
+        t2 = read_trajectory(os.path.join(d, "run.h5"))
+        self.assertEqual(list(t2["columns"]["iteration"]), [0, 100, 200, 300, 400, 500, 600])
+        self.assert_bits_equal(t2["columns"]["time_elapsed"][:5], t["columns"]["time_elapsed"], "records before the restart")
+        self.assertGreaterEqual(t2["columns"]["time_elapsed"][5], first_end)
+
+    def test_refusals(self):
+        d = self.tmpdir()
+        cases = [
+            ({"algorithm/name": "async_dsgd_mpi", "topology/name": "one_peer_exponential"},
+             ("async_dsgd_mpi", "static topology")),
+            ({"algorithm/name": "async_dsgd_mpi", "algorithm/max_staleness": -1},
+             ("concord/algorithm/max_staleness",)),
+            ({"algorithm/name": "dsgd", "parallel/straggler_ranks": [2]},
+             ("concord/parallel/straggler_ranks", "rank 2 does not exist", "2 ranks")),
+            ({"algorithm/name": "dsgd", "parallel/straggler_slowdown": 0.5},
+             ("concord/parallel/straggler_slowdown",)),
+        ]
+        for changes, fragments in cases:
+            with self.subTest(changes=changes):
+                r = concord(d, "run", write_deck(d, base_deck(**changes)), ranks=2)
+                self.assert_one_error(r, *fragments)
+                self.assertFalse(os.path.exists(os.path.join(d, "run.h5")))
 
 
 class CompressedAndDirected(RunTestCase):

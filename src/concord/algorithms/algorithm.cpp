@@ -29,16 +29,18 @@ Algorithm::Algorithm(std::string name, const AlgorithmOptions& options, Environm
     throw UsageError("concord::algorithms: the ReproducibleSum is narrower than the problem dimension");
   x_ = allocate("x");
   step_region_ = "concord::" + name_ + "::step";
-  const int ranks = mixer_.layout().ranks();
-  for (int r : options_.straggler_ranks) {
+  check_stragglers(options_, mixer_.layout().ranks());
+  for (int r : options_.straggler_ranks) straggler_ = straggler_ || r == mixer_.layout().rank();
+}
+
+void check_stragglers(const AlgorithmOptions& options, int ranks) {
+  for (int r : options.straggler_ranks)
     if (r < 0 || r >= ranks)
       throw InputError(fmt::format("concord/parallel/straggler_ranks: rank {} does not exist (this run has {} rank{}, "
                                    "ids 0 to {})",
                                    r, ranks, ranks == 1 ? "" : "s", ranks - 1));
-    straggler_ = straggler_ || r == mixer_.layout().rank();
-  }
-  if (!(options_.straggler_slowdown >= 1.0))
-    throw InputError(fmt::format("concord/parallel/straggler_slowdown: must be >= 1, not {}", options_.straggler_slowdown));
+  if (!(options.straggler_slowdown >= 1.0))
+    throw InputError(fmt::format("concord/parallel/straggler_slowdown: must be >= 1, not {}", options.straggler_slowdown));
 }
 
 void Algorithm::step(const ExecutionSpace& exec, std::int64_t k) {

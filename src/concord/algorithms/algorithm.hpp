@@ -139,6 +139,10 @@ class Algorithm {
   /// Collective, every rank after the same step: brings the ranks to a consistent state (nothing
   /// in flight). Its waiting counts as communication time.
   virtual void synchronize(const ExecutionSpace&) {}
+  /// A restart at a checkpoint whose run had sent `bytes_sent` bytes per agent so far
+  /// (bytes_through of its iteration). Algorithms whose count depends on timing continue from it;
+  /// the others recompute theirs (the default ignores it).
+  virtual void continue_counters(double /*bytes_sent*/) {}
   /// What the run's last line should add about the algorithm's own behaviour, the same on every
   /// rank (e.g. how often the asynchronous ranks updated); empty: nothing. Valid after a step.
   virtual std::string activity() const { return {}; }
@@ -175,6 +179,10 @@ class Algorithm {
   mutable std::vector<double> round_values_;
   mutable std::vector<int> round_scratch_;
 };
+
+/// InputError unless every straggler rank of `options` is one of `ranks` ranks and the slowdown
+/// is >= 1 (the Algorithm constructor checks it; the driver calls it before reading any data).
+void check_stragglers(const AlgorithmOptions& options, int ranks);
 
 /// Builds the algorithm `options.name` through its catalogue entry (catalog.hpp). Throws
 /// InputError for an unknown name (listing the known ones), a bad schedule or period, or a

@@ -96,7 +96,7 @@ class AsyncMpi final : public Algorithm {
     mix_.drain();
     const double bytes = 8.0 * dimension_ * static_cast<double>(local_out_edges_) *
                          static_cast<double>(mix_.updates());
-    total_bytes_ = comm::allreduce_sum(bytes, mix_.communicator());
+    total_bytes_ = bytes_before_ + comm::allreduce_sum(bytes, mix_.communicator()) / mixer_.layout().agents();
     times_.communication += mix_.seconds_waiting() - waited;
     const MPI_Comm c = mix_.communicator();
     const auto updates = static_cast<long long>(mix_.updates());
@@ -107,12 +107,14 @@ class AsyncMpi final : public Algorithm {
 
   std::string activity() const override { return activity_; }
 
-  /// The bytes sent up to the last synchronisation point, per agent; before the first one, the
-  /// nominal figure of an update every tick.
+  /// The bytes sent up to the last synchronisation point, per agent (a restart continues from
+  /// the checkpoint's count); before the first one, the nominal figure of an update every tick.
   double bytes_through(std::int64_t k) const override {
-    if (total_bytes_ >= 0.0) return total_bytes_ / mixer_.layout().agents();
+    if (total_bytes_ >= 0.0) return total_bytes_;
     return Algorithm::bytes_through(k);
   }
+
+  void continue_counters(double bytes_sent) override { bytes_before_ = bytes_sent; }
 
   std::vector<std::pair<std::string, AgentMatrix>> state() const override { return {{"x", x_}}; }
 
@@ -131,7 +133,8 @@ class AsyncMpi final : public Algorithm {
   AgentMatrix work_, g_;
   std::int64_t expected_ = -1;  ///< the tick step() expects next (-1: prime first)
   std::int64_t local_out_edges_ = 0;
-  double total_bytes_ = -1.0;   ///< all ranks' bytes at the last synchronisation (-1: none yet)
+  double total_bytes_ = -1.0;   ///< bytes per agent at the last synchronisation (-1: none yet)
+  double bytes_before_ = 0.0;   ///< bytes per agent sent before this run segment (a restart)
   std::int64_t first_tick_ = 0;
   std::string activity_;        ///< activity() as of the last synchronisation
 };

@@ -72,6 +72,7 @@ RunSession::RunSession(const RunOptions& options, MPI_Comm comm)
   }
   algorithm_options_ = algorithm_options(deck_);
   algorithms::check_topology(algorithm_options_, topology_);  // e.g. d2's eigenvalue condition
+  algorithms::check_stragglers(algorithm_options_, ranks_);
   if (algorithms::algorithm_info(algorithm_options_.name).descends) algorithm_options_.schedule.validate();
   check_restart();
 }
@@ -213,6 +214,8 @@ void RunSession::restore_or_initialize() {
     if (std::find(resume_from_.state.begin(), resume_from_.state.end(), name) == resume_from_.state.end())
       throw InputError("checkpoint " + options_.restart + " has no state '" + name + "' needed by " + algorithm_->name());
   io::read_checkpoint_state(options_.restart, comm_, *layout_, state);
+  if (const auto sent = resume_from_.attributes.text.find(checkpoint_bytes_sent); sent != resume_from_.attributes.text.end())
+    algorithm_->continue_counters(std::stod(sent->second));
 }
 
 void RunSession::open_trajectory() {
@@ -393,6 +396,7 @@ void RunSession::write_checkpoint(std::int64_t k) {
   // Records first: a checkpoint never gets ahead of the records it names (a restart checks them).
   trajectory_->flush();
   checkpoint_.attributes.integers[trajectory_last_record] = trajectory_->last_record();
+  checkpoint_.attributes.text[checkpoint_bytes_sent] = shortest(algorithm_->bytes_through(k));
   checkpoint_.record_iteration = history_->iterations();
   checkpoint_.record_columns = columns_;
   checkpoint_.record_values = history_->flat_values();

@@ -392,6 +392,9 @@ std::string yaml_scalar(const Tree& v) {
 
 void write_yaml(const Tree& node, int indent, std::string& out) {
   for (const auto& [key, value] : node.items()) {
+    // An empty list is a list parameter left at its default (none: a deck may not write []),
+    // which Teuchos's YAML cannot type: leave it out, reading the text back gives it again.
+    if (value.is_array() && value.empty()) continue;
     out += std::string(indent, ' ') + key + ":";
     if (value.is_object()) {
       out += "\n";

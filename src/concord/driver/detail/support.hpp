@@ -142,6 +142,9 @@ class RecordHistory {
 
 /// Checkpoint attribute: the iteration of the last trajectory record when it was written.
 inline const std::string trajectory_last_record = "trajectory_last_record";
+/// Checkpoint attribute: bytes_sent (per agent) up to the checkpoint's iteration, for algorithms
+/// whose count depends on timing (Algorithm::continue_counters).
+inline const std::string checkpoint_bytes_sent = "bytes_sent";
 
 // ---- models --------------------------------------------------------------------------------------
 /// Smallest global id of an agent whose model has a NaN or Inf (INT_MAX: none). Collective.

@@ -472,6 +472,12 @@ class Restart(RunTestCase):
                             "algorithm/compression": {"name": "qsgd", "levels": 4}, "algorithm/batch_size": 3},
                            2, (1,))
 
+    def test_beer_compressed_gradient_tracking(self):
+        # BEER's state: x, v, the public copies h and c, their mixes s and t, the last gradient g.
+        self.check_restart({"algorithm/name": "beer", "algorithm/consensus_step": 0.4,
+                            "algorithm/compression": {"name": "random_k", "ratio": 0.5}, "algorithm/batch_size": 3},
+                           2, (1,))
+
     def test_push_sum_sgd_directed(self):
         # The push-sum weights are recomputed from w^0 = 1 after the restart.
         self.check_restart({"algorithm/name": "push_sum_sgd", "topology/name": "directed_random",

@@ -12,7 +12,7 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
       detail::psgd_entry(),     detail::dsgd_entry(),       detail::gradient_tracking_entry(),
       detail::exact_diffusion_entry(), detail::d2_entry(), detail::gossip_pga_entry(),
       detail::local_sgd_entry(), detail::gossip_entry(),  detail::choco_gossip_entry(),
-      detail::choco_sgd_entry(),  detail::push_sum_gossip_entry(), detail::push_sum_sgd_entry(),
+      detail::choco_sgd_entry(), detail::beer_entry(),  detail::push_sum_gossip_entry(), detail::push_sum_sgd_entry(),
       detail::push_pull_entry(), detail::async_dsgd_entry(), detail::async_gossip_entry(),
       detail::async_dsgd_mpi_entry(), detail::async_gossip_mpi_entry()};
   return catalog;

@@ -91,31 +91,15 @@ class Choco final : public Algorithm {
   AgentMatrix x_hat_, s_, g_, v_, q_, wq_;
 };
 
-parameters::Bound<AlgorithmOptions> consensus_step_parameter() {
-  return parameters::bind(&AlgorithmOptions::consensus_step,
-                          parameters::required(parameters::real(
-                              "consensus_step",
-                              "gamma_c of CHOCO: how far x moves towards the neighbours' public copies per iteration "
-                              "(1 with compression none is plain gossip; smaller for stronger compression)",
-                              0.0, true, 1.0)));
-}
-
-/// CHOCO needs doubly-stochastic weights (the average is preserved only then) and a static W (s
-/// is kept incrementally).
-void check_choco(const std::string& name, const topology::Topology& t) {
-  topology::require_stochasticity(t, topology::Stochasticity::doubly, name);
-  mixing::CompressedMixer::require_static(t, "algorithm '" + name + "'");
-}
-
 AlgorithmInfo choco_entry(const std::string& name, std::string summary, bool descends) {
   AlgorithmInfo info{name,
                      std::move(summary),
                      descends,
-                     {consensus_step_parameter()},
+                     {detail::consensus_step_parameter()},
                      [name, descends](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> {
                        return std::make_unique<Choco>(name, descends, o, env);
                      },
-                     [name](const topology::Topology& t) { check_choco(name, t); }};
+                     [name](const topology::Topology& t) { detail::check_compressed_gossip(name, t); }};
   info.compresses = true;
   return info;
 }
@@ -123,6 +107,20 @@ AlgorithmInfo choco_entry(const std::string& name, std::string summary, bool des
 }  // namespace
 
 namespace detail {
+
+parameters::Bound<AlgorithmOptions> consensus_step_parameter() {
+  return parameters::bind(&AlgorithmOptions::consensus_step,
+                          parameters::required(parameters::real(
+                              "consensus_step",
+                              "gamma_c of CHOCO and BEER: how far x moves towards the neighbours' public copies per "
+                              "iteration (1 with compression none is plain gossip; smaller for stronger compression)",
+                              0.0, true, 1.0)));
+}
+
+void check_compressed_gossip(const std::string& name, const topology::Topology& t) {
+  topology::require_stochasticity(t, topology::Stochasticity::doubly, name);
+  mixing::CompressedMixer::require_static(t, "algorithm '" + name + "'");
+}
 
 AlgorithmInfo choco_gossip_entry() {
   return choco_entry("choco_gossip",

@@ -131,6 +131,9 @@ class Algorithm {
   virtual double bytes_sent(std::int64_t k) const { return gossip_bytes(k, exchanges_per_iteration() * dimension_); }
   /// The mean bytes an agent sent in iterations [0, k) (cached: O(1) per call for increasing k).
   virtual double bytes_through(std::int64_t k) const;
+  /// Whether bytes_sent(k) varies from iteration to iteration beyond the topology's period (e.g.
+  /// random activity); the run header then averages it over more iterations.
+  virtual bool traffic_varies() const { return false; }
 
   /// Whether the ranks advance at their own pace between synchronisation points (async_*_mpi):
   /// the driver then calls no collective at other iterations, and calls `synchronize` on every

@@ -143,6 +143,8 @@ class AsyncGossip final : public Algorithm {
     return active_fraction(k) * gossip_bytes(k, static_cast<double>(dimension_));
   }
 
+  bool traffic_varies() const override { return true; }
+
   std::string describe() const override {
     std::string line = fmt::format("{} (asynchronous simulation: activation {}", name(), options_.activation);
     if (!options_.slow_agents.empty())

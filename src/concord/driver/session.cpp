@@ -155,10 +155,13 @@ void RunSession::build() {
                       {"problem", problem_->describe()},
                       {"topology", topology_.name()}};
   attributes_.integers = {{"ranks", ranks_}, {"agents", agents_}, {"dimension", dimension_}};
-  // Mean over one period of the topology (one iteration when static); the trajectory's bytes_sent
-  // column is the running total.
-  const int period = std::max(1, topology_.period());
-  attributes_.text["bytes_per_agent_per_iteration"] = shortest(algorithm_->bytes_through(period) / period);
+  // Mean over one period of the topology (one iteration when static), or over the first
+  // traffic_horizon_ iterations when the traffic is drawn (drawn topologies, random activity); the
+  // trajectory's bytes_sent column is the running total.
+  const bool drawn = topology_.schedule() != topology::Schedule::periodic || algorithm_->traffic_varies();
+  traffic_horizon_ = drawn ? std::clamp<std::int64_t>(iterations_, 1, 1000) : std::max(1, topology_.period());
+  attributes_.text["bytes_per_agent_per_iteration"] =
+      shortest(algorithm_->bytes_through(traffic_horizon_) / static_cast<double>(traffic_horizon_));
 }
 
 void RunSession::print_header() const {
@@ -191,8 +194,11 @@ void RunSession::print_header() const {
   }
   out_.say("problem:   {}\n", problem_->describe());
   out_.say("algorithm: {}\n", algorithm_->describe());
-  out_.say("traffic:   {} bytes sent per agent per iteration (mean over agents{})\n",
-           attributes_.text.at("bytes_per_agent_per_iteration"), topology_.is_static() ? "" : " and one period");
+  const bool periodic = topology_.schedule() == topology::Schedule::periodic && !algorithm_->traffic_varies();
+  out_.say("traffic:   {} bytes sent per agent per iteration (mean over agents{}{})\n",
+           attributes_.text.at("bytes_per_agent_per_iteration"),
+           periodic ? (topology_.is_static() ? "" : " and one period") : str(" and the first {} iterations", traffic_horizon_),
+           algorithm_->asynchronous_ranks() ? "; at most: ranks that skip ticks send less" : "");
   out_.say("output:    {} (a record every {} iterations{}), checkpoints {} ({})\n", output_.file, output_.log_every,
            output_.snapshot_every > 0 ? str(", snapshots every {}", output_.snapshot_every) : "", output_.checkpoint_file,
            output_.checkpoint_every > 0 ? str("every {} iterations", output_.checkpoint_every) : "at the end");

@@ -5,10 +5,12 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "concord/core/error.hpp"
+#include "concord/core/format.hpp"
 #include "concord/driver/run.hpp"
 #include "concord/io/checkpoint.hpp"
 #include "concord/io/deck.hpp"
@@ -73,19 +75,54 @@ Command add_deck_command(CLI::App& app) {
 namespace {
 
 /// What `concord summary` shows of one file: a trajectory (its last record) or a checkpoint.
+/// Where a trajectory's time went, from its time columns (absent when output/time_phases was off):
+/// time_compute and time_comm are per-iteration means between records, so the totals weight them by
+/// the iterations between records; time_metrics is per record; time_elapsed the loop's wall time.
+struct Timing {
+  std::int64_t iterations = 0;       ///< from the first record to the last
+  double compute = 0.0, comm = 0.0;  ///< seconds in total (maximum over ranks, record by record)
+  double metrics = 0.0;              ///< seconds evaluating records
+  double elapsed = std::nan("");     ///< time_elapsed of the last record (NaN in older files)
+  double per_second() const { return elapsed > 0.0 ? static_cast<double>(iterations) / elapsed : std::nan(""); }
+  double comm_share() const { return compute + comm > 0.0 ? comm / (compute + comm) : std::nan(""); }
+};
+
 struct SummaryRow {
   std::string file, kind, algorithm, topology;
-  int agents = 0, dimension = 0;
+  int agents = 0, dimension = 0, ranks = 0;
   std::int64_t iteration = 0, records = 0;
   std::map<std::string, double> last;  ///< trajectories: the last record's metrics
+  std::optional<Timing> timing;        ///< trajectories with time columns
 };
+
+std::optional<Timing> timing_of(const io::Trajectory& t) {
+  const auto column = [&](const char* name) -> const std::vector<double>* {
+    const auto it = t.columns.find(name);
+    return it == t.columns.end() ? nullptr : &it->second;
+  };
+  const auto *compute = column("time_compute"), *comm = column("time_comm"), *metrics = column("time_metrics");
+  if (compute == nullptr || comm == nullptr || metrics == nullptr || t.iteration.empty()) return std::nullopt;
+  Timing timing;
+  timing.iterations = t.iteration.back() - t.iteration.front();
+  for (std::size_t r = 0; r < t.iteration.size(); ++r) {
+    const auto since = static_cast<double>(r == 0 ? 0 : t.iteration[r] - t.iteration[r - 1]);
+    timing.compute += (*compute)[r] * since;
+    timing.comm += (*comm)[r] * since;
+    timing.metrics += (*metrics)[r];
+  }
+  if (const auto* elapsed = column("time_elapsed")) timing.elapsed = elapsed->back();
+  return timing;
+}
 
 /// The algorithm with its variant or period, without the step size: "dsgd (atc)", "psgd",
 /// "gossip_pga (H = 4)" (algorithm->describe() is "<that>, step size <schedule>").
 std::string algorithm_of(const io::FileAttributes& attributes) {
   const auto it = attributes.text.find("algorithm");
   if (it == attributes.text.end()) return "?";
-  return it->second.substr(0, it->second.find(", step size "));
+  // The description up to its step size: "dsgd (atc)", "choco_sgd (top_k ..., consensus step 0.1)".
+  std::string name = it->second.substr(0, it->second.find(", step size "));
+  if (std::count(name.begin(), name.end(), '(') > std::count(name.begin(), name.end(), ')')) name += ")";
+  return name;
 }
 
 std::string text_of(const io::FileAttributes& attributes, const std::string& key) {
@@ -108,6 +145,9 @@ SummaryRow summarise(const std::string& file) {
     row.iteration = t.iteration.empty() ? 0 : t.iteration.back();
     for (const auto& [column, values] : t.columns)
       if (!values.empty()) row.last[column] = values.back();
+    if (const auto it = t.attributes.integers.find("ranks"); it != t.attributes.integers.end())
+      row.ranks = static_cast<int>(it->second);
+    row.timing = timing_of(t);
     return row;
   } catch (const InputError& not_a_trajectory) {
     io::CheckpointHeader h;
@@ -133,10 +173,111 @@ nlohmann::json to_json(const SummaryRow& r) {
                       {"topology", r.topology},   {"agents", r.agents},   {"dimension", r.dimension},
                       {"iteration", r.iteration}};
   if (r.kind == "trajectory") {
+    j["ranks"] = r.ranks;
     j["records"] = r.records;
     j["last"] = std::move(last);
+    if (r.timing) {
+      const Timing& t = *r.timing;
+      const auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+      j["timing"] = {{"iterations", t.iterations},       {"elapsed_s", number(t.elapsed)},
+                     {"iterations_per_s", number(t.per_second())},
+                     {"compute_s", t.compute},           {"comm_s", t.comm},
+                     {"metrics_s", t.metrics},           {"comm_share", number(t.comm_share())}};
+    }
   }
   return j;
+}
+
+/// One table, printed aligned or as CSV: a header and a row of cells per file.
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  std::size_t text_columns = 0;  ///< the first columns, left-aligned (numbers are right-aligned)
+};
+
+std::string csv_cell(const std::string& cell) {
+  if (cell.find_first_of(",\"\n") == std::string::npos) return cell;
+  std::string quoted(1, '"');
+  for (char c : cell) {
+    quoted.push_back(c);
+    if (c == '"') quoted.push_back('"');  // a quote inside is doubled
+  }
+  quoted.push_back('"');
+  return quoted;
+}
+
+void print_table(const Table& table, bool csv) {
+  if (csv) {
+    const auto line = [](const std::vector<std::string>& row) {
+      std::string out;
+      for (std::size_t c = 0; c < row.size(); ++c) {
+        if (c > 0) out.push_back(',');
+        out += csv_cell(row[c]);
+      }
+      print("{}\n", out);
+    };
+    line(table.header);
+    for (const auto& row : table.rows) line(row);
+    return;
+  }
+  std::vector<std::size_t> width(table.header.size());
+  for (std::size_t c = 0; c < width.size(); ++c) {
+    width[c] = table.header[c].size();
+    for (const auto& row : table.rows) width[c] = std::max(width[c], row[c].size());
+  }
+  const auto line = [&](const std::vector<std::string>& row) {
+    std::string out;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (c > 0) out += "  ";
+      out += c < table.text_columns ? fmt::format("{:<{}}", row[c], width[c]) : fmt::format("{:>{}}", row[c], width[c]);
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    print("{}\n", out);
+  };
+  line(table.header);
+  for (const auto& row : table.rows) line(row);
+}
+
+/// A number for a table: `format` in the aligned table, the shortest exact form in CSV, "-" (or
+/// an empty CSV cell) when absent.
+std::string cell(double v, bool csv, fmt::string_view format) {
+  if (!std::isfinite(v)) return csv ? "" : "-";
+  return csv ? shortest(v) : fmt::vformat(format, fmt::make_format_args(v));
+}
+
+Table metrics_table(const std::vector<SummaryRow>& rows, bool csv) {
+  Table t{{"file", "kind", "algorithm", "topology", "agents", "iter", "consensus", "loss", "dist to x*", "accuracy"}, {}, 4};
+  for (const auto& r : rows) {
+    const auto last = [&](const char* column) {
+      const auto it = r.last.find(column);
+      return it == r.last.end() ? std::nan("") : it->second;
+    };
+    double accuracy = last("test_accuracy");
+    if (std::isnan(accuracy)) accuracy = last("accuracy");
+    t.rows.push_back({r.file, r.kind, r.algorithm, r.topology, std::to_string(r.agents), std::to_string(r.iteration),
+                      cell(last("consensus_error"), csv, "{:.3e}"), cell(last("loss"), csv, "{:.3e}"),
+                      cell(last("distance_to_solution"), csv, "{:.3e}"), cell(accuracy, csv, "{:.4f}")});
+  }
+  return t;
+}
+
+Table timing_table(const std::vector<SummaryRow>& rows, bool csv) {
+  Table t{{"file", "algorithm", "topology", "ranks", "agents", "iter", "elapsed s", "it/s", "compute ms/it",
+           "comm ms/it", "comm %", "metrics s", "bytes/agent"},
+          {},
+          3};
+  for (const auto& r : rows) {
+    if (!r.timing) continue;
+    const Timing& m = *r.timing;
+    const double per_it = m.iterations > 0 ? 1e3 / static_cast<double>(m.iterations) : std::nan("");
+    const auto bytes = r.last.find("bytes_sent");
+    t.rows.push_back({r.file, r.algorithm, r.topology, std::to_string(r.ranks), std::to_string(r.agents),
+                      std::to_string(m.iterations), cell(m.elapsed, csv, "{:.3f}"), cell(m.per_second(), csv, "{:.1f}"),
+                      cell(m.compute * per_it, csv, "{:.4f}"), cell(m.comm * per_it, csv, "{:.4f}"),
+                      cell(100.0 * m.comm_share(), csv, "{:.1f}"), cell(m.metrics, csv, "{:.3f}"),
+                      cell(bytes == r.last.end() ? std::nan("") : bytes->second, csv, "{:.4g}")});
+  }
+  return t;
 }
 
 }  // namespace
@@ -146,11 +287,19 @@ Command add_summary_command(CLI::App& app) {
       "summary", "One line per file: a trajectory's run and last record, or a checkpoint's run and iteration");
   auto files = std::make_shared<std::vector<std::string>>();
   auto json = std::make_shared<bool>(false);
+  auto csv = std::make_shared<bool>(false);
+  auto timing = std::make_shared<bool>(false);
   cmd->add_option("files", *files, "trajectory and checkpoint files written by concord run")->required();
-  cmd->add_flag("--json", *json, "print a JSON array, one object per file");
+  auto* json_flag = cmd->add_flag("--json", *json, "print a JSON array, one object per file (with its timing)");
+  cmd->add_flag("--csv", *csv, "print the table as CSV (numbers in full precision, empty cells for absent values)")
+      ->excludes(json_flag);
+  cmd->add_flag("--timing", *timing,
+                "where the time went, one line per trajectory: wall time and iterations per second (time_elapsed), "
+                "compute and communication per iteration, their split, the records' evaluation, bytes sent");
   cmd->footer("A file that is neither a trajectory nor a checkpoint gets one line on stderr; the others are "
-              "summarised, and the exit status is then 2.");
-  return [files, json] {
+              "summarised, and the exit status is then 2. --timing needs the time columns (output/time_phases: "
+              "true, the default); other files are left out of its table.");
+  return [files, json, csv, timing] {
     std::vector<SummaryRow> rows;
     int unreadable = 0;
     for (const auto& f : *files) {
@@ -166,24 +315,7 @@ Command add_summary_command(CLI::App& app) {
       for (const auto& r : rows) out.push_back(to_json(r));
       std::fputs((out.dump(2) + "\n").c_str(), stdout);
     } else {
-      std::size_t width = 4, algorithm_width = 9;
-      for (const auto& r : rows) width = std::max(width, r.file.size());
-      for (const auto& r : rows) algorithm_width = std::max(algorithm_width, r.algorithm.size());
-      print("{:<{}}  {:<10} {:<{}} {:<22} {:>6} {:>7}  {:>11} {:>11} {:>11} {:>8}\n", "file", width, "kind",
-            "algorithm", algorithm_width, "topology", "agents", "iter", "consensus", "loss", "dist to x*", "accuracy");
-      for (const auto& r : rows) {
-        auto last = [&](const std::string& column) {
-          auto it = r.last.find(column);
-          return it == r.last.end() || std::isnan(it->second) ? std::string("-") : fmt::format("{:.3e}", it->second);
-        };
-        std::string accuracy = "-";
-        for (const char* column : {"test_accuracy", "accuracy"})
-          if (auto it = r.last.find(column); accuracy == "-" && it != r.last.end() && !std::isnan(it->second))
-            accuracy = fmt::format("{:.4f}", it->second);
-        print("{:<{}}  {:<10} {:<{}} {:<22} {:>6} {:>7}  {:>11} {:>11} {:>11} {:>8}\n", r.file, width, r.kind,
-              r.algorithm, algorithm_width, r.topology, r.agents, r.iteration, last("consensus_error"), last("loss"),
-              last("distance_to_solution"), accuracy);
-      }
+      print_table(*timing ? timing_table(rows, *csv) : metrics_table(rows, *csv), *csv);
     }
     std::fflush(stdout);
     if (unreadable > 0) {

@@ -998,6 +998,51 @@ class Summary(RunTestCase):
         c = j[files.index("run-atc.checkpoint.h5")]
         self.assertEqual((c["kind"], c["iteration"], c["agents"]), ("checkpoint", 20, 8))
 
+    def test_timing_csv_and_progress_split(self):
+        """--timing totals are the trajectory's time columns weighted by the iterations between
+        records; --csv prints the same numbers in full precision; --json carries them too; progress
+        lines show the compute / communication split."""
+        import csv
+        import io
+        d = self.tmpdir()
+        deck = base_deck(**{"algorithm/name": "dsgd", "algorithm/iterations": 60, "output/log_every": 15,
+                            "output/progress_every": 15})
+        r = self.run_ok(d, "run", write_deck(d, deck), ranks=2)
+        progress = [l for l in r.stdout.splitlines() if l.startswith("iter ")]
+        self.assertRegex(progress[-1], r"\| compute [0-9.]+ (ns|µs|ms|s) comm [0-9.]+ (ns|µs|ms|s) per it$")
+        self.assertNotIn("compute", progress[0])  # iteration 0: no iterations timed yet
+        t = read_trajectory(os.path.join(d, "run.h5"))["columns"]
+        it = t["iteration"]
+        compute = float(np.sum(t["time_compute"][1:] * np.diff(it)))
+        comm = float(np.sum(t["time_comm"][1:] * np.diff(it)))
+        metrics = float(np.sum(t["time_metrics"]))
+        elapsed = float(t["time_elapsed"][-1])
+        rows = list(csv.DictReader(io.StringIO(self.run_ok(d, "summary", "--timing", "--csv", "run.h5").stdout)))
+        self.assertEqual(len(rows), 1)
+        row = rows[0]
+        self.assertEqual((row["file"], row["ranks"], row["agents"], row["iter"]), ("run.h5", "2", "8", "60"))
+        self.assertAlmostEqual(float(row["compute ms/it"]), 1e3 * compute / 60, delta=1e-12)
+        self.assertAlmostEqual(float(row["comm ms/it"]), 1e3 * comm / 60, delta=1e-12)
+        self.assertAlmostEqual(float(row["metrics s"]), metrics, delta=1e-15)
+        self.assertEqual(float(row["elapsed s"]), elapsed)
+        self.assertAlmostEqual(float(row["it/s"]), 60 / elapsed, delta=1e-9 * 60 / elapsed)
+        self.assertAlmostEqual(float(row["comm %"]), 100 * comm / (compute + comm), delta=1e-9)
+        self.assertEqual(float(row["bytes/agent"]), float(t["bytes_sent"][-1]))
+        j = json.loads(self.run_ok(d, "summary", "--json", "run.h5").stdout)[0]
+        self.assertEqual(j["ranks"], 2)
+        self.assertEqual(j["timing"]["iterations"], 60)
+        self.assertEqual(j["timing"]["elapsed_s"], elapsed)
+        self.assertAlmostEqual(j["timing"]["compute_s"], compute, delta=1e-12)
+        # The aligned table has the same columns; the plain table as CSV has the last record exactly.
+        table = self.run_ok(d, "summary", "--timing", "run.h5").stdout.splitlines()
+        self.assertTrue(table[0].startswith("file") and "it/s" in table[0] and "comm ms/it" in table[0], table)
+        plain = list(csv.DictReader(io.StringIO(self.run_ok(d, "summary", "--csv", "run.h5", "run.checkpoint.h5").stdout)))
+        self.assertEqual([p["kind"] for p in plain], ["trajectory", "checkpoint"])
+        self.assertEqual(float(plain[0]["loss"]), float(t["loss"][-1]))
+        self.assertEqual(plain[1]["loss"], "")  # a checkpoint has no metrics
+        # --csv and --json exclude each other.
+        self.assertEqual(concord(d, "summary", "--csv", "--json", "run.h5").returncode != 0, True)
+
     def test_unreadable_file_does_not_stop_the_others(self):
         d = self.tmpdir()
         self.run_ok(d, "run", write_deck(d, base_deck(**{"algorithm/iterations": 10})))

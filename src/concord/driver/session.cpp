@@ -372,11 +372,11 @@ bool RunSession::record(std::int64_t k) {
                                            : metric_value(m, c));
   trajectory_->append(k, values);
   history_->append(k, values);
-  if (k % output_.progress_every == 0 || k == iterations_ || k == start_) print_progress(k, m);
+  if (k % output_.progress_every == 0 || k == iterations_ || k == start_) print_progress(k, m, seconds);
   return true;
 }
 
-void RunSession::print_progress(std::int64_t k, const algorithms::MetricValues& m) const {
+void RunSession::print_progress(std::int64_t k, const algorithms::MetricValues& m, const double (&seconds)[4]) const {
   // The rate of the iterations proper: the records' evaluation (time_metrics) is left out.
   const double iterating = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() - metrics_seconds_;
   const double rate = k > start_ && iterating > 0 ? static_cast<double>(k - start_) / iterating : 0.0;
@@ -386,6 +386,9 @@ void RunSession::print_progress(std::int64_t k, const algorithms::MetricValues& 
   if (!std::isnan(m.accuracy)) line += str("  acc {:.4f}", m.accuracy);
   if (!std::isnan(m.test_accuracy)) line += str("  test acc {:.4f}", m.test_accuracy);
   if (rate > 0) line += str("  | {:.0f} it/s  ETA {}", rate, duration(static_cast<double>(iterations_ - k) / rate));
+  // Per iteration since the previous record (time_compute, time_comm; maximum over ranks).
+  if (algorithm_options_.time_phases && k > start_ && seconds[0] + seconds[1] > 0.0)
+    line += str("  | compute {} comm {} per it", duration_short(seconds[0]), duration_short(seconds[1]));
   out_.say("{}\n", line);
 }
 

@@ -91,6 +91,14 @@ bool exists_on_root(const std::string& path, MPI_Comm comm) {
   return found != 0;
 }
 
+std::string duration_short(double seconds) {
+  if (!(seconds >= 0.0)) return "-";
+  if (seconds >= 1.0) return fmt::format("{:.3g} s", seconds);
+  if (seconds >= 1e-3) return fmt::format("{:.3g} ms", seconds * 1e3);
+  if (seconds >= 1e-6) return fmt::format("{:.3g} µs", seconds * 1e6);
+  return fmt::format("{:.3g} ns", seconds * 1e9);
+}
+
 std::string duration(double seconds) {
   if (!(seconds >= 0) || seconds > 1e8) return "--:--";
   const auto s = static_cast<long long>(seconds + 0.5);

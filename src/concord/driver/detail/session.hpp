@@ -73,7 +73,7 @@ class RunSession {
   /// Records the iteration-k state: false (after the message) when the run diverged. Collective.
   bool diverged_at(std::int64_t k);
   bool record(std::int64_t k);
-  void print_progress(std::int64_t k, const algorithms::MetricValues& m) const;
+  void print_progress(std::int64_t k, const algorithms::MetricValues& m, const double (&seconds)[4]) const;
   void write_checkpoint(std::int64_t k);
   /// The one divergence message (stderr, rank 0): what is not finite, at which iteration, why if
   /// known, and the last good checkpoint (or why there is none).

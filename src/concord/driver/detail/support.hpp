@@ -82,6 +82,8 @@ bool exists_on_root(const std::string& path, MPI_Comm comm);
 
 /// "m:ss" or "h:mm:ss"; "--:--" when unknown.
 std::string duration(double seconds);
+/// A short time for progress lines, 3 significant digits: "850 ns", "12.3 µs", "4.56 ms", "1.20 s".
+std::string duration_short(double seconds);
 /// The output file with .h5 replaced by .checkpoint.h5.
 std::string default_checkpoint(const std::string& output);
 

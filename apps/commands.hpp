@@ -18,5 +18,7 @@ Command add_run_command(CLI::App& app);
 Command add_deck_command(CLI::App& app);
 /// `concord summary FILE...`: one line per trajectory.
 Command add_summary_command(CLI::App& app);
+/// `concord plot FILE... [--y COLUMN]... [--x iteration|time|bytes] [--output FIG]`: python3 -m concord.plot.
+Command add_plot_command(CLI::App& app);
 
 }  // namespace concord::app

@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     auto run_cmd = concord::app::add_run_command(app);
     auto deck_cmd = concord::app::add_deck_command(app);
     auto summary_cmd = concord::app::add_summary_command(app);
+    auto plot_cmd = concord::app::add_plot_command(app);
 
     try {
       app.parse(static_cast<int>(concord_args.size()) - 1, concord_args.data());
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
         else if (app.got_subcommand("topology")) command = topology_cmd;
         else if (app.got_subcommand("deck")) command = deck_cmd;
         else if (app.got_subcommand("summary")) command = summary_cmd;
+        else if (app.got_subcommand("plot")) command = plot_cmd;
         else command = compare_cmd;
         rc = runtime.rank == 0 ? command() : 0;
       }

@@ -5,6 +5,9 @@ install(TARGETS concord EXPORT ConcordTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS concord_app RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The Python package (reading outputs, concord plot): bin/../share/concord/python, where concord plot looks.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/concord DESTINATION ${CMAKE_INSTALL_DATADIR}/concord/python
+        PATTERN "__pycache__" EXCLUDE)
 # Headers: only the public ones. Every src/concord/**/*.hpp is public except
 #  - the headers of detail/ directories, private to the library (core/detail/hdf5.hpp pulls in
 #    hdf5.h, which a consumer need not have), and

@@ -14,10 +14,13 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-import h5py
+import sys
+
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "python"))
+from concord.files import read_trajectory  # noqa: E402  Concord's Python package: the one HDF5 reader
 DECKS = HERE / "decks"
 
 
@@ -108,14 +111,16 @@ class Context:
 
 # ---- reading outputs -------------------------------------------------------------------------
 def trajectory(path: pathlib.Path) -> dict:
-    """The /trajectory datasets of a Concord output file as numpy arrays (plus attributes)."""
-    with h5py.File(path, "r") as f:
-        t = {name: np.array(ds) for name, ds in f["trajectory"].items()}
-        t["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        if "snapshots" in f:
-            t["snapshot_iteration"] = np.array(f["snapshots/iteration"])
-            t["snapshot_x"] = np.array(f["snapshots/x"])
-    return t
+    """The /trajectory datasets of a Concord output file as numpy arrays (plus attributes), read by
+    Concord's Python package (python/concord), flattened: {column: array, "attrs": {...},
+    "snapshot_iteration", "snapshot_x"}."""
+    t = read_trajectory(path)
+    flat = dict(t["columns"])
+    flat["attrs"] = t["attrs"]
+    if "snapshots" in t:
+        flat["snapshot_iteration"] = t["snapshot_iteration"]
+        flat["snapshot_x"] = t["snapshots"]
+    return flat
 
 
 def per_iteration_rate(analysis: dict) -> float:

@@ -13,6 +13,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -126,20 +127,9 @@ def sets(**values):
     return out
 
 
-def read_trajectory(path):
-    with h5py.File(path, "r") as f:
-        t = {"columns": {name: f["trajectory"][name][()] for name in f["trajectory"]},
-             "attrs": {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}}
-        if "snapshots" in f:
-            t["snapshot_iteration"] = f["snapshots/iteration"][()]
-            t["snapshots"] = f["snapshots/x"][()]
-    return t
-
-
-def read_checkpoint(path):
-    with h5py.File(path, "r") as f:
-        return {"state": {name: f["state"][name][()] for name in f["state"]},
-                "attrs": {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}}
+# Concord's own Python reader (python/concord): the one copy of HDF5 reading in Python.
+sys.path.insert(0, os.path.join(SOURCE_DIR, "python"))
+from concord.files import read_checkpoint, read_trajectory  # noqa: E402  {"columns", "attrs", "snapshots", "state", ...}
 
 
 def as_int(v):
@@ -1053,6 +1043,33 @@ class Summary(RunTestCase):
         self.assertEqual([l.split()[0] for l in r.stdout.splitlines()[1:]], ["run.h5", "run.checkpoint.h5"])
         self.assertEqual(len(r.stderr.strip().splitlines()), 2, r.stderr)
         self.assertIn("notes.h5", r.stderr)
+
+
+class Plot(RunTestCase):
+    """concord plot: figures from trajectories through the Python package (matplotlib)."""
+
+    def test_figures_and_refusals(self):
+        d = self.tmpdir()
+        for name in ("dsgd", "gradient_tracking"):
+            self.run_ok(d, "run", write_deck(d, base_deck(**{"algorithm/name": name, "algorithm/iterations": 40,
+                                                             "output/file": name + ".h5"}), name + ".yaml"))
+        for args, output, magic in ((["--x", "iteration"], "a.png", b"\x89PNG"),
+                                    (["--x", "time", "--y", "loss"], "b.pdf", b"%PDF"),
+                                    (["--x", "bytes", "--y", "consensus_error", "--y", "loss"], "c.svg", b"<?xml")):
+            r = self.run_ok(d, "plot", "dsgd.h5", "gradient_tracking.h5", *args, "--output", output)
+            self.assertIn("wrote " + output, r.stdout)
+            with open(os.path.join(d, output), "rb") as f:
+                self.assertEqual(f.read(len(magic)), magic, output)
+        before = snapshot_dir(d)
+        for args, fragments in ((["dsgd.h5", "--y", "accuracy"], ("dsgd.h5", "no column 'accuracy'", "loss")),
+                                (["missing.h5"], ("missing.h5", "no such file")),
+                                (["dsgd.yaml"], ("dsgd.yaml", "not a Concord trajectory")),
+                                (["dsgd.h5", "--output", "fig.jpg"], ("--output", ".png"))):
+            with self.subTest(args=args):
+                r = concord(d, "plot", *args)
+                self.assert_one_error(r, *fragments)
+        self.assertEqual(snapshot_dir(d), before, "a refused plot wrote files")
+        self.assertIn("--x", concord(d, "plot", "--help").stdout)
 
 
 # ---------------------------------------------------------------------------------------------

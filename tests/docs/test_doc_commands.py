@@ -167,6 +167,9 @@ def environment(scratch):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
     env["PATH"] = f"{scratch / '.bin'}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
     env["HYDRA_IFACE"] = env.get("HYDRA_IFACE", "lo")
+    # `import concord` in the Python snippets: the package as the docs say to reach it.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2] / "python"),
+                                                     env.get("PYTHONPATH", "")) if p)
     env.pop("CONCORD", None)
     return env
 

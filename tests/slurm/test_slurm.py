@@ -108,23 +108,21 @@ class Harness:
         return out
 
 
-def h5():
-    import h5py  # python3-h5py
-    return h5py
-
-
 def read_trajectory(path):
-    with h5().File(path, "r") as f:
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        traj = {name: f["trajectory"][name][()] for name in f["trajectory"] if hasattr(f["trajectory"][name], "shape")}
-    return attrs, traj
+    t = concord_files().read_trajectory(path)
+    return t["attrs"], t["columns"]
 
 
 def read_checkpoint(path):
-    with h5().File(path, "r") as f:
-        state = {name: f["state"][name][()] for name in f["state"]}
-        iteration = int(f.attrs["iteration"])
-    return iteration, state
+    c = concord_files().read_checkpoint(path)
+    return c["iteration"], c["state"]
+
+
+def concord_files():
+    """Concord's own Python reader (python/concord), with python3-h5py."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+    from concord import files
+    return files
 
 
 def same_arrays(a, b):

@@ -1,0 +1,71 @@
+// `concord plot`: the figures are drawn by the Python package shipped with Concord (python/concord,
+// installed under share/concord/python), with matplotlib; this command finds the package and runs
+// `python3 -m concord.plot` with the arguments as given.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+
+extern char** environ;
+
+namespace concord::app {
+namespace {
+
+/// The directory holding the `concord` Python package: $CONCORD_PYTHONPATH, else the installed
+/// one next to this executable (bin/../share/concord/python), else the source tree's.
+std::string python_package_dir() {
+  if (const char* env = std::getenv("CONCORD_PYTHONPATH")) return env;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / "share" / "concord" / "python";
+    if (std::filesystem::exists(installed / "concord" / "plot.py")) return installed.string();
+  }
+  return CONCORD_PYTHON_SOURCE_DIR;
+}
+
+}  // namespace
+
+Command add_plot_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("plot", "Plot trajectories: metric against iteration, time or bytes, one line per "
+                                         "file, as PNG/PDF/SVG (matplotlib; concord plot --help for the options)");
+  cmd->prefix_command();  // every argument goes to the Python command, --help included
+  cmd->set_help_flag();
+  return [cmd] {
+    // Debian's interpreter, for which python3-h5py and python3-matplotlib are installed, unless told.
+    const char* interpreter = std::getenv("CONCORD_PYTHON") != nullptr      ? std::getenv("CONCORD_PYTHON")
+                              : std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3"
+                                                                            : "python3";
+    std::vector<std::string> args = {interpreter, "-m", "concord.plot"};
+    for (const auto& a : cmd->remaining()) args.push_back(a);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    // The package directory ahead of any PYTHONPATH the caller has.
+    std::string path = python_package_dir();
+    if (const char* old = std::getenv("PYTHONPATH"); old != nullptr && *old != '\0') path += std::string(":") + old;
+    setenv("PYTHONPATH", path.c_str(), 1);
+    std::fflush(stdout);
+    pid_t child = 0;
+    if (const int e = posix_spawnp(&child, interpreter, nullptr, nullptr, argv.data(), environ); e != 0) {
+      std::fprintf(stderr, "concord: error: plot: cannot run %s (%s); concord plot needs Python 3 with numpy, h5py and "
+                           "matplotlib (Debian: python3-h5py python3-matplotlib), or CONCORD_PYTHON set to one\n",
+                   interpreter, std::strerror(e));
+      return 1;
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  };
+}
+
+}  // namespace concord::app

@@ -1,0 +1,22 @@
+"""Concord's output files in Python: trajectories and checkpoints as numpy arrays with their deck
+and metadata, and the plots of `concord plot` (concord.plot).
+
+    import concord
+    t = concord.read_trajectory("run.h5")
+    t["columns"]["loss"], t["iteration"], t["deck"], t["attrs"]["algorithm"]
+    c = concord.read_checkpoint("run.checkpoint.h5")
+    c["state"]["x"], c["iteration"], c["records"]["loss"]
+
+Needs numpy and h5py (Debian's python3-numpy, python3-h5py); plotting needs matplotlib. This
+package is the one reader of Concord's HDF5 files in Python: the validation suite and the tests use
+it too.
+"""
+__all__ = ["read_trajectory", "read_checkpoint", "trajectory_columns"]
+
+
+def __getattr__(name):
+    # Imported on first use, so that `concord plot` can say what is missing (numpy, h5py) in one line.
+    if name in __all__:
+        from concord import files
+        return getattr(files, name)
+    raise AttributeError(f"module 'concord' has no attribute '{name}'")

@@ -910,7 +910,7 @@ class RestartTrajectory(RunTestCase):
         self.assertLess(metrics.sum(), wall)
         # The last progress line: "... | R it/s  ETA 0:00"; the done line gives the evaluation's share.
         last = [l for l in r.stdout.splitlines() if l.startswith("iter ")][-1]
-        m = re.search(r"\| (\d+) it/s  ETA (\S+)$", last)
+        m = re.search(r"\| (\d+) it/s  ETA (\S+)  \| compute \S+ \S+ comm \S+ \S+ per it$", last)
         self.assertIsNotNone(m, last)
         rate = float(m.group(1))
         self.assertEqual(m.group(2), "0:00")

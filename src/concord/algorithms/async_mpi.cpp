@@ -139,14 +139,21 @@ class AsyncMpi final : public Algorithm {
   std::string activity_;        ///< activity() as of the last synchronisation
 };
 
-std::unique_ptr<Algorithm> make_async_mpi(const std::string& name, bool descends, const AlgorithmOptions& o,
-                                          Environment env) {
-  return std::make_unique<AsyncMpi>(name, descends, o, env);
-}
-
-void check_async_topology(const topology::Topology& t, const char* name, topology::Stochasticity needed) {
-  mixing::AsyncMixer::require_static(t, fmt::format("algorithm '{}'", name));
-  topology::require_stochasticity(t, needed, name);
+/// The catalogue entry of async_dsgd_mpi and async_gossip_mpi: static topologies, and the
+/// stochasticity the synchronous counterpart needs.
+AlgorithmInfo async_mpi_entry(const std::string& name, std::string summary, bool descends,
+                              topology::Stochasticity needed) {
+  return {name,
+          std::move(summary),
+          descends,
+          {detail::max_staleness_parameter()},
+          [name, descends](const AlgorithmOptions& o, Environment env) -> std::unique_ptr<Algorithm> {
+            return std::make_unique<AsyncMpi>(name, descends, o, env);
+          },
+          [name, needed](const topology::Topology& t) {
+            mixing::AsyncMixer::require_static(t, "algorithm '" + name + "'");
+            topology::require_stochasticity(t, needed, name);
+          }};
 }
 
 }  // namespace
@@ -154,23 +161,17 @@ void check_async_topology(const topology::Topology& t, const char* name, topolog
 namespace detail {
 
 AlgorithmInfo async_dsgd_mpi_entry() {
-  return {"async_dsgd_mpi",
-          "asynchronous DSGD over MPI: each rank at its own pace, x_i <- sum_j W_ij p_j - gamma g_i(x_i) with the "
-          "neighbours' newest copies p_j (not reproducible unless max_staleness is 0)",
-          true,
-          {max_staleness_parameter()},
-          [](const AlgorithmOptions& o, Environment env) { return make_async_mpi("async_dsgd_mpi", true, o, env); },
-          [](const topology::Topology& t) { check_async_topology(t, "async_dsgd_mpi", topology::Stochasticity::doubly); }};
+  return async_mpi_entry("async_dsgd_mpi",
+                         "asynchronous DSGD over MPI: each rank at its own pace, x_i <- sum_j W_ij p_j - gamma g_i(x_i) "
+                         "with the neighbours' newest copies p_j (not reproducible unless max_staleness is 0)",
+                         true, topology::Stochasticity::doubly);
 }
 
 AlgorithmInfo async_gossip_mpi_entry() {
-  return {"async_gossip_mpi",
-          "asynchronous gossip over MPI: each rank at its own pace, x_i <- sum_j W_ij p_j (no gradient; not "
-          "reproducible unless max_staleness is 0)",
-          false,
-          {max_staleness_parameter()},
-          [](const AlgorithmOptions& o, Environment env) { return make_async_mpi("async_gossip_mpi", false, o, env); },
-          [](const topology::Topology& t) { check_async_topology(t, "async_gossip_mpi", topology::Stochasticity::row); }};
+  return async_mpi_entry("async_gossip_mpi",
+                         "asynchronous gossip over MPI: each rank at its own pace, x_i <- sum_j W_ij p_j (no gradient; "
+                         "not reproducible unless max_staleness is 0)",
+                         false, topology::Stochasticity::row);
 }
 
 }  // namespace detail

@@ -69,6 +69,8 @@ StampedExchange::StampedExchange(MPI_Comm parent, const ExchangePattern& pattern
     }
   }
   sent_to_.assign(pattern.sends.size(), 0);
+  expected_.assign(pattern.recvs.size(), 0);
+  drain_requests_.assign(pattern.recvs.size() + pattern.sends.size(), MPI_REQUEST_NULL);
   sends_.resize(pattern.sends.empty() ? 0 : static_cast<std::size_t>(slots));
   for (SendSlot& s : sends_) {
     s.buffer.assign(static_cast<std::size_t>(pattern.send_rows() * vpr), 0.0);
@@ -215,8 +217,8 @@ void StampedExchange::drain() {
   WaitClock clock(waiting_);
   // 1. Each rank tells each receiver how many messages it sent, on a tag of their own. Nothing is
   //    taken meanwhile: a peer that finished draining may already send messages of the next phase.
-  std::vector<std::int64_t> expected(peers_.size(), 0);
-  std::vector<MPI_Request> requests(peers_.size() + sent_to_.size(), MPI_REQUEST_NULL);
+  std::vector<std::int64_t>& expected = expected_;       // sized at construction
+  std::vector<MPI_Request>& requests = drain_requests_;
   for (std::size_t q = 0; q < peers_.size(); ++q)
     CONCORD_MPI(MPI_Irecv(&expected[q], 1, MPI_INT64_T, pattern_.recvs[q].rank, count_tag, comm_.get(), &requests[q]));
   for (std::size_t p = 0; p < sent_to_.size(); ++p)

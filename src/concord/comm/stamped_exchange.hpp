@@ -120,6 +120,9 @@ class StampedExchange {
   std::vector<SendSlot> sends_;
   int next_send_ = 0;
   std::vector<std::int64_t> sent_to_;  // messages sent to each send peer
+  // drain(): the counts each receive peer announces, and the count messages' requests.
+  std::vector<std::int64_t> expected_;
+  std::vector<MPI_Request> drain_requests_;
   std::int64_t sent_messages_ = 0;
   double waiting_ = 0.0;
 };

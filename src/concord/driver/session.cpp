@@ -158,8 +158,8 @@ void RunSession::build() {
   // Mean over one period of the topology (one iteration when static), or over the first
   // traffic_horizon_ iterations when the traffic is drawn (drawn topologies, random activity); the
   // trajectory's bytes_sent column is the running total.
-  const bool drawn = topology_.schedule() != topology::Schedule::periodic || algorithm_->traffic_varies();
-  traffic_horizon_ = drawn ? std::clamp<std::int64_t>(iterations_, 1, 1000) : std::max(1, topology_.period());
+  traffic_drawn_ = topology_.schedule() != topology::Schedule::periodic || algorithm_->traffic_varies();
+  traffic_horizon_ = traffic_drawn_ ? std::clamp<std::int64_t>(iterations_, 1, 1000) : std::max(1, topology_.period());
   attributes_.text["bytes_per_agent_per_iteration"] =
       shortest(algorithm_->bytes_through(traffic_horizon_) / static_cast<double>(traffic_horizon_));
 }
@@ -194,10 +194,10 @@ void RunSession::print_header() const {
   }
   out_.say("problem:   {}\n", problem_->describe());
   out_.say("algorithm: {}\n", algorithm_->describe());
-  const bool periodic = topology_.schedule() == topology::Schedule::periodic && !algorithm_->traffic_varies();
   out_.say("traffic:   {} bytes sent per agent per iteration (mean over agents{}{})\n",
            attributes_.text.at("bytes_per_agent_per_iteration"),
-           periodic ? (topology_.is_static() ? "" : " and one period") : str(" and the first {} iterations", traffic_horizon_),
+           traffic_drawn_ ? str(" and the first {} iterations", traffic_horizon_)
+                          : (topology_.is_static() ? "" : " and one period"),
            algorithm_->asynchronous_ranks() ? "; at most: ranks that skip ticks send less" : "");
   out_.say("output:    {} (a record every {} iterations{}), checkpoints {} ({})\n", output_.file, output_.log_every,
            output_.snapshot_every > 0 ? str(", snapshots every {}", output_.snapshot_every) : "", output_.checkpoint_file,

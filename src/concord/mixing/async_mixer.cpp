@@ -24,7 +24,7 @@ void AsyncMixer::require_static(const topology::Topology& topology, std::string_
 }
 
 AsyncMixer::AsyncMixer(const Mixer& mixer, int max_staleness)
-    : mixer_(mixer), max_staleness_(max_staleness), comm_(mixer.transport().communicator()) {
+    : mixer_(mixer), max_staleness_(max_staleness) {
   require_static(mixer.topology(), "asynchronous gossip");
   if (max_staleness < 0)
     throw InputError(fmt::format("asynchronous gossip: max_staleness must be >= 0, not {}", max_staleness));
@@ -46,9 +46,9 @@ AsyncMixer::AsyncMixer(const Mixer& mixer, int max_staleness)
 
 void AsyncMixer::prime(const ExecutionSpace& exec, std::int64_t k, const AgentMatrix& x) {
   exchange_->drain();  // nothing from before (a previous run segment) may be mistaken for tick k
-  publish(exec, k - 1, x);  // stamped k
-  --updates_;               // priming is not an update
+  send(exec, k, x);
   exchange_->wait_for(k, k);
+  last_ = k - 1;
   next_ = k;
   chosen_ = true;
 }
@@ -75,24 +75,27 @@ void AsyncMixer::mix(const ExecutionSpace& exec, std::int64_t k, const AgentMatr
   detail::launch_mix(exec, plan, false, x, out, halo_, d, 0);
 }
 
+void AsyncMixer::send(const ExecutionSpace& exec, std::int64_t stamp, const AgentMatrix& x) {
+  const MixingPlan& plan = mixer_.plan(0);
+  if (plan.pattern().sends.empty()) return;
+  const std::int64_t d = mixer_.dimension();
+  double* slot = exchange_->acquire_send(stamp - 1);
+  const auto values = static_cast<std::size_t>(plan.pattern().send_rows() * d);
+  if constexpr (host_execution) {
+    detail::launch_pack(exec, plan, x, Unmanaged(slot, values), d, 0);
+  } else {
+    detail::launch_pack(exec, plan, x, pack_, d, 0);
+    Kokkos::deep_copy(exec, HostUnmanaged(slot, values), pack_);
+  }
+  exec.fence("concord::AsyncMixer::send");  // the packed rows are complete before MPI reads them
+  exchange_->send(stamp);
+}
+
 void AsyncMixer::publish(const ExecutionSpace& exec, std::int64_t k, const AgentMatrix& x) {
   static const std::string region_name = "concord::AsyncMixer::publish";
   Kokkos::Profiling::ScopedRegion region(region_name);
-  const MixingPlan& plan = mixer_.plan(0);
-  const std::int64_t d = mixer_.dimension();
+  send(exec, k + 1, x);
   ++updates_;
-  if (!plan.pattern().sends.empty()) {
-    double* slot = exchange_->acquire_send(k);
-    const auto values = static_cast<std::size_t>(plan.pattern().send_rows() * d);
-    if constexpr (host_execution) {
-      detail::launch_pack(exec, plan, x, Unmanaged(slot, values), d, 0);
-    } else {
-      detail::launch_pack(exec, plan, x, pack_, d, 0);
-      Kokkos::deep_copy(exec, HostUnmanaged(slot, values), pack_);
-    }
-    exec.fence("concord::AsyncMixer::publish");  // the packed rows are complete before MPI reads them
-    exchange_->send(k + 1);
-  }
   last_ = k;
   next_ = k + 1;
   chosen_ = false;  // updates_at(k + 1) chooses, with what arrived by then

@@ -73,12 +73,16 @@ class AsyncMixer {
   std::int64_t updates() const { return updates_; }
   /// Seconds this rank waited for messages or send slots.
   double seconds_waiting() const { return exchange_->seconds_waiting(); }
-  MPI_Comm communicator() const { return comm_.get(); }
+  /// The ranks' communicator (the transport's), for the algorithm's collectives at
+  /// synchronisation points, when nothing is in flight.
+  MPI_Comm communicator() const { return mixer_.transport().communicator(); }
 
  private:
   const Mixer& mixer_;
   int max_staleness_;
-  comm::Communicator comm_;  ///< for collectives of the algorithm (separate from the exchange's)
+  /// Packs x's sent rows and sends them stamped `stamp` (waiting for a free send buffer).
+  void send(const ExecutionSpace& exec, std::int64_t stamp, const AgentMatrix& x);
+
   std::optional<comm::StampedExchange> exchange_;
   std::int64_t last_ = -1;    ///< the tick of the last update (prime(k): k - 1)
   std::int64_t next_ = 0;     ///< the next tick this rank updates at

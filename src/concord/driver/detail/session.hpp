@@ -118,6 +118,7 @@ class RunSession {
   std::int64_t last_record_ = 0;
   double metrics_seconds_ = 0.0;  ///< evaluating records (max over ranks): left out of the rate
   std::chrono::steady_clock::time_point t0_;
+  bool traffic_drawn_ = false;         ///< bytes vary beyond one period (drawn topology, random activity)
   std::int64_t traffic_horizon_ = 1;  ///< iterations the header's traffic figure averages
   double elapsed_before_ = 0.0;   ///< time_elapsed at the start of this run segment (restarts)
 };

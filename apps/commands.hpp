@@ -3,6 +3,7 @@
 // returns the function that runs it on rank 0.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace concord::app {
 
@@ -18,7 +19,8 @@ Command add_run_command(CLI::App& app);
 Command add_deck_command(CLI::App& app);
 /// `concord summary FILE...`: one line per trajectory.
 Command add_summary_command(CLI::App& app);
-/// `concord plot FILE... [--y COLUMN]... [--x iteration|time|bytes] [--output FIG]`: python3 -m concord.plot.
-Command add_plot_command(CLI::App& app);
+/// `concord NAME ARGS...` runs `python3 -m concord.NAME ARGS...` of the Python package shipped with
+/// Concord (python/concord): plot (figures of trajectories and studies) and study (scaling studies).
+Command add_python_command(CLI::App& app, const std::string& name, const std::string& description);
 
 }  // namespace concord::app

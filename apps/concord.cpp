@@ -86,7 +86,14 @@ int main(int argc, char** argv) {
     auto run_cmd = concord::app::add_run_command(app);
     auto deck_cmd = concord::app::add_deck_command(app);
     auto summary_cmd = concord::app::add_summary_command(app);
-    auto plot_cmd = concord::app::add_plot_command(app);
+    auto plot_cmd = concord::app::add_python_command(
+        app, "plot",
+        "Plot trajectories (metric against iteration, time or bytes) and studies (scaling curves) as PNG/PDF/SVG "
+        "(matplotlib; concord plot --help for the options)");
+    auto study_cmd = concord::app::add_python_command(
+        app, "study",
+        "Run a deck at several rank counts and deck values (strong / weak scaling, grids) and tabulate time per "
+        "iteration, speed-up, efficiency and time to a target (concord study --help; docs/studies.md)");
 
     try {
       app.parse(static_cast<int>(concord_args.size()) - 1, concord_args.data());
@@ -99,6 +106,7 @@ int main(int argc, char** argv) {
         else if (app.got_subcommand("deck")) command = deck_cmd;
         else if (app.got_subcommand("summary")) command = summary_cmd;
         else if (app.got_subcommand("plot")) command = plot_cmd;
+        else if (app.got_subcommand("study")) command = study_cmd;
         else command = compare_cmd;
         rc = runtime.rank == 0 ? command() : 0;
       }

@@ -1,6 +1,7 @@
-// `concord plot`: the figures are drawn by the Python package shipped with Concord (python/concord,
-// installed under share/concord/python), with matplotlib; this command finds the package and runs
-// `python3 -m concord.plot` with the arguments as given.
+// `concord plot` and `concord study`: commands of the Python package shipped with Concord
+// (python/concord, installed under share/concord/python). Each finds the package and runs
+// `python3 -m concord.<command>` with the arguments as given; the Python command finds this
+// executable in CONCORD_EXECUTABLE.
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,17 +35,17 @@ std::string python_package_dir() {
 
 }  // namespace
 
-Command add_plot_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("plot", "Plot trajectories: metric against iteration, time or bytes, one line per "
-                                         "file, as PNG/PDF/SVG (matplotlib; concord plot --help for the options)");
+/// `concord NAME ARGS...` runs `python3 -m concord.NAME ARGS...`.
+Command add_python_command(CLI::App& app, const std::string& name, const std::string& description) {
+  auto* cmd = app.add_subcommand(name, description);
   cmd->prefix_command();  // every argument goes to the Python command, --help included
   cmd->set_help_flag();
-  return [cmd] {
+  return [cmd, name] {
     // Debian's interpreter, for which python3-h5py and python3-matplotlib are installed, unless told.
     const char* interpreter = std::getenv("CONCORD_PYTHON") != nullptr      ? std::getenv("CONCORD_PYTHON")
                               : std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3"
                                                                             : "python3";
-    std::vector<std::string> args = {interpreter, "-m", "concord.plot"};
+    std::vector<std::string> args = {interpreter, "-m", "concord." + name};
     for (const auto& a : cmd->remaining()) args.push_back(a);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -53,12 +54,15 @@ Command add_plot_command(CLI::App& app) {
     std::string path = python_package_dir();
     if (const char* old = std::getenv("PYTHONPATH"); old != nullptr && *old != '\0') path += std::string(":") + old;
     setenv("PYTHONPATH", path.c_str(), 1);
+    std::error_code ec;
+    if (const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec); !ec)
+      setenv("CONCORD_EXECUTABLE", exe.c_str(), 1);
     std::fflush(stdout);
     pid_t child = 0;
     if (const int e = posix_spawnp(&child, interpreter, nullptr, nullptr, argv.data(), environ); e != 0) {
-      std::fprintf(stderr, "concord: error: plot: cannot run %s (%s); concord plot needs Python 3 with numpy, h5py and "
-                           "matplotlib (Debian: python3-h5py python3-matplotlib), or CONCORD_PYTHON set to one\n",
-                   interpreter, std::strerror(e));
+      std::fprintf(stderr, "concord: error: %s: cannot run %s (%s); concord %s needs Python 3 with numpy, h5py, PyYAML and "
+                           "matplotlib (Debian: python3-h5py python3-yaml python3-matplotlib), or CONCORD_PYTHON set to one\n",
+                   name.c_str(), interpreter, std::strerror(e), name.c_str());
       return 1;
     }
     int status = 0;

@@ -8,6 +8,9 @@ install(TARGETS concord_app RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # The Python package (reading outputs, concord plot): bin/../share/concord/python, where concord plot looks.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/concord DESTINATION ${CMAKE_INSTALL_DATADIR}/concord/python
         PATTERN "__pycache__" EXCLUDE)
+# The Slurm batch scripts (concord study --submit finds study.sbatch there: share/concord/slurm).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/inputs/slurm/ DESTINATION ${CMAKE_INSTALL_DATADIR}/concord/slurm
+        USE_SOURCE_PERMISSIONS)
 # Headers: only the public ones. Every src/concord/**/*.hpp is public except
 #  - the headers of detail/ directories, private to the library (core/detail/hdf5.hpp pulls in
 #    hdf5.h, which a consumer need not have), and

@@ -1,17 +1,20 @@
 """Concord's output files in Python: trajectories and checkpoints as numpy arrays with their deck
-and metadata, and the plots of `concord plot` (concord.plot).
+and metadata, studies' tables, the plots of `concord plot` (concord.plot), the scaling studies of
+`concord study` (concord.study) and their alpha-beta model (concord.cost).
 
     import concord
     t = concord.read_trajectory("run.h5")
     t["columns"]["loss"], t["iteration"], t["deck"], t["attrs"]["algorithm"]
     c = concord.read_checkpoint("run.checkpoint.h5")
     c["state"]["x"], c["iteration"], c["records"]["loss"]
+    s = concord.read_study("study/results.h5")       # a `concord study` table
+    s["columns"]["ranks"], s["columns"]["efficiency"], s["attrs"]["mode"]
 
 Needs numpy and h5py (Debian's python3-numpy, python3-h5py); plotting needs matplotlib. This
 package is the one reader of Concord's HDF5 files in Python: the validation suite and the tests use
 it too.
 """
-__all__ = ["read_trajectory", "read_checkpoint", "trajectory_columns"]
+__all__ = ["read_trajectory", "read_checkpoint", "read_study", "trajectory_columns"]
 
 
 def __getattr__(name):

@@ -84,3 +84,35 @@ def read_checkpoint(path) -> dict:
 def trajectory_columns(path) -> list[str]:
     """The metric columns a trajectory file holds, in order (for choosing what to plot)."""
     return read_trajectory(path)["column_order"]
+
+
+def read_study(path) -> dict:
+    """A study's table (`concord study`: DIRECTORY/results.h5, or the directory) as a dict:
+
+    columns        {name: 1-D array}, one entry per cell: cell, status, series, ranks, the swept
+                   keys, time_per_iteration_s, compute_ / comm_per_iteration_s, speedup, efficiency, ...
+    column_order   the columns' names in the table's order
+    attrs          mode, ranks, swept (the swept keys' column names), target ({column, sense, value}),
+                   alpha_s, beta_s_per_byte, projection_ranks when the study projected
+    study          the study file's text
+
+    ValueError naming the file when it is not a study table."""
+    import json
+    import os
+    h5py = _h5py()
+    if os.path.isdir(path):
+        path = os.path.join(path, "results.h5")
+    with h5py.File(path, "r") as f:
+        if "study" not in f or not isinstance(f["study"], h5py.Group):
+            raise ValueError(f"{path}: not a Concord study table (no /study group)")
+        group = f["study"]
+        order = [_text(n) for n in group.attrs.get("columns", [])] or list(group)
+        columns = {}
+        for name in order:
+            values = group[name][()]
+            columns[name] = np.array([_text(v) for v in values], dtype=object) if values.dtype.kind in "OS" else values
+        attrs = _attributes(f)
+        attrs["swept"] = [s for s in (_text(v) for v in np.atleast_1d(attrs.get("swept", []))) if s]
+        if "target" in attrs:
+            attrs["target"] = json.loads(attrs["target"])
+        return {"columns": columns, "column_order": order, "attrs": attrs, "study": attrs.pop("study", "")}

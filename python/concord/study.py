@@ -307,7 +307,8 @@ class Study:
         if launcher == "none":
             return []
         if launcher == "srun":
-            return ["srun", f"--ntasks={ranks}", "--kill-on-bad-exit=1"]
+            # PMI-2, as inputs/slurm/*.sbatch; SRUN_ARGS adds options (e.g. --mpi=pmix)
+            return ["srun", "--mpi=pmi2", f"--ntasks={ranks}", "--kill-on-bad-exit=1", *os.environ.get("SRUN_ARGS", "").split()]
         mpiexec = self.s["mpiexec"] or os.environ.get("MPIEXEC") or "mpiexec"
         return [*mpiexec.split(), "-n", str(ranks)]
 

@@ -20,6 +20,7 @@ import subprocess
 import numpy as np
 
 import common
+from concord.cost import allreduce_time, exchange_time, fit_alpha_beta  # the model concord study uses
 
 TITLE = "Communication cost: neighbor exchange vs allreduce"
 
@@ -51,14 +52,6 @@ DEGREE_CHECKS = [("ring", "ring", {}), ("torus", "torus", {}), ("exponential", "
                  ("one_peer", "base", {"k": 1}), ("one_peer", "od_equi_dyn", {})]
 
 
-def allreduce_time(n, S, alpha, bandwidth):
-    return 2 * (n - 1) * (alpha + S / (n * bandwidth))
-
-
-def exchange_time(k, S, alpha, bandwidth):
-    return k * (alpha + S / bandwidth)
-
-
 def run_bench(ctx, sizes):
     """Runs concord_bench_exchange (ring_n2 and pingpong) on 2 ranks; returns {name: entry}."""
     exe = ctx.build / "bin" / "concord_bench_exchange"
@@ -85,22 +78,6 @@ def run_bench(ctx, sizes):
         rows[b["run_name"].replace("/manual_time", "")] = b
     # the command as a user types it: the benchmark's own options, not this run's output paths
     return rows, " ".join(a for a in args[4:] if not a.startswith("--benchmark_out"))
-
-
-def fit_alpha_beta(S, t):
-    """alpha, beta of t = alpha + S beta, least squares in relative error (each size counts alike)."""
-    S, t = np.asarray(S, float), np.asarray(t, float)
-    A = np.stack([1.0 / t, S / t], axis=1)
-    (alpha, beta), *_ = np.linalg.lstsq(A, np.ones_like(t), rcond=None)
-    # a noisy measurement can make one coefficient come out <= 0: refit the other one alone and
-    # keep the first at a floor (1 ns latency, 10 TB/s), so that the model stays defined
-    if beta <= 0:
-        beta = 1e-13
-        alpha = float(np.sum((t - S * beta) / t**2) / np.sum(1.0 / t**2))
-    if alpha <= 0:
-        alpha = 1e-9
-        beta = float(np.sum(S * (t - alpha) / t**2) / np.sum(S**2 / t**2))
-    return float(alpha), float(beta)
 
 
 def run(ctx) -> dict:

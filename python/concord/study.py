@@ -199,6 +199,7 @@ def load_study(path) -> dict:
 def _short(key, keys) -> str:
     """The last component of a deck key, or more of it when that is ambiguous among `keys`."""
     parts = key.split("/")
+    keys = set(keys) | {key}
     for n in range(1, len(parts) + 1):
         tail = "/".join(parts[-n:])
         if sum(k == tail or k.endswith("/" + tail) for k in keys) == 1:

@@ -1072,6 +1072,158 @@ class Plot(RunTestCase):
         self.assertIn("--x", concord(d, "plot", "--help").stdout)
 
 
+class Study(RunTestCase):
+    """concord study: cells run, resumed and tabulated; the table against the cells' trajectories."""
+
+    def write_study(self, d, body, deck=None, name="study.yaml"):
+        write_deck(d, deck or base_deck(**{"algorithm/iterations": 60}), "base.yaml")
+        with open(os.path.join(d, name), "w") as f:
+            f.write("study:\n  deck: base.yaml\n" + body)
+        return name
+
+    def study(self, d, *args):
+        r = subprocess.run([CONCORD, "study", *args], cwd=d, capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, MPIEXEC=MPIEXEC))
+        return r
+
+    def study_ok(self, d, *args):
+        r = self.study(d, *args)
+        self.assertEqual(r.returncode, 0, f"concord study {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
+        return r
+
+    @staticmethod
+    def csv_rows(path):
+        import csv
+        with open(path) as f:
+            return list(csv.DictReader(f))
+
+    def test_strong_study_matches_trajectories_and_resumes(self):
+        from concord.files import read_study
+        d = self.tmpdir()
+        self.write_study(d, "  ranks: [1, 2]\n  sweep: { concord/agents: [8, 16] }\n"
+                            "  target: { column: distance_to_solution, at_most: 0.5 }\n")
+        r = self.study_ok(d, "study.yaml")
+        self.assertEqual(r.stdout.count(" done in "), 4, r.stdout)
+        table = read_study(os.path.join(d, "study"))
+        c, attrs = table["columns"], table["attrs"]
+        self.assertEqual(list(c["ranks"]), [1, 2, 1, 2])
+        self.assertEqual(list(c["agents"]), [8, 8, 16, 16])
+        self.assertEqual(list(c["status"]), ["done"] * 4)
+        self.assertEqual(attrs["mode"], "strong")
+        rows = self.csv_rows(os.path.join(d, "study", "results.csv"))
+        self.assertEqual([row["cell"] for row in rows], list(c["cell"]))
+        alpha, beta = attrs["alpha_s"], attrs["beta_s_per_byte"]
+        self.assertGreater(alpha, 0)
+        self.assertGreater(beta, 0)
+        for i, name in enumerate(c["cell"]):
+            t = read_trajectory(os.path.join(d, "study", "cells", name, "trajectory.h5"))
+            cols, its = t["columns"], t["iteration"]
+            self.assertEqual(as_int(t["attrs"]["ranks"]), c["ranks"][i], name)
+            self.assertEqual(as_int(t["attrs"]["agents"]), c["agents"][i], name)
+            n = int(its[-1] - its[0])
+            steps = np.diff(its, prepend=its[0]).astype(float)
+            expect = {"iterations": n, "elapsed_s": cols["time_elapsed"][-1],
+                      "time_per_iteration_s": cols["time_elapsed"][-1] / n,
+                      "compute_per_iteration_s": float(np.sum(cols["time_compute"] * steps)) / n,
+                      "comm_per_iteration_s": float(np.sum(cols["time_comm"] * steps)) / n,
+                      "metrics_s": float(np.sum(cols["time_metrics"])),
+                      "bytes_per_agent": cols["bytes_sent"][-1],
+                      "final_distance_to_solution": cols["distance_to_solution"][-1]}
+            reached = np.flatnonzero(cols["distance_to_solution"] <= 0.5)
+            self.assertTrue(len(reached), name)
+            expect["target_iteration"] = int(its[reached[0]])
+            expect["target_time_s"] = cols["time_elapsed"][reached[0]]
+            S = 8.0 * 6  # one model of dimension 6 per message
+            expect["projected_exchange_s_256"] = 2 * (alpha + S * beta)  # the ring's degree
+            expect["projected_allreduce_s_10000"] = 2 * 9999 * (alpha + S * beta / 10000)
+            for key, value in expect.items():
+                self.assertAlmostEqual(float(c[key][i]), float(value), delta=1e-12 * max(1.0, abs(float(value))),
+                                       msg=f"{name}: {key}")
+                self.assertAlmostEqual(float(rows[i][key]), float(value), delta=1e-12 * max(1.0, abs(float(value))),
+                                       msg=f"{name}: {key} in results.csv")
+        for first, second in ((0, 1), (2, 3)):  # strong scaling against 1 rank
+            speedup = c["time_per_iteration_s"][first] / c["time_per_iteration_s"][second]
+            self.assertAlmostEqual(c["speedup"][second], speedup, delta=1e-12)
+            self.assertAlmostEqual(c["efficiency"][second], speedup / 2, delta=1e-12)
+            self.assertEqual(c["speedup"][first], 1.0)
+            # the rank count does not change the run
+            self.assertEqual(c["final_distance_to_solution"][first], c["final_distance_to_solution"][second])
+
+        # resume: a deleted cell runs again, and only it
+        cells = os.path.join(d, "study", "cells")
+        kept = {name: digest(os.path.join(cells, name, "result.json")) for name in c["cell"][1:]}
+        shutil.rmtree(os.path.join(cells, c["cell"][0]))
+        r = self.study_ok(d, "study.yaml")
+        self.assertIn("3 of 4 cells already finished", r.stdout)
+        self.assertEqual(r.stdout.count(" done in "), 1, r.stdout)
+        self.assertEqual({name: digest(os.path.join(cells, name, "result.json")) for name in kept}, kept)
+        again = read_study(os.path.join(d, "study"))["columns"]
+        self.assertEqual(list(again["status"]), ["done"] * 4)
+        self.assertEqual(list(again["elapsed_s"][1:]), list(c["elapsed_s"][1:]))
+        # a cell stopped after its run but before its result continues from its checkpoint
+        os.remove(os.path.join(cells, c["cell"][3], "result.json"))
+        self.assertIn("interrupted", self.study_ok(d, "study.yaml", "--list").stdout.splitlines()[3])
+        r = self.study_ok(d, "study.yaml")
+        self.assertIn("continuing from its checkpoint", r.stdout)
+        self.assertEqual(list(read_study(os.path.join(d, "study"))["columns"]["status"]), ["done"] * 4)
+        # a finished cell whose deck changed is refused, not rerun over
+        self.write_study(d, "  ranks: [1, 2]\n  sweep: { concord/agents: [8, 16] }\n"
+                            "  set: { concord/algorithm/step_size: 0.01 }\n")
+        self.assert_one_error(self.study(d, "study.yaml"), "cell 0", "ran with another deck", "delete")
+        # the scaling figure
+        r = self.run_ok(d, "plot", "study/results.h5", "--output", "scaling.png")
+        with open(os.path.join(d, "scaling.png"), "rb") as f:
+            self.assertEqual(f.read(4), b"\x89PNG")
+
+    def test_weak_scaling_and_grid(self):
+        from concord.files import read_study
+        d = self.tmpdir()
+        self.write_study(d, "  mode: weak\n  ranks: [1, 2]\n  projection: []\n", name="weak.yaml")
+        self.study_ok(d, "weak.yaml")
+        c = read_study(os.path.join(d, "weak"))["columns"]
+        self.assertEqual(list(c["agents"]), [8, 16])  # the deck's 8 agents, times the ranks
+        ratio = c["time_per_iteration_s"][0] / c["time_per_iteration_s"][1]
+        self.assertAlmostEqual(c["efficiency"][1], ratio, delta=1e-12)
+        self.assertAlmostEqual(c["speedup"][1], 2 * ratio, delta=1e-12)
+        self.assertNotIn("projected_exchange_s_256", c)
+        self.write_study(d, "  mode: grid\n  projection: []\n  sweep: { concord/algorithm/name: [dsgd, gradient_tracking] }\n"
+                            "  set: { concord/algorithm/iterations: 400 }\n"
+                            "  target: { column: distance_to_solution, at_most: 1.0e-6 }\n", name="grid.yaml")
+        self.study_ok(d, "grid.yaml")
+        c = read_study(os.path.join(d, "grid"))["columns"]
+        self.assertEqual(list(c["name"]), ["dsgd", "gradient_tracking"])
+        self.assertNotIn("speedup", c)
+        # DSGD stalls away from x* on heterogeneous data: it never reaches the target, GT does
+        self.assertTrue(np.isnan(c["target_iteration"][0]) if c["target_iteration"].dtype.kind == "f"
+                        else c["target_iteration"][0] == "")
+        self.assertGreater(float(c["target_iteration"][1]), 0)
+
+    def test_refusals_before_any_run(self):
+        d = self.tmpdir()
+        cases = [("  rank: [1]\n", ("study/rank", "unknown key", "ranks")),
+                 ("  mode: fast\n", ("study/mode", "strong, weak, grid")),
+                 ("  ranks: [0, 2]\n", ("study/ranks", ">= 1")),
+                 ("  sweep: { concord/agentz: [8, 16] }\n", ("cell 0", "concord/agentz", "agents")),
+                 ("  sweep: { concord/algorithm/step_size: [0.1, -1.0] }\n", ("cell 1", "step_size")),
+                 ("  set: { concord/output/file: x.h5 }\n", ("concord/output/file", "set by the study")),
+                 ("  sweep: { concord/agents: 8 }\n", ("study/sweep/concord/agents", "list")),
+                 ("  target: { column: loss }\n", ("study/target", "at_most")),
+                 ("  mode: weak\n  ranks: [3, 2]\n", ("weak_keys", "8 x 2 / 3", "not an integer"))]
+        for body, fragments in cases:
+            with self.subTest(body=body):
+                self.write_study(d, body)
+                self.assert_one_error(self.study(d, "study.yaml"), *fragments)
+                self.assertFalse(os.path.exists(os.path.join(d, "study")), "a refused study wrote files")
+        self.assert_one_error(self.study(d, "nothing.yaml"), "nothing.yaml", "no such file")
+
+    def test_reference_is_documented(self):
+        r = self.study(tempfile.gettempdir(), "--reference")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(SOURCE_DIR, "docs", "studies.md")) as f:
+            self.assertIn(r.stdout, f.read(), "docs/studies.md: the study keys' table differs from "
+                          "`concord study --reference`; paste its output")
+
+
 # ---------------------------------------------------------------------------------------------
 # 10. XML decks in the usual Teuchos wrapper; D2 advice; oversubscription
 # ---------------------------------------------------------------------------------------------

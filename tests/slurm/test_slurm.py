@@ -13,12 +13,19 @@ bounds, checks the outputs with h5py and stops everything on success, failure, C
      ranks): exit status 75 and a checkpoint; the same script resubmitted resumes and completes; and
      with CONCORD_REQUEUE=1 the job requeues itself and completes. Final models (/state/*) and the
      trajectory metrics (all columns but time_compute and time_comm) equal an uninterrupted run's.
+  c. study.sbatch through `concord study STUDY --submit`: a study of 4 cells (ranks 1 and 2 x two
+     topologies, projection to 256 ranks) as one job array, every task COMPLETED; results.csv and
+     results.h5 list the 4 cells done, each trajectory's `ranks` attribute is its cell's (srun
+     launched that many ranks) and its last time_elapsed the table's elapsed_s; the alpha-beta
+     calibration ran once, under srun. A deleted cell is the only one submitted again, and the
+     table is complete after it.
 
 Needs root, Debian's slurm-wlm and munge, python3-h5py/numpy. Without them the test FAILS, unless
 CONCORD_SKIP_SLURM=1 is set: then it prints SKIPPED and exits 77 (ctest SKIP_RETURN_CODE).
 Run alone: python3 tests/slurm/test_slurm.py --concord build/bin/concord [--keep]   (see docs/slurm.md)
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -355,6 +362,115 @@ def check_restart(h):
         f"and {n} metric columns bit-identical ({time.monotonic() - t:.1f} s)")
 
 
+STUDY = """\
+study:
+  deck: {deck}
+  ranks: [1, 2]
+  sweep: {{ concord/topology/name: [ring, exponential] }}
+  projection: [256]
+"""
+
+
+def check_study(h):
+    """(c) concord study --submit: the unfinished cells as a job array of study.sbatch."""
+    import csv
+    import math
+    t = time.monotonic()
+    deck = h.write_deck("study-deck.yaml", samples=50, batch=0, iterations=40, output="unused.h5", log_every=10,
+                        checkpoint_every=0)
+    study_file = h.work / "scaling.yaml"
+    study_file.write_text(STUDY.format(deck=deck.name))
+    directory = h.work / "scaling"   # the study file's name without its extension
+    want_ranks = [1, 2, 1, 2]
+    # The options the cluster needs, after --; the test's own environment reaches the private cluster.
+    options = [f"--chdir={h.work}", "--time=10", f"--output={h.work}/%x-%A_%a.out", "--nodes=1"]
+
+    def submit():
+        # --submit ahead of the study file: argparse takes `STUDY --submit -- OPTIONS` apart wrongly
+        cmd = [str(h.args.concord), "study", "--submit", study_file.name, "--", *options]
+        r = subprocess.run(cmd, env=h.cluster.env, cwd=h.work, capture_output=True, text=True,
+                           timeout=h.remaining(120))
+        check(r.returncode == 0, f"study: {' '.join(cmd)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
+        m = re.search(r"submitted job array (\d+)", r.stdout)
+        a = re.search(r"--array=(\S+)", r.stdout)
+        n = re.search(r"--ntasks=(\d+)", r.stdout)
+        check(m and a and n, f"study: no job id, --array or --ntasks in the submission's output:\n{r.stdout}{r.stderr}")
+        return m.group(1), [int(i) for i in a.group(1).split(",")], int(n.group(1))
+
+    def wait_tasks(job, indices):
+        """Each array task (JOBID_I in scontrol) ended COMPLETED 0:0 after running its cell; their outputs."""
+        outs = []
+        for i in indices:
+            task = f"{job}_{i}"
+            info = h.wait_end(task, 180)
+            out = h.expect_completed(task, "concord-study", info)
+            check(info.get("ArrayJobId") == job and info.get("ArrayTaskId") == str(i),
+                  f"study: {task} shows ArrayJobId={info.get('ArrayJobId')} ArrayTaskId={info.get('ArrayTaskId')}")
+            check(f"concord study: cell {i} done" in out and "concord study exit status 0" in out,
+                  f"study: task {task} did not report cell {i} done:\n{out}")
+            outs.append(out)
+        return outs
+
+    def check_table(label):
+        rows = list(csv.DictReader((directory / "results.csv").open()))
+        check([r["status"] for r in rows] == ["done"] * 4 and [int(r["ranks"]) for r in rows] == want_ranks,
+              f"study {label}: results.csv has status {[r['status'] for r in rows]}, ranks {[r['ranks'] for r in rows]}; "
+              f"want 4 cells done at ranks {want_ranks}")
+        table = concord_files().read_study(directory)
+        c = table["columns"]
+        check(list(c["status"]) == ["done"] * 4 and [int(r) for r in c["ranks"]] == want_ranks
+              and list(c["cell"]) == [r["cell"] for r in rows],
+              f"study {label}: results.h5 has cells {list(c['cell'])}, status {list(c['status'])}, ranks {list(c['ranks'])}")
+        check([str(v) for v in c["name"]] == ["ring", "ring", "exponential", "exponential"],
+              f"study {label}: swept topology column {list(c['name'])}")
+        check("projected_exchange_s_256" in c and all(math.isfinite(v) and v > 0 for v in c["projected_exchange_s_256"]),
+              f"study {label}: no projection to 256 ranks in results.h5 (columns {table['column_order']})")
+        for name, ranks, elapsed in zip(c["cell"], c["ranks"], c["elapsed_s"]):
+            cell = directory / "cells" / name
+            attrs, traj = read_trajectory(cell / "trajectory.h5")
+            check(int(attrs["ranks"]) == int(ranks),
+                  f"study {label}: cell {name}'s trajectory says ranks {attrs['ranks']}, the table {ranks}")
+            check(list(traj["iteration"]) == expected_iterations(40, 10),
+                  f"study {label}: cell {name} recorded iterations {list(traj['iteration'])}")
+            check(math.isclose(float(traj["time_elapsed"][-1]), float(elapsed), rel_tol=1e-12),
+                  f"study {label}: cell {name}: table elapsed_s {elapsed}, trajectory time_elapsed[-1] "
+                  f"{traj['time_elapsed'][-1]}")
+            launched = (cell / "run.log").read_text(errors="replace").splitlines()[0]
+            check(launched.startswith(f"$ srun --mpi=pmi2 --ntasks={ranks} "),
+                  f"study {label}: cell {name} was not launched with srun --ntasks={ranks}: {launched}")
+        return table
+
+    job, indices, ntasks = submit()
+    check(indices == [0, 1, 2, 3] and ntasks == 2,
+          f"study: job array {job} submitted cells {indices} with --ntasks={ntasks}; want 0,1,2,3 and 2")
+    outs = wait_tasks(job, indices)
+    table = check_table("first submission")
+    calibration = json.loads((directory / "calibration.json").read_text())
+    check(calibration["command"].startswith("srun --mpi=pmi2 --ntasks=2 ") and float(table["attrs"]["alpha_s"]) > 0,
+          f"study: the calibration ran as '{calibration['command']}', alpha {table['attrs'].get('alpha_s')}")
+    calibrated = sum("calibrating the alpha-beta model" in out for out in outs)
+    check(calibrated == 1, f"study: {calibrated} of the 4 tasks calibrated the alpha-beta model, want 1")
+    say(f"PASS concord study --submit: job array {job} of 4 cells COMPLETED under srun, results.csv/results.h5 "
+        f"list them done at ranks {want_ranks} matching each trajectory's ranks and time_elapsed, calibrated once "
+        f"under srun ({time.monotonic() - t:.1f} s)")
+
+    # A deleted cell is the only one submitted again; the others are not rerun.
+    t = time.monotonic()
+    gone = directory / "cells" / str(table["columns"]["cell"][3])
+    kept = {n: (directory / "cells" / n / "result.json").stat().st_mtime_ns for n in table["columns"]["cell"][:3]}
+    shutil.rmtree(gone)
+    job2, indices, ntasks = submit()
+    check(job2 != job and indices == [3] and ntasks == 2,
+          f"study: resubmission {job2} submitted cells {indices} (--ntasks={ntasks}); want only cell 3 ({gone.name})")
+    outs = wait_tasks(job2, indices)
+    check_table("after the resubmission")
+    check("calibrating" not in outs[0], f"study: the resubmitted task calibrated again:\n{outs[0]}")
+    check(all((directory / "cells" / n / "result.json").stat().st_mtime_ns == m for n, m in kept.items()),
+          "study: a finished cell ran again on the resubmission")
+    say(f"PASS deleted {gone.name}: resubmission {job2} ran only --array=3, the table is complete again "
+        f"({time.monotonic() - t:.1f} s)")
+
+
 # --------------------------------------------------------------------------------------------- main
 def concord_run_available(concord):
     try:
@@ -375,7 +491,7 @@ def main():
                    help="overall time bound in seconds (teardown included)")
     p.add_argument("--keep", action="store_true", default=os.environ.get("CONCORD_SLURM_KEEP") == "1",
                    help="keep the work directory (cluster config, logs, job outputs)")
-    p.add_argument("--only", choices=["cpu", "gpu", "restart"], help="run one group of checks")
+    p.add_argument("--only", choices=["cpu", "gpu", "restart", "study"], help="run one group of checks")
     p.add_argument("--skip-requeue", action="store_true", help="skip the self-requeue check")
     p.add_argument("--restart-iterations", type=int, default=int(os.environ.get("CONCORD_SLURM_ITERATIONS", "4000")),
                    help="iterations of the interrupted deck (about 10-20 s at 2 ranks on an idle machine)")
@@ -434,6 +550,8 @@ def main():
             check_gpu(h)
         if args.only in (None, "restart"):
             check_restart(h)
+        if args.only in (None, "study"):
+            check_study(h)
         say("ALL PASSED")
         status = 0
     except KeyboardInterrupt as e:

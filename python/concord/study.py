@@ -583,8 +583,9 @@ def main(argv=None) -> int:
                       help="submit the unfinished cells as a Slurm job array (inputs/slurm/study.sbatch); "
                            "arguments after -- go to sbatch")
     what.add_argument("--reference", action="store_true", help="print the study keys as a Markdown table")
-    parser.add_argument("sbatch_args", nargs="*", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    sbatch_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     if args.reference:
         sys.stdout.write(reference())
         return 0
@@ -596,9 +597,9 @@ def main(argv=None) -> int:
     try:
         if not args.study:
             raise BadInput("the study file is missing (concord study STUDY.yaml; docs/studies.md)")
-        if args.sbatch_args and not args.submit:
-            raise BadInput(f"unexpected arguments {' '.join(args.sbatch_args)} (only --submit passes arguments on, "
-                           "to sbatch)")
+        if sbatch_args and not args.submit:
+            raise BadInput(f"unexpected arguments after --: {' '.join(sbatch_args)} (only --submit passes arguments "
+                           "on, to sbatch)")
         study = Study(args.study, concord)
         cells = study.cells()
         if args.cell is not None and not 0 <= args.cell < len(cells):
@@ -617,7 +618,7 @@ def main(argv=None) -> int:
                 return 0
             script = _sbatch_script()
             command = ["sbatch", "--parsable", f"--array={','.join(str(c.index) for c in pending)}",
-                       f"--ntasks={max([c.ranks for c in pending] + ([2] if study.s['projection'] else []))}", *args.sbatch_args, script,
+                       f"--ntasks={max([c.ranks for c in pending] + ([2] if study.s['projection'] else []))}", *sbatch_args, script,
                        os.path.abspath(args.study)]
             proc = subprocess.run(command, capture_output=True, text=True,
                                   env=dict(os.environ, CONCORD=os.path.realpath(concord)))

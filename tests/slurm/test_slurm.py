@@ -386,8 +386,7 @@ def check_study(h):
     options = [f"--chdir={h.work}", "--time=10", f"--output={h.work}/%x-%A_%a.out", "--nodes=1"]
 
     def submit():
-        # --submit ahead of the study file: argparse takes `STUDY --submit -- OPTIONS` apart wrongly
-        cmd = [str(h.args.concord), "study", "--submit", study_file.name, "--", *options]
+        cmd = [str(h.args.concord), "study", study_file.name, "--submit", "--", *options]
         r = subprocess.run(cmd, env=h.cluster.env, cwd=h.work, capture_output=True, text=True,
                            timeout=h.remaining(120))
         check(r.returncode == 0, f"study: {' '.join(cmd)} exited {r.returncode}:\n{r.stdout}{r.stderr}")

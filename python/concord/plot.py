@@ -106,7 +106,7 @@ def _is_study(path) -> bool:
 def _series_label(study: dict, rows: list[int]) -> str:
     c, swept = study["columns"], study["attrs"]["swept"]
     first = rows[0]
-    parts = [f"{k}={c[k][first]}" for k in swept if k in c]
+    parts = [f"{k}={c[k][first]}" for k in swept if k in c and str(c[k][first]) not in ("", "nan")]
     return ", ".join(parts) or "the deck"
 
 
@@ -164,18 +164,22 @@ def study_figure(path: str, title: str | None = None):
     if projected:
         px = axes.pop(0)
         targets = sorted(int(k.rsplit("_", 1)[1]) for k in c if k.startswith("projected_exchange_s_"))
+        drawn = set()  # series with the same topology and model size share their projection
         for j, (key, rows) in enumerate(sorted(series.items())):
             rows = sorted(rows, key=lambda i: c["ranks"][i])
             color = colors[j % len(colors)]
             r = [c["ranks"][i] for i in rows]
-            measured = [c["comm_per_iteration_s"][i] for i in rows]
-            px.plot(r, measured, "o", color=color, label=f"{_series_label(study, rows)}: measured")
+            px.plot(r, [c["comm_per_iteration_s"][i] for i in rows], "o-", color=color,
+                    label=f"{_series_label(study, rows)}: measured")
             last = rows[-1]
-            xs = [r[-1]] + targets
-            px.plot(xs, [measured[-1]] + [c[f"projected_exchange_s_{n}"][last] for n in targets], "s--",
-                    color=color, ms=5, label=f"{c['topology'][last]} exchange (model)")
-            px.plot(targets, [c[f"projected_allreduce_s_{n}"][last] for n in targets], "D:", color=color, ms=5,
-                    alpha=0.6, label="ring allreduce (model)")
+            for kind, marker, name in (("exchange", "s--", f"{c['topology'][last]} exchange"),
+                                       ("allreduce", "D:", "ring allreduce")):
+                what = (kind, c["topology"][last] if kind == "exchange" else "", c["dimension"][last])
+                if what in drawn:
+                    continue
+                drawn.add(what)
+                px.plot(targets, [c[f"projected_{kind}_s_{n}"][last] for n in targets], marker, color="k" if
+                        kind == "exchange" else "tab:red", ms=5, label=f"{name}, d = {c['dimension'][last]} (model)")
         px.set_xscale("log")
         px.set_yscale("log")
         px.set_xlabel("ranks (one agent per rank in the model)")

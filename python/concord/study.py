@@ -75,6 +75,9 @@ STUDY_KEYS = {
     "sweep": ({}, "map of lists", "deck keys",
               "deck key (e.g. concord/agents) -> the values it takes; the cells are the product of all lists "
               "and `ranks`; a series is one choice of every swept value"),
+    "cases": ([], "list of maps", "deck keys",
+              "explicit series, each a map deck key -> value (e.g. [{concord/algorithm/name: psgd}, "
+              "{concord/algorithm/name: dsgd, concord/topology/name: ring}]); multiplied with the sweep"),
     "set": ({}, "map", "deck keys", "deck key -> value, for every cell"),
     "weak_keys": (["concord/agents"], "list", "integer deck keys",
                   "mode weak: the keys multiplied by ranks / first rank count"),
@@ -170,10 +173,19 @@ def load_study(path) -> dict:
             raise BadInput(f"study/sweep/{key}: must be a non-empty list of values")
         if len({_text(v) for v in values}) != len(values):
             raise BadInput(f"study/sweep/{key}: {values!r} repeats a value")
+    if not isinstance(s["cases"], list) or not all(isinstance(c, dict) and c for c in s["cases"]):
+        raise BadInput("study/cases: must be a list of non-empty maps, deck key -> value")
+    for i, case in enumerate(s["cases"]):
+        for key in case:
+            _deck_key(key, f"study/cases[{i}]/{key}")
+            if key in s["sweep"]:
+                raise BadInput(f"study/cases[{i}]/{key}: also swept (study/sweep/{key}); give it in one place")
+    if len({json.dumps({k: _text(v) for k, v in c.items()}, sort_keys=True) for c in s["cases"]}) != len(s["cases"]):
+        raise BadInput("study/cases: two cases are the same")
     for key in s["set"]:
         _deck_key(key, f"study/set/{key}")
-        if key in s["sweep"]:
-            raise BadInput(f"study/set/{key}: also swept (study/sweep/{key}); give it in one place")
+        if key in s["sweep"] or any(key in c for c in s["cases"]):
+            raise BadInput(f"study/set/{key}: also swept (in study/sweep or study/cases); give it in one place")
     if not isinstance(s["weak_keys"], list):
         raise BadInput("study/weak_keys: must be a list of deck keys")
     for key in s["weak_keys"]:
@@ -253,7 +265,8 @@ class Study:
         self.s = load_study(path)
         self.concord = concord
         self.out = out
-        self.keys = list(self.s["sweep"])
+        # the keys that vary: those of the cases (in order of appearance), then the swept ones
+        self.keys = list(dict.fromkeys([k for c in self.s["cases"] for k in c] + list(self.s["sweep"])))
         self._validated = {}
 
     def say(self, message):
@@ -275,13 +288,17 @@ class Study:
         return self._validated[key]
 
     def cells(self) -> list[Cell]:
-        """Every cell, in order: series (the product of the sweep lists, in the file's order), then ranks."""
+        """Every cell, in order: series (each case with the product of the sweep lists, in the file's
+        order), then ranks."""
         s = self.s
-        lists = [[_text(v) for v in s["sweep"][k]] for k in self.keys]
+        swept = list(s["sweep"])
+        lists = [[_text(v) for v in s["sweep"][k]] for k in swept]
+        cases = [{k: _text(v) for k, v in c.items()} for c in s["cases"]] or [{}]
         r0 = s["ranks"][0]
         cells = []
-        for series, combination in enumerate(itertools.product(*lists) if lists else [()]):
-            values = dict(zip(self.keys, combination))
+        series_values = [{**case, **dict(zip(swept, combination))}
+                         for case in cases for combination in (itertools.product(*lists) if lists else [()])]
+        for series, values in enumerate(series_values):
             for ranks in s["ranks"]:
                 scaled = dict(values)
                 if s["mode"] == "weak":
@@ -346,9 +363,10 @@ class Study:
                  f"{'continuing from its checkpoint' if resumed else 'running'} ({' '.join(args)})")
         start = time.monotonic()
         with open(cell.log, "a") as log:
-            log.write(f"$ {' '.join(args)}\n")
+            log.write(f"$ OMP_NUM_THREADS={_cell_env()['OMP_NUM_THREADS']} {' '.join(args)}\n")
             log.flush()
-            status = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd()).returncode
+            status = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd(),
+                                    env=_cell_env()).returncode
         if status not in (0, 3):
             tail = "".join(open(cell.log, errors="replace").readlines()[-15:])
             what = "was interrupted (exit 75): run the study again to continue it" if status == 75 else \
@@ -433,7 +451,7 @@ class Study:
             row = {"cell": cell.name, "status": "missing", "series": cell.series, "ranks": cell.ranks}
             # the swept values first, as numbers where they are numbers; the run's own fields
             # below do not replace them (concord/agents and the run's agents agree)
-            row.update({_short(k, self.keys): _value(v) for k, v in cell.values.items()})
+            row.update({_short(k, self.keys): _value(cell.values[k]) if k in cell.values else None for k in self.keys})
             swept = set(row) - {"cell", "status", "series", "ranks"}
             if not cell.finished():
                 rows.append(row)
@@ -526,7 +544,8 @@ def _write_h5(path, columns, rows, study, calibration):
         f.attrs["study"] = study["text"]
         f.attrs["mode"] = study["mode"]
         f.attrs["ranks"] = np.array(study["ranks"], np.int64)
-        f.attrs["swept"] = np.array([_short(k, list(study["sweep"])) for k in study["sweep"]] or [""],
+        varied = list(dict.fromkeys([k for c in study["cases"] for k in c] + list(study["sweep"])))
+        f.attrs["swept"] = np.array([_short(k, varied) for k in varied] or [""],
                                     dtype=h5py.string_dtype())
         if study["target"]:
             f.attrs["target"] = json.dumps(study["target"])
@@ -536,6 +555,13 @@ def _write_h5(path, columns, rows, study, calibration):
             f.attrs["calibration_command"] = calibration["command"]
             f.attrs["projection_ranks"] = np.array(study["projection"], np.int64)
     os.replace(tmp, path)
+
+
+def _cell_env() -> dict:
+    """The cells' environment: one OpenMP thread per rank unless OMP_NUM_THREADS says otherwise
+    (as inputs/slurm/cpu.sbatch), so that the rank count is the one thing a scaling study varies and
+    2 ranks on 2 cores do not run 4 threads."""
+    return {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS") or "1"}
 
 
 def _atomic_write(path, text):

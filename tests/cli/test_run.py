@@ -1186,12 +1186,15 @@ class Study(RunTestCase):
         self.assertAlmostEqual(c["efficiency"][1], ratio, delta=1e-12)
         self.assertAlmostEqual(c["speedup"][1], 2 * ratio, delta=1e-12)
         self.assertNotIn("projected_exchange_s_256", c)
-        self.write_study(d, "  mode: grid\n  projection: []\n  sweep: { concord/algorithm/name: [dsgd, gradient_tracking] }\n"
+        self.write_study(d, "  mode: grid\n  projection: []\n  cases:\n    - { concord/algorithm/name: dsgd }\n"
+                            "    - { concord/algorithm/name: gradient_tracking, concord/topology/name: exponential }\n"
                             "  set: { concord/algorithm/iterations: 400 }\n"
                             "  target: { column: distance_to_solution, at_most: 1.0e-6 }\n", name="grid.yaml")
         self.study_ok(d, "grid.yaml")
         c = read_study(os.path.join(d, "grid"))["columns"]
-        self.assertEqual(list(c["name"]), ["dsgd", "gradient_tracking"])
+        self.assertEqual(list(c["algorithm.name"]), ["dsgd", "gradient_tracking"])
+        self.assertEqual(list(c["topology.name"]), ["", "exponential"])  # the first case keeps the deck's
+        self.assertEqual(list(c["topology"]), ["ring", "exponential"])
         self.assertNotIn("speedup", c)
         # DSGD stalls away from x* on heterogeneous data: it never reaches the target, GT does
         self.assertTrue(np.isnan(c["target_iteration"][0]) if c["target_iteration"].dtype.kind == "f"
@@ -1208,6 +1211,10 @@ class Study(RunTestCase):
                  ("  set: { concord/output/file: x.h5 }\n", ("concord/output/file", "set by the study")),
                  ("  sweep: { concord/agents: 8 }\n", ("study/sweep/concord/agents", "list")),
                  ("  target: { column: loss }\n", ("study/target", "at_most")),
+                 ("  cases: [{ concord/agents: 8 }]\n  sweep: { concord/agents: [8, 16] }\n",
+                  ("study/cases[0]/concord/agents", "also swept")),
+                 ("  cases: [{ concord/agents: 8 }, { concord/agents: 8 }]\n", ("study/cases", "the same")),
+                 ("  cases: [concord/agents]\n", ("study/cases", "maps")),
                  ("  mode: weak\n  ranks: [3, 2]\n", ("weak_keys", "8 x 2 / 3", "not an integer"))]
         for body, fragments in cases:
             with self.subTest(body=body):

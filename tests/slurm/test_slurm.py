@@ -435,7 +435,7 @@ def check_study(h):
                   f"study {label}: cell {name}: table elapsed_s {elapsed}, trajectory time_elapsed[-1] "
                   f"{traj['time_elapsed'][-1]}")
             launched = (cell / "run.log").read_text(errors="replace").splitlines()[0]
-            check(launched.startswith(f"$ srun --mpi=pmi2 --ntasks={ranks} "),
+            check(launched.startswith("$ OMP_NUM_THREADS=1 srun --mpi=pmi2 --ntasks=%d " % ranks),
                   f"study {label}: cell {name} was not launched with srun --ntasks={ranks}: {launched}")
         return table
 

@@ -348,6 +348,8 @@ class Study:
                                        "give the study another directory")
                     _remove(cell.trajectory, cell.checkpoint)  # an unfinished run of the old deck
             cell.text = text
+        if self.s["projection"] and not os.path.isfile(os.path.join(self.s["directory"], "calibration.json")):
+            self.calibration_benchmark()
         for cell in cells:
             os.makedirs(cell.directory, exist_ok=True)
             if not os.path.isfile(cell.deck) or open(cell.deck).read() != cell.text:
@@ -412,10 +414,7 @@ class Study:
         if os.path.isfile(path):
             with open(path) as f:
                 return json.load(f)
-        bench = os.path.join(os.path.dirname(os.path.realpath(self.concord)), "concord_bench_exchange")
-        if not os.access(bench, os.X_OK):
-            raise BadInput(f"study/projection: the calibration needs concord_bench_exchange next to concord "
-                           f"({bench} is missing: build the perf target), or set projection: []")
+        bench = self.calibration_benchmark()
         self.say("concord study: calibrating the alpha-beta model (concord_bench_exchange ping-pong, 2 ranks)")
         try:
             c = cost.calibrate(bench, self.launch)
@@ -425,15 +424,27 @@ class Study:
         _atomic_write(path, json.dumps(c, indent=1) + "\n")
         return c
 
+    def calibration_benchmark(self) -> str:
+        """concord_bench_exchange next to concord; BadInput (before any cell runs) when it is missing."""
+        bench = os.path.join(os.path.dirname(os.path.realpath(self.concord)), "concord_bench_exchange")
+        if not os.access(bench, os.X_OK):
+            raise BadInput(f"study/projection: the calibration needs concord_bench_exchange next to concord "
+                           f"({bench} is missing: build or install the benchmarks), or set projection: []")
+        return bench
+
     def max_degree(self, deck_text, n) -> int | None:
         """The maximum degree of the deck's topology at n agents (`concord topology --json`), or None
         where the topology has no member of that size."""
         topology = _deck_value(deck_text, "concord/topology") or {}
-        key = (json.dumps(topology, sort_keys=True), n)
-        cache = self.__dict__.setdefault("_degrees", {})
+        seed = _deck_value(deck_text, "concord/seed")
+        key = json.dumps([topology, seed, n], sort_keys=True)
+        # cached in the study's directory: the analysis of a 10,000-agent graph takes seconds
+        path = os.path.join(self.s["directory"], "degrees.json")
+        if not hasattr(self, "_degrees"):
+            self._degrees = json.load(open(path)) if os.path.isfile(path) else {}
+        cache = self._degrees
         if key not in cache:
             args = [self.concord, "topology", str(topology.get("name")), "--agents", str(n), "--json"]
-            seed = _deck_value(deck_text, "concord/seed")
             if seed is not None:
                 args += ["--seed", str(seed)]
             for k, v in topology.items():
@@ -441,6 +452,7 @@ class Study:
                     args += ["--param", f"{k}={_text(v)}"]
             proc = subprocess.run(args, capture_output=True, text=True)
             cache[key] = int(json.loads(proc.stdout)["max_degree"]) if proc.returncode == 0 else None
+            _atomic_write(path, json.dumps(cache, indent=1) + "\n")
         return cache[key]
 
     # -- the table -------------------------------------------------------------------------------

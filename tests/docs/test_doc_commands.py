@@ -40,7 +40,6 @@ SKIPPED = [
     (r"^\./scripts/test\.sh\b", "runs the whole test suite, this test included"),
     (r"^\./scripts/validate\.sh\b", "calls scripts/build.sh first; ctest validation_quick runs the same suite (--quick)"),
     (r"(^|[\s;&|])sbatch\s", "needs a Slurm cluster; ctest slurm submits the batch scripts to a private one"),
-    (r"concord study .*--submit\b", "needs a Slurm cluster; ctest slurm submits a study's job array to a private one"),
     (r"^ctest --test-dir build -L slurm\b", "is ctest slurm itself (root, a private Slurm cluster, about 90 s)"),
     (r"^python3 tests/slurm/test_slurm\.py\b", "is ctest slurm itself (root, a private Slurm cluster, about 90 s)"),
     (r"^scripts/build-cuda\.sh\b", "builds Kokkos with CUDA and the CUDA flavour (over an hour on 2 cores)"),

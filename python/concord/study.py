@@ -234,6 +234,7 @@ class Cell:
         self.log = os.path.join(directory, "run.log")
         self.result = os.path.join(directory, "result.json")
         self.name = os.path.basename(directory)
+        self.text = None  # the validated deck, once Study.prepare has made it
 
     def finished(self) -> bool:
         return os.path.isfile(self.result) and os.path.isfile(self.trajectory)
@@ -530,13 +531,13 @@ class Study:
                 w.writerow(["" if row.get(c) is None else repr(row[c]) if isinstance(row[c], float) else row[c]
                             for c in columns])
         os.replace(tmp, csv_path)
-        _write_h5(h5_path, columns, rows, self.s, self.calibration())
+        _write_h5(h5_path, columns, rows, self.s, [_short(k, self.keys) for k in self.keys], self.calibration())
         done = sum(r["status"] != "missing" for r in rows)
         self.say(f"concord study: {done} of {len(rows)} cells in {csv_path} and {h5_path}")
         return columns, rows
 
 
-def _write_h5(path, columns, rows, study, calibration):
+def _write_h5(path, columns, rows, study, varied, calibration):
     import h5py
     import numpy as np
     tmp = f"{path}.tmp{os.getpid()}"
@@ -556,8 +557,7 @@ def _write_h5(path, columns, rows, study, calibration):
         f.attrs["study"] = study["text"]
         f.attrs["mode"] = study["mode"]
         f.attrs["ranks"] = np.array(study["ranks"], np.int64)
-        varied = list(dict.fromkeys([k for c in study["cases"] for k in c] + list(study["sweep"])))
-        f.attrs["swept"] = np.array([_short(k, varied) for k in varied] or [""],
+        f.attrs["swept"] = np.array(varied or [""],
                                     dtype=h5py.string_dtype())
         if study["target"]:
             f.attrs["target"] = json.dumps(study["target"])

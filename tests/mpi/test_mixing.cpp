@@ -11,6 +11,7 @@
 #include <cmath>
 #include <set>
 
+#include "concord/mixing/detail/kernels.hpp"
 #include "concord/mixing/mixer.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
 #include "concord/topology/analysis.hpp"
@@ -203,7 +204,13 @@ TEST(Mixing, OneStepEqualsWeightMatrixApplyBitForBit) {
   // weights differ inside a block (grid, Metropolis-Hastings: degrees 2, 3 and 4); tiny graphs
   // with blocks of one or two rows (exponential n = 5); dense rows beyond one register pass
   // (erdos_renyi p = 0.4). d = 64 fills whole chunks, 37 and 2049 leave remainders.
+  // One rank with n = 8 .. 64 agents, n a multiple of 8: the circulant kernel (AVX-512 CPUs).
   const Case cases[] = {{"exponential", 64, {}},
+                        {"exponential", 8, {}},
+                        {"exponential", 24, {}},
+                        {"exponential", 40, {}},
+                        {"ring", 8, {}},
+                        {"ring", 16, {}},
                         {"exponential", 67, {}},
                         {"ring", 64, {}},
                         {"one_peer_exponential", 64, {}},
@@ -242,6 +249,35 @@ TEST(Mixing, OneStepEqualsWeightMatrixApplyBitForBit) {
       }
     }
   }
+}
+
+// The circulant kernel serves exactly the graphs it was made for: the ring and the static
+// exponential graph with equal weights, one rank, n = 8 .. 64 a multiple of 8, AVX-512 CPUs.
+TEST(Mixing, CirculantKernelServesRingAndExponentialOnOneRank) {
+  const auto layout_of = [](int n) { return AgentLayout::over(n, MPI_COMM_WORLD); };
+  const bool avx512 =
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+      __builtin_cpu_supports("avx512f") && concord::host_execution;
+#else
+      false;
+#endif
+  int ranks = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const auto has = [&](const char* name, int n, std::map<std::string, std::string> params = {}) {
+    const auto t = concord::topology::make_topology(name, n, params, 5);
+    return concord::mixing::detail::find_circulant(t.matrix(0), layout_of(n)).kernel != nullptr;
+  };
+  const bool expected = avx512 && ranks == 1;
+  for (int n : {8, 16, 24, 32, 40, 48, 56, 64}) {
+    EXPECT_EQ(has("exponential", n), expected) << "exponential n=" << n;
+    EXPECT_EQ(has("ring", n), expected) << "ring n=" << n;
+  }
+  EXPECT_FALSE(has("exponential", 12));                            // not a multiple of 8
+  EXPECT_FALSE(has("exponential", 72));                            // beyond 8 registers
+  EXPECT_FALSE(has("exponential", 27, {{"base", "3"}}));           // not instantiated
+  EXPECT_FALSE(has("exponential", 24, {{"base", "3"}}));
+  EXPECT_FALSE(has("torus", 16, {{"rows", "4"}, {"cols", "4"}}));  // not circulant
+  EXPECT_FALSE(has("complete", 16));                               // not instantiated
 }
 
 // Topologies drawn anew every iteration from (seed, k): many iterations, from k = 0 and from a

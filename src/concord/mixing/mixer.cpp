@@ -4,7 +4,9 @@
 
 #include <Kokkos_Profiling_ScopedRegion.hpp>
 #include <algorithm>
+#include <bit>
 #include <cstdint>
+#include <utility>
 #include <stdexcept>
 #include <string>
 
@@ -163,6 +165,11 @@ bool use_avx2(const MixingPlan& plan) {
 /// Chunk of the AVX2 kernel: 32 coordinates at n = 64 (16 KiB of x and of y); its per-block
 /// set-up is larger than the portable kernel's, and 2048 values were faster in cache than 1024.
 constexpr std::int64_t kChunkValuesAvx2 = 2048;
+
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#include "concord/mixing/mixer_circulant.inc"
+#pragma GCC pop_options
 #endif
 
 /// out = W in for a subset of rows (interior or boundary), vector v.
@@ -316,6 +323,56 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interio
   }
 }
 
+CirculantStep find_circulant(const topology::WeightMatrix& w, const AgentLayout& layout) {
+#ifdef CONCORD_MIX_AVX2
+  if constexpr (host_execution) {
+    static const bool has_avx512 = __builtin_cpu_supports("avx512f");
+    const int n = w.size();
+    if (!has_avx512 || layout.ranks() != 1 || n % 8 != 0 || n > circulant::kMaxAgents) return {};
+    // row 0 gives the hops (column = hop) and the weight; every row must be the same shifted
+    std::uint64_t hops = 0;
+    for (const int c : w.row_cols(0)) hops |= std::uint64_t{1} << c;
+    const double weight = w.row_weights(0).empty() ? 0.0 : w.row_weights(0)[0];
+    for (int i = 0; i < n; ++i) {
+      const auto cols = w.row_cols(i);
+      const auto weights = w.row_weights(i);
+      if (static_cast<int>(cols.size()) != std::popcount(hops)) return {};
+      for (std::size_t e = 0; e < cols.size(); ++e)
+        if (!((hops >> ((cols[e] - i + n) % n)) & 1u) || weights[e] != weight) return {};
+    }
+    for (const auto& entry : circulant::kCirculantKernels)
+      if (entry.n == n && entry.hops == hops) return {reinterpret_cast<void*>(entry.kernel), weight};
+  }
+#else
+  (void)w;
+  (void)layout;
+#endif
+  return {};
+}
+
+void launch_circulant(const ExecutionSpace& exec, const CirculantStep& step, const AgentMatrix& in,
+                      const AgentMatrix& out) {
+#ifdef CONCORD_MIX_AVX2
+  if constexpr (host_execution) {
+    const auto kernel = reinterpret_cast<circulant::Kernel>(step.kernel);
+    const double* x = in.data();
+    double* y = out.data();
+    const auto ldx = static_cast<std::int64_t>(in.stride(1)), ldy = static_cast<std::int64_t>(out.stride(1));
+    const double weight = step.weight;
+    const std::int64_t d = static_cast<std::int64_t>(in.extent(1));
+    constexpr std::int64_t chunk = 64;  // coordinates per work item: 32 KiB of x at n = 64
+    Kokkos::parallel_for("concord::Mixer::mix_circulant", Policy(exec, 0, (d + chunk - 1) / chunk),
+                         [=](std::int64_t b) { kernel(x, ldx, y, ldy, weight, b * chunk, std::min(d, b * chunk + chunk)); });
+    return;
+  }
+#endif
+  (void)exec;
+  (void)step;
+  (void)in;
+  (void)out;
+  throw std::logic_error("concord::Mixer: no circulant kernel in this build");
+}
+
 }  // namespace detail
 
 using detail::launch_mix;
@@ -338,6 +395,7 @@ Mixer::Mixer(const topology::Topology& topology, const AgentLayout& layout, std:
   const topology::WeightDraw* draw = topology.weight_draw();
   for (const auto& w : topology.rounds()) {
     plans_.emplace_back(w, layout, /*variable_weights=*/draw != nullptr);
+    circulant_.push_back(draw == nullptr ? detail::find_circulant(w, layout) : detail::CirculantStep{});
     send_rows = std::max(send_rows, plans_.back().pattern().send_rows());
     recv_rows = std::max(recv_rows, plans_.back().pattern().recv_rows());
   }
@@ -408,7 +466,11 @@ void Mixer::start(const ExecutionSpace& exec, std::int64_t k, std::span<const Ag
     for (int v = 0; v < vectors_; ++v) launch_pack(exec, plan, in_[v], send_buffer_, vd, v * d);
   if (!pattern.empty())
     transport_->post_sends(exec, pattern, static_cast<std::size_t>(vd), in_place ? in_[0].data() : send_buffer_.data());
-  for (int v = 0; v < vectors_; ++v) launch_mix(exec, plan, true, in_[v], out_[v], recv_buffer_, vd, v * d);
+  const detail::CirculantStep& circulant = circulant_[static_cast<std::size_t>(&plan - plans_.data())];
+  for (int v = 0; v < vectors_; ++v) {
+    if (circulant.kernel != nullptr) detail::launch_circulant(exec, circulant, in_[v], out_[v]);
+    else launch_mix(exec, plan, true, in_[v], out_[v], recv_buffer_, vd, v * d);
+  }
   active_ = &plan;
 }
 

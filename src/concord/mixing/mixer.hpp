@@ -45,6 +45,17 @@
 
 namespace concord::mixing {
 
+namespace detail {
+/// The circulant kernel of one plan (mixer_circulant.inc), when it has one: the ring or the
+/// static exponential graph with all n <= 64 agents on one rank, n a multiple of 8, equal weights,
+/// on a CPU with AVX-512F. kernel == nullptr: the plan takes the row-block kernels.
+struct CirculantStep {
+  void* kernel = nullptr;
+  double weight = 0.0;
+};
+}  // namespace detail
+
+
 class Mixer {
  public:
   /// Builds the plans of every round of `topology` for this rank. Throws `InputError` when the
@@ -93,6 +104,7 @@ class Mixer {
   int dimension_;
   int max_vectors_;
   std::vector<MixingPlan> plans_;
+  std::vector<detail::CirculantStep> circulant_;  ///< per plan: its circulant kernel, if any
   // Reweighted topologies: W(k)'s weights of the owned rows, and the draw's scratch (sized once).
   std::vector<double> draw_values_;
   std::vector<int> draw_scratch_;

@@ -6,7 +6,10 @@
 #include <cstdint>
 
 #include "concord/core/spaces.hpp"
+#include "concord/core/agent_layout.hpp"
+#include "concord/mixing/mixer.hpp"
 #include "concord/mixing/plan.hpp"
+#include "concord/topology/weight_matrix.hpp"
 
 namespace concord::mixing::detail {
 
@@ -21,5 +24,11 @@ void launch_pack(const ExecutionSpace& exec, const MixingPlan& plan, const Agent
 /// read from `recv` at slot vc of rows of vd values (the receive layout of plan.hpp).
 void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interior, const AgentMatrix& in,
                 const AgentMatrix& out, const Buffer& recv, std::int64_t vd, std::int64_t vc);
+
+/// The circulant kernel of a plan's matrix (CirculantStep, mixer.hpp), or none.
+CirculantStep find_circulant(const topology::WeightMatrix& w, const AgentLayout& layout);
+/// out = W in for every row, with step's kernel (interior and boundary at once: one rank).
+void launch_circulant(const ExecutionSpace& exec, const CirculantStep& step, const AgentMatrix& in,
+                      const AgentMatrix& out);
 
 }  // namespace concord::mixing::detail

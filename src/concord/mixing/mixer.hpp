@@ -46,8 +46,8 @@
 namespace concord::mixing {
 
 namespace detail {
-/// The circulant kernel of one plan (mixer_circulant.inc), when it has one: the ring or the
-/// static exponential graph with all n <= 64 agents on one rank, n a multiple of 8, equal weights,
+/// The circulant kernel of one plan (mixer_circulant.inc), when it has one: the static
+/// exponential graph with all n <= 64 agents on one rank, n a multiple of 8, equal weights,
 /// on a CPU with AVX-512F. kernel == nullptr: the plan takes the row-block kernels.
 struct CirculantStep {
   void* kernel = nullptr;

@@ -125,10 +125,13 @@ def _deck_key(key, where) -> str:
     return key
 
 
+MAX_RANKS = 2**31 - 1  # MPI counts ranks in an int
+
+
 def _int_list(value, where, least):
     values = value if isinstance(value, list) else [value]
-    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < least for v in values):
-        raise BadInput(f"{where}: {value!r} is not a non-empty list of integers >= {least}")
+    if not values or any(isinstance(v, bool) or not isinstance(v, int) or not least <= v <= MAX_RANKS for v in values):
+        raise BadInput(f"{where}: {value!r} is not a non-empty list of integers >= {least} and <= {MAX_RANKS}")
     if len(set(values)) != len(values):
         raise BadInput(f"{where}: {value!r} repeats a value")
     return values
@@ -351,6 +354,14 @@ class Study:
             cell.text = text
         if self.s["projection"] and not os.path.isfile(os.path.join(self.s["directory"], "calibration.json")):
             self.calibration_benchmark()
+        launcher = self.launch(1)
+        if launcher and shutil.which(launcher[0]) is None:
+            key = "mpiexec" if launcher[0] != "srun" else "launcher"
+            raise BadInput(f"study/{key}: cannot run '{launcher[0]}' (not found or not executable)")
+        try:
+            os.makedirs(os.path.join(self.s["directory"], "cells"), exist_ok=True)
+        except OSError as e:
+            raise BadInput(f"study/directory: cannot create {self.s['directory']} ({e.strerror})") from None
         for cell in cells:
             os.makedirs(cell.directory, exist_ok=True)
             if not os.path.isfile(cell.deck) or open(cell.deck).read() != cell.text:
@@ -376,6 +387,10 @@ class Study:
                 f"failed (exit {status})"
             raise RunFailed(f"cell {cell.index} ({cell.name}) {what}; its log {cell.log} ends:\n{tail}")
         result = self.cell_result(cell, "diverged" if status == 3 else "done")
+        if result.get("ranks_run", cell.ranks) != cell.ranks:  # a launcher that started another world
+            raise RunFailed(f"cell {cell.index} ({cell.name}) asked for {cell.ranks} ranks but its run had "
+                            f"{result['ranks_run']} (the trajectory's `ranks`): check the launcher "
+                            f"({' '.join(self.launch(cell.ranks))}), e.g. srun's --mpi option")
         _atomic_write(cell.result, json.dumps(result, indent=1) + "\n")
         timing = result.get("timing") or {}
         rate = timing.get("iterations_per_s")
@@ -389,7 +404,8 @@ class Study:
         if proc.returncode != 0:
             raise RunFailed(f"cell {cell.index}: concord summary {cell.trajectory} failed: {proc.stderr.strip()}")
         summary = json.loads(proc.stdout)[0]
-        result = {"status": status, "ranks": cell.ranks, "values": cell.values, **summary}
+        result = {"status": status, "values": cell.values, **summary, "ranks_run": summary.get("ranks"),
+                  "ranks": cell.ranks}
         target = self.s["target"]
         if target:
             from concord.files import read_trajectory

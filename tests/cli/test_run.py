@@ -1215,13 +1215,29 @@ class Study(RunTestCase):
                   ("study/cases[0]/concord/agents", "also swept")),
                  ("  cases: [{ concord/agents: 8 }, { concord/agents: 8 }]\n", ("study/cases", "the same")),
                  ("  cases: [concord/agents]\n", ("study/cases", "maps")),
-                 ("  mode: weak\n  ranks: [3, 2]\n", ("weak_keys", "8 x 2 / 3", "not an integer"))]
+                 ("  mode: weak\n  ranks: [3, 2]\n", ("weak_keys", "8 x 2 / 3", "not an integer")),
+                 ("  ranks: [99999999999999999999]\n", ("study/ranks", "2147483647")),  # no silent truncation
+                 ("  mpiexec: /nonexistent/mpiexec\n", ("study/mpiexec", "cannot run")),
+                 ("  directory: /proc/nope\n", ("study/directory", "cannot create"))]
         for body, fragments in cases:
             with self.subTest(body=body):
                 self.write_study(d, body)
                 self.assert_one_error(self.study(d, "study.yaml"), *fragments)
                 self.assertFalse(os.path.exists(os.path.join(d, "study")), "a refused study wrote files")
         self.assert_one_error(self.study(d, "nothing.yaml"), "nothing.yaml", "no such file")
+
+    def test_a_launcher_that_starts_another_world_is_caught(self):
+        """A launcher that ignores -n (one process instead of 2) fails the cell, not the table."""
+        d = self.tmpdir()
+        fake = os.path.join(d, "fake-mpiexec")
+        with open(fake, "w") as f:
+            f.write('#!/bin/sh\nshift 2\nexec "$@"\n')
+        os.chmod(fake, 0o755)
+        self.write_study(d, f"  ranks: [2]\n  projection: []\n  mpiexec: {fake}\n")
+        r = self.study(d, "study.yaml")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("asked for 2 ranks but its run had 1", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "study", "cells", "ranks2", "result.json")))
 
     def test_reference_is_documented(self):
         r = self.study(tempfile.gettempdir(), "--reference")

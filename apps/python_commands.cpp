@@ -2,6 +2,7 @@
 // (python/concord, installed under share/concord/python). Each finds the package and runs
 // `python3 -m concord.<command>` with the arguments as given; the Python command finds this
 // executable in CONCORD_EXECUTABLE.
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,12 @@ extern char** environ;
 
 namespace concord::app {
 namespace {
+
+/// The Python command's process: SIGTERM to this process is passed on to it.
+volatile pid_t g_child = 0;
+extern "C" void forward_signal(int signo) {
+  if (g_child > 0) kill(g_child, signo);
+}
 
 /// The directory holding the `concord` Python package: $CONCORD_PYTHONPATH, else the installed
 /// one next to this executable (bin/../share/concord/python), else the source tree's.
@@ -65,9 +72,20 @@ Command add_python_command(CLI::App& app, const std::string& name, const std::st
                    name.c_str(), interpreter, std::strerror(e), name.c_str());
       return 1;
     }
+    // Until it ends: Ctrl-C reaches it from the terminal (same process group) and SIGTERM is passed
+    // on, so that a study can let its running cell write its checkpoint and say how to go on.
+    g_child = child;
+    struct sigaction forward {}, ignore {}, old_term {}, old_int {};
+    forward.sa_handler = forward_signal;
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGTERM, &forward, &old_term);
+    sigaction(SIGINT, &ignore, &old_int);
     int status = 0;
     while (waitpid(child, &status, 0) < 0) {
     }
+    sigaction(SIGTERM, &old_term, nullptr);
+    sigaction(SIGINT, &old_int, nullptr);
+    g_child = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   };
 }

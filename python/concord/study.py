@@ -33,6 +33,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -50,6 +51,10 @@ from concord import cost
 
 class BadInput(Exception):
     """A study that cannot run as written: one line naming the item and what is allowed."""
+
+
+class Interrupted(Exception):
+    """A cell stopped by SIGTERM or Ctrl-C after writing its checkpoint (exit status 75)."""
 
 
 class RunFailed(Exception):
@@ -377,16 +382,29 @@ class Study:
                  f"{'continuing from its checkpoint' if resumed else 'running'} ({' '.join(args)})")
         start = time.monotonic()
         with open(cell.log, "a") as log:
+            start_of_log = log.tell()
             log.write(f"$ OMP_NUM_THREADS={_cell_env()['OMP_NUM_THREADS']} {' '.join(args)}\n")
             log.flush()
-            status = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd(),
-                                    env=_cell_env()).returncode
+            status = _run_to_the_end(args, log)
+        if status == 75:
+            raise Interrupted(f"cell {cell.index} ({cell.name}) was interrupted and wrote its checkpoint: run the "
+                              "study again to continue it")
         if status not in (0, 3):
             tail = "".join(open(cell.log, errors="replace").readlines()[-15:])
-            what = "was interrupted (exit 75): run the study again to continue it" if status == 75 else \
-                f"failed (exit {status})"
-            raise RunFailed(f"cell {cell.index} ({cell.name}) {what}; its log {cell.log} ends:\n{tail}")
+            raise RunFailed(f"cell {cell.index} ({cell.name}) failed (exit {status}); its log {cell.log} ends:\n{tail}")
         result = self.cell_result(cell, "diverged" if status == 3 else "done")
+        # a launcher's status is not proof: MPICH's mpiexec returns 0 for one rank stopped by a
+        # forwarded SIGTERM. A finished run's trajectory reaches the deck's last iteration.
+        wanted = _deck_value(open(cell.deck).read(), "concord/algorithm/iterations")
+        if status == 0 and wanted is not None and result.get("iteration") != int(wanted):
+            with open(cell.log, errors="replace") as f:
+                f.seek(start_of_log)
+                interrupted = "interrupted by" in f.read()
+            if interrupted and os.path.isfile(cell.checkpoint):
+                raise Interrupted(f"cell {cell.index} ({cell.name}) was interrupted and wrote its checkpoint: run "
+                                  "the study again to continue it")
+            raise RunFailed(f"cell {cell.index} ({cell.name}) ended at iteration {result.get('iteration')} of "
+                            f"{wanted} with exit status 0; its log: {cell.log}")
         if result.get("ranks_run", cell.ranks) != cell.ranks:  # a launcher that started another world
             raise RunFailed(f"cell {cell.index} ({cell.name}) asked for {cell.ranks} ranks but its run had "
                             f"{result['ranks_run']} (the trajectory's `ranks`): check the launcher "
@@ -585,6 +603,21 @@ def _write_h5(path, columns, rows, study, varied, calibration):
     os.replace(tmp, path)
 
 
+def _run_to_the_end(args, log) -> int:
+    """Runs a cell and waits for it whatever happens: Ctrl-C reaches it from the terminal and
+    SIGTERM is passed on to it, and then it still gets to write its checkpoint (never killed)."""
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd(), env=_cell_env())
+    previous = signal.signal(signal.SIGTERM, lambda signo, frame: proc.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                continue  # the run got the same SIGINT: wait for its checkpoint
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _cell_env() -> dict:
     """The cells' environment: one OpenMP thread per rank unless OMP_NUM_THREADS says otherwise
     (as inputs/slurm/cpu.sbatch), so that the rank count is the one thing a scaling study varies and
@@ -699,6 +732,9 @@ def main(argv=None) -> int:
     except RunFailed as e:
         print(f"concord: error: study: {e}", file=sys.stderr)
         return 1
+    except Interrupted as e:
+        print(f"concord study: {e}", file=sys.stderr)
+        return 75
     return 0
 
 

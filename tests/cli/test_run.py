@@ -1239,6 +1239,29 @@ class Study(RunTestCase):
         self.assertIn("asked for 2 ranks but its run had 1", r.stderr)
         self.assertFalse(os.path.exists(os.path.join(d, "study", "cells", "ranks2", "result.json")))
 
+    def test_sigterm_stops_the_cell_at_a_checkpoint_and_the_study_continues(self):
+        d = self.tmpdir()
+        self.write_study(d, "  projection: []\n  set: { concord/algorithm/iterations: 400000, "
+                            "concord/output/log_every: 1000 }\n")
+        p = subprocess.Popen([CONCORD, "study", "study.yaml"], cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=dict(os.environ, MPIEXEC=MPIEXEC))
+        log = os.path.join(d, "study", "cells", "ranks1", "run.log")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (os.path.exists(log) and "iter " in open(log).read()):
+            time.sleep(0.1)
+        p.send_signal(signal.SIGTERM)  # to `concord study`, which passes it on to the running cell
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, INTERRUPTED, out + err)
+        self.assertIn("was interrupted and wrote its checkpoint", err)
+        self.assertIn("interrupted by SIGTERM", open(log).read())
+        r = self.study_ok(d, "study.yaml")
+        self.assertIn("continuing from its checkpoint", r.stdout)
+        from concord.files import read_study
+        c = read_study(os.path.join(d, "study"))["columns"]
+        self.assertEqual(list(c["status"]), ["done"])
+        t = read_trajectory(os.path.join(d, "study", "cells", "ranks1", "trajectory.h5"))
+        self.assertEqual(int(t["iteration"][-1]), 400000)
+
     def test_reference_is_documented(self):
         r = self.study(tempfile.gettempdir(), "--reference")
         self.assertEqual(r.returncode, 0, r.stderr)

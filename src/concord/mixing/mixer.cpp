@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
-#include <utility>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "concord/core/error.hpp"
 #include "concord/mixing/detail/kernels.hpp"
@@ -341,7 +341,7 @@ CirculantStep find_circulant(const topology::WeightMatrix& w, const AgentLayout&
         if (!((hops >> ((cols[e] - i + n) % n)) & 1u) || weights[e] != weight) return {};
     }
     for (const auto& entry : circulant::kCirculantKernels)
-      if (entry.n == n && entry.hops == hops) return {reinterpret_cast<void*>(entry.kernel), weight};
+      if (entry.n == n && entry.hops == hops) return {entry.kernel, weight};
   }
 #else
   (void)w;
@@ -354,7 +354,7 @@ void launch_circulant(const ExecutionSpace& exec, const CirculantStep& step, con
                       const AgentMatrix& out) {
 #ifdef CONCORD_MIX_AVX2
   if constexpr (host_execution) {
-    const auto kernel = reinterpret_cast<circulant::Kernel>(step.kernel);
+    const auto kernel = step.kernel;
     const double* x = in.data();
     double* y = out.data();
     const auto ldx = static_cast<std::int64_t>(in.stride(1)), ldy = static_cast<std::int64_t>(out.stride(1));

@@ -50,7 +50,10 @@ namespace detail {
 /// exponential graph with all n <= 64 agents on one rank, n a multiple of 8, equal weights,
 /// on a CPU with AVX-512F. kernel == nullptr: the plan takes the row-block kernels.
 struct CirculantStep {
-  void* kernel = nullptr;
+  /// y(:, c) = weight (sum of the row's hops of x(:, c)) for c in [c0, c1); x(i, c) = x[i + c ldx].
+  using Kernel = void (*)(const double* x, std::int64_t ldx, double* y, std::int64_t ldy, double weight,
+                          std::int64_t c0, std::int64_t c1);
+  Kernel kernel = nullptr;
   double weight = 0.0;
 };
 }  // namespace detail

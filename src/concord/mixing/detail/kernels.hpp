@@ -5,8 +5,8 @@
 /// buffer. Buffer layout and summation order: plan.hpp.
 #include <cstdint>
 
-#include "concord/core/spaces.hpp"
 #include "concord/core/agent_layout.hpp"
+#include "concord/core/spaces.hpp"
 #include "concord/mixing/mixer.hpp"
 #include "concord/mixing/plan.hpp"
 #include "concord/topology/weight_matrix.hpp"

@@ -17,6 +17,14 @@ it too.
 __all__ = ["read_trajectory", "read_checkpoint", "read_study", "trajectory_columns"]
 
 
+def missing_dependency(command, error, packages, debian):
+    """What a command says when a module it needs is missing: one line, exit status 1."""
+    import sys
+    print(f"concord: error: {command}: {error}; concord {command} needs {packages} (Debian: apt install {debian}), "
+          "or CONCORD_PYTHON set to a Python that has them", file=sys.stderr)
+    sys.exit(1)
+
+
 def __getattr__(name):
     # Imported on first use, so that `concord plot` can say what is missing (numpy, h5py) in one line.
     if name in __all__:

@@ -24,11 +24,9 @@ try:
     import numpy as np
 
     from concord.files import read_study, read_trajectory
-except ImportError as missing:  # one line, not a traceback
-    print(f"concord: error: plot: {missing}; concord plot needs numpy, h5py and matplotlib "
-          "(Debian: apt install python3-h5py python3-matplotlib), or CONCORD_PYTHON set to a Python that has them",
-          file=sys.stderr)
-    sys.exit(1)
+except ImportError as missing:
+    from concord import missing_dependency
+    missing_dependency("plot", missing, "numpy, h5py and matplotlib", "python3-h5py python3-matplotlib")
 
 X_COLUMNS = {"iteration": "iteration", "time": "time_elapsed", "bytes": "bytes_sent"}
 X_LABELS = {"iteration": "iteration k", "time": "wall time of iterating (s, time_elapsed)",
@@ -89,6 +87,10 @@ def figure(paths: list[str], metrics: list[str] | None, x: str, title: str | Non
         ax.set_ylabel(metric)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
+    return _finished(fig, title)
+
+
+def _finished(fig, title):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -188,10 +190,7 @@ def study_figure(path: str, title: str | None = None):
                      f"1/beta = {1e-9 / attrs['beta_s_per_byte']:.3g} GB/s", fontsize=9)
         px.grid(True, alpha=0.3)
         px.legend(fontsize=6)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finished(fig, title)
 
 
 def main(argv: list[str] | None = None) -> int:

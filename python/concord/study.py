@@ -40,11 +40,9 @@ import time
 
 try:
     import yaml
-except ImportError as missing:  # one line, not a traceback
-    print(f"concord: error: study: {missing}; concord study needs PyYAML, numpy and h5py "
-          "(Debian: apt install python3-yaml python3-h5py), or CONCORD_PYTHON set to a Python that has them",
-          file=sys.stderr)
-    sys.exit(1)
+except ImportError as missing:
+    from concord import missing_dependency
+    missing_dependency("study", missing, "PyYAML, numpy and h5py", "python3-yaml python3-h5py")
 
 from concord import cost
 
@@ -381,28 +379,27 @@ class Study:
         self.say(f"concord study: cell {cell.index}{position} {cell.name}: "
                  f"{'continuing from its checkpoint' if resumed else 'running'} ({' '.join(args)})")
         start = time.monotonic()
+        env = _cell_env()
         with open(cell.log, "a") as log:
             start_of_log = log.tell()
-            log.write(f"$ OMP_NUM_THREADS={_cell_env()['OMP_NUM_THREADS']} {' '.join(args)}\n")
+            log.write(f"$ OMP_NUM_THREADS={env['OMP_NUM_THREADS']} {' '.join(args)}\n")
             log.flush()
-            status = _run_to_the_end(args, log)
-        if status == 75:
+            status = _run_to_the_end(args, log, env)
+        with open(cell.log, errors="replace") as f:
+            f.seek(start_of_log)
+            this_run = f.read()
+        # A launcher's status is not proof: MPICH's mpiexec returns 0 for one rank stopped by a
+        # forwarded SIGTERM. A finished run's trajectory reaches the deck's last iteration.
+        result = self.cell_result(cell, "diverged" if status == 3 else "done") if status in (0, 3) else None
+        wanted = _deck_value(cell.text, "concord/algorithm/iterations")
+        incomplete = status == 0 and wanted is not None and result.get("iteration") != int(wanted)
+        if status == 75 or (incomplete and "interrupted by" in this_run and os.path.isfile(cell.checkpoint)):
             raise Interrupted(f"cell {cell.index} ({cell.name}) was interrupted and wrote its checkpoint: run the "
                               "study again to continue it")
         if status not in (0, 3):
-            tail = "".join(open(cell.log, errors="replace").readlines()[-15:])
+            tail = "".join(this_run.splitlines(keepends=True)[-15:])
             raise RunFailed(f"cell {cell.index} ({cell.name}) failed (exit {status}); its log {cell.log} ends:\n{tail}")
-        result = self.cell_result(cell, "diverged" if status == 3 else "done")
-        # a launcher's status is not proof: MPICH's mpiexec returns 0 for one rank stopped by a
-        # forwarded SIGTERM. A finished run's trajectory reaches the deck's last iteration.
-        wanted = _deck_value(open(cell.deck).read(), "concord/algorithm/iterations")
-        if status == 0 and wanted is not None and result.get("iteration") != int(wanted):
-            with open(cell.log, errors="replace") as f:
-                f.seek(start_of_log)
-                interrupted = "interrupted by" in f.read()
-            if interrupted and os.path.isfile(cell.checkpoint):
-                raise Interrupted(f"cell {cell.index} ({cell.name}) was interrupted and wrote its checkpoint: run "
-                                  "the study again to continue it")
+        if incomplete:
             raise RunFailed(f"cell {cell.index} ({cell.name}) ended at iteration {result.get('iteration')} of "
                             f"{wanted} with exit status 0; its log: {cell.log}")
         if result.get("ranks_run", cell.ranks) != cell.ranks:  # a launcher that started another world
@@ -525,11 +522,10 @@ class Study:
                 fields["target_time_s"] = r["target"]["time_s"]
             row.update({k: v for k, v in fields.items() if k not in swept})
             if calibration:
-                deck_text = open(cell.deck).read()
                 S = 8.0 * r["dimension"]  # one model of doubles per message
                 a, B = calibration["alpha_s"], calibration["bandwidth_Bps"]
                 for n in self.s["projection"]:
-                    k = self.max_degree(deck_text, n)
+                    k = self.max_degree(cell.text, n)
                     row[f"projected_exchange_s_{n}"] = cost.exchange_time(k, S, a, B) if k is not None else None
                     row[f"projected_allreduce_s_{n}"] = cost.allreduce_time(n, S, a, B)
             rows.append(row)
@@ -603,10 +599,10 @@ def _write_h5(path, columns, rows, study, varied, calibration):
     os.replace(tmp, path)
 
 
-def _run_to_the_end(args, log) -> int:
+def _run_to_the_end(args, log, env) -> int:
     """Runs a cell and waits for it whatever happens: Ctrl-C reaches it from the terminal and
     SIGTERM is passed on to it, and then it still gets to write its checkpoint (never killed)."""
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd(), env=_cell_env())
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd(), env=env)
     previous = signal.signal(signal.SIGTERM, lambda signo, frame: proc.send_signal(signal.SIGTERM))
     try:
         while True:

@@ -592,8 +592,9 @@ void algorithm_step(benchmark::State& state, const StepSpec& spec, bool least_sq
 }
 
 /// ReproducibleSum::average of one state matrix (PSGD's global average of the gradients) and the
-/// copy kernel of that matrix, in turn; manual time = the average. Its traffic: the matrix read
-/// twice (bounds pass, slices pass) plus 8 vectors of d values.
+/// copy kernel of that matrix, in turn; manual time = the average. Its traffic with one rank (one
+/// fused pass): the matrix read once plus the 4 vectors of d values it writes (bounds, two
+/// slices, the mean), counted twice for the write-allocate: V + 8 vectors.
 void reproducible_average(benchmark::State& state, int dimension) {
   StepCase& c = step_case(dimension, sizes.step_agents);
   ExecutionSpace exec;
@@ -601,7 +602,7 @@ void reproducible_average(benchmark::State& state, int dimension) {
   const std::int64_t d = dimension;
   concord::CoordinateVector mean(Kokkos::view_alloc(std::string("bench::mean")), d);
   const double V = 8.0 * n * static_cast<double>(d);
-  const double bytes = 2.0 * V + 8.0 * 8.0 * static_cast<double>(d);
+  const double bytes = V + 8.0 * 8.0 * static_cast<double>(d);
   std::vector<double> ta, tc, ratio;
   std::int64_t k = 0;
   for (auto _ : state) {

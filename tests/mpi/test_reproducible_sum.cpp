@@ -127,6 +127,14 @@ double hard(int agent, int column) {
   }
 }
 
+/// The kinds of `hard` whose columns the host's grouped kernels (8 columns at once) take on
+/// their vector path: finite, with a bound above about 2^-977 (the rest go column by column).
+/// `hard` itself puts a fallback kind in every group of 8 columns.
+double hard_grouped(int agent, int column) {
+  static constexpr int kinds[] = {3, 4, 5, 8, 9, 10, 11, 12, 14, 16, 17, 18, 19, 21, 22, 23};
+  return hard(agent, kinds[column % 16] + 24 * (column / 16));
+}
+
 }  // namespace
 
 TEST(ReproducibleSum, BitIdenticalToOneProcessAndAccurate) {
@@ -169,21 +177,25 @@ TEST(ReproducibleSum, NonFiniteInputGivesNaN) {
 }
 
 // Every host or device kernel gives the bits of the scalar reference on hard inputs, for every
-// agent count (1 to 67, odd widths), for sums and averages, on all ranks and on one process.
+// agent count (1 to 67, odd widths), for sums and averages, on all ranks and on one process; the
+// columns in two arrangements, so that grouped kernels run both their vector and fallback paths.
 TEST(ReproducibleSum, BitIdenticalToScalarReferenceOnHardInputs) {
-  for (int n : {1, 2, 3, 4, 7, 13, 64, 67}) {
-    for (int width : {1, 5, 24 * 3 + 7}) {
-      if (n < world_size()) continue;  // every rank needs an agent
-      for (bool average : {false, true}) {
-        const auto expected = reference_sum(n, width, hard, average ? 1.0 / n : 1.0);
-        const auto here = summed(MPI_COMM_WORLD, n, width, hard, average);
-        const auto alone = summed(MPI_COMM_SELF, n, width, hard, average);
-        for (int c = 0; c < width; ++c) {
-          const auto i = static_cast<std::size_t>(c);
-          EXPECT_EQ(bits_of(here[i]), bits_of(expected[i]))
-              << "n=" << n << " width=" << width << " average=" << average << " c=" << c << ": " << here[i]
-              << " vs reference " << expected[i];
-          EXPECT_EQ(bits_of(alone[i]), bits_of(expected[i])) << "one process, n=" << n << " c=" << c;
+  using Value = double (*)(int, int);
+  for (auto [name, value] : {std::pair<const char*, Value>{"hard", hard}, {"hard_grouped", hard_grouped}}) {
+    for (int n : {1, 2, 3, 4, 7, 13, 64, 67}) {
+      for (int width : {1, 5, 24 * 3 + 7}) {
+        if (n < world_size()) continue;  // every rank needs an agent
+        for (bool average : {false, true}) {
+          const auto expected = reference_sum(n, width, value, average ? 1.0 / n : 1.0);
+          const auto here = summed(MPI_COMM_WORLD, n, width, value, average);
+          const auto alone = summed(MPI_COMM_SELF, n, width, value, average);
+          for (int c = 0; c < width; ++c) {
+            const auto i = static_cast<std::size_t>(c);
+            EXPECT_EQ(bits_of(here[i]), bits_of(expected[i]))
+                << name << " n=" << n << " width=" << width << " average=" << average << " c=" << c << ": "
+                << here[i] << " vs reference " << expected[i];
+            EXPECT_EQ(bits_of(alone[i]), bits_of(expected[i])) << name << ", one process, n=" << n << " c=" << c;
+          }
         }
       }
     }

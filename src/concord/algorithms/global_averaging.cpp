@@ -43,9 +43,9 @@ class GlobalAveraging final : public Algorithm {
       reducer_.average(exec, g_, mean_);
       end(exec, times_.communication);
       auto mean = mean_;
-      const std::int64_t agents = agents_;
-      entries(exec, "concord::psgd::descend", x_,
-              KOKKOS_LAMBDA(std::int64_t i) { x(i) -= gamma * mean(i / agents); });
+      auto xm = x_;
+      row_entries(exec, "concord::psgd::descend", x_,
+                  KOKKOS_LAMBDA(std::int64_t a, std::int64_t c) { xm(a, c) -= gamma * mean(c); });
       end(exec, times_.compute);
       return;
     }

@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "concord/config.hpp"
+#include "concord/core/detail/host_isa.hpp"
 #include "concord/core/error.hpp"
 #include "concord/driver/build_info.hpp"
 #include "concord/io/trajectory.hpp"
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
         "iteration, speed-up, efficiency and time to a target (concord study --help; docs/studies.md)");
 
     try {
+      concord::detail::host_isa();  // a bad CONCORD_HOST_ISA is refused before any work
       app.parse(static_cast<int>(concord_args.size()) - 1, concord_args.data());
       if (app.got_subcommand("run")) {
         rc = run_cmd();  // collective: every rank runs

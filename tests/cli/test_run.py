@@ -721,6 +721,42 @@ class Refusals(RunTestCase):
 # ---------------------------------------------------------------------------------------------
 # 6. SIGTERM: a checkpoint, exit 75, and a restart bit-identical to an uninterrupted run
 # ---------------------------------------------------------------------------------------------
+class HostIsa(RunTestCase):
+    """CONCORD_HOST_ISA caps the host kernels' vector extension: the same trajectory bits under every
+    cap (the circulant mixing kernel and the grouped reproducible sum need AVX-512, the row-block
+    mixing kernel AVX2), and a bad value is refused before any work."""
+
+    def run_with(self, d, name, isa):
+        env = dict(os.environ)
+        env.pop("CONCORD_HOST_ISA", None)
+        if isa:
+            env["CONCORD_HOST_ISA"] = isa
+        return subprocess.run(command(["run", name, *sets(**{"output/overwrite": True})], 1), cwd=d,
+                              capture_output=True, text=True, timeout=180, env=env)
+
+    def test_same_bits_under_every_cap(self):
+        for label, changes in (("dsgd, exponential", {"algorithm/name": "dsgd", "topology/name": "exponential"}),
+                               ("psgd, 16 coordinates", {"algorithm/name": "psgd",
+                                                         "problem/data/dimension": 16})):
+            with self.subTest(label):
+                d = self.tmpdir()
+                name = write_deck(d, base_deck(**changes))
+                runs = {}
+                for isa in ("", "avx2", "sse2"):
+                    r = self.run_with(d, name, isa)
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    runs[isa] = read_trajectory(os.path.join(d, "run.h5"))
+                for isa in ("avx2", "sse2"):
+                    self.assert_same_trajectory(runs[""], runs[isa], "%s, CONCORD_HOST_ISA=%s" % (label, isa))
+
+    def test_bad_value_is_refused(self):
+        d = self.tmpdir()
+        name = write_deck(d, base_deck())
+        line = self.assert_one_error(self.run_with(d, name, "avx1024"), "CONCORD_HOST_ISA", "avx1024", "sse2, avx2, avx512")
+        self.assertNotIn("Traceback", line)
+        self.assertEqual(os.listdir(d), [name])
+
+
 class Interrupt(RunTestCase):
     LONG = 5_000_000
 

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <set>
 
+#include "concord/core/detail/host_isa.hpp"
 #include "concord/mixing/detail/kernels.hpp"
 #include "concord/mixing/mixer.hpp"
 #include "concord/mixing/reproducible_sum.hpp"
@@ -256,7 +257,7 @@ TEST(Mixing, CirculantKernelServesTheExponentialGraphOnOneRank) {
   const auto layout_of = [](int n) { return AgentLayout::over(n, MPI_COMM_WORLD); };
   const bool avx512 =
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-      __builtin_cpu_supports("avx512f") && concord::host_execution;
+      concord::detail::host_isa_allows(concord::detail::HostIsa::avx512) && concord::host_execution;  // CPU and cap
 #else
       false;
 #endif

@@ -7,6 +7,7 @@
 #include "concord/comm/communicator.hpp"
 #include "concord/config.hpp"
 #include "concord/core/detail/hdf5.hpp"
+#include "concord/core/detail/host_isa.hpp"
 #include "concord/git_revision.hpp"
 #include "concord/io/teuchos_version.hpp"
 #include "concord/problems/detail/dense.hpp"
@@ -64,6 +65,7 @@ std::vector<std::pair<std::string, std::string>> build_info() {
                         : std::string("; problem kernels: portable Kokkos kernels"))},
       {"CUDA", CONCORD_HAVE_CUDA ? "enabled" : "disabled"},
       {"NCCL", CONCORD_HAVE_NCCL ? "enabled" : "disabled"},
+      {"Host kernels", concord::detail::host_isa_description()},
       {"Native build", CONCORD_NATIVE ? std::string("yes (-march=native: ") + CONCORD_NATIVE_ARCH +
                                             "; runs only on CPUs with that instruction set)"
                                       : std::string("no (portable)")},

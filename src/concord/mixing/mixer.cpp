@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "concord/core/detail/host_isa.hpp"
 #include "concord/core/error.hpp"
 #include "concord/mixing/detail/kernels.hpp"
 
@@ -157,7 +158,7 @@ KOKKOS_INLINE_FUNCTION void block_pass(int g, double* y, std::int64_t ys, const 
 /// keep the portable kernel, as do the boundary pass (halo sources, several strides) and denser
 /// rows. Decided per plan from its block structure (perf/RESULTS.md).
 bool use_avx2(const MixingPlan& plan) {
-  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  static const bool has_avx2 = concord::detail::host_isa_allows(concord::detail::HostIsa::avx2);
   const auto blocks = static_cast<std::int64_t>(plan.views().interior_blocks.extent(0));
   return has_avx2 && plan.max_row_entries() <= kGroup && blocks * 16 > plan.interior_count();
 }
@@ -326,7 +327,7 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interio
 CirculantStep find_circulant(const topology::WeightMatrix& w, const AgentLayout& layout) {
 #ifdef CONCORD_MIX_AVX2
   if constexpr (host_execution) {
-    static const bool has_avx512 = __builtin_cpu_supports("avx512f");
+    static const bool has_avx512 = concord::detail::host_isa_allows(concord::detail::HostIsa::avx512);
     const int n = w.size();
     if (!has_avx512 || layout.ranks() != 1 || n % 8 != 0 || n > circulant::kMaxAgents) return {};
     // row 0 gives the hops (column = hop) and the weight; every row must be the same shifted

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "concord/core/detail/host_isa.hpp"
 #include "concord/core/error.hpp"
 
 #if defined(__x86_64__) && !defined(__CUDACC__)
@@ -101,11 +102,11 @@ inline void combine(const HostColumns& h, std::int64_t c) {
 
 void columns(const HostColumns& h, std::int64_t c0, std::int64_t c1, HostPass pass) {
 #ifdef CONCORD_RS_HAVE_AVX512
-  static const bool has_avx512 = __builtin_cpu_supports("avx512f");
+  static const bool has_avx512 = concord::detail::host_isa_allows(concord::detail::HostIsa::avx512);
   if (has_avx512) return avx512::columns(h, c0, c1, pass);
 #endif
 #ifdef CONCORD_RS_HAVE_AVX2
-  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  static const bool has_avx2 = concord::detail::host_isa_allows(concord::detail::HostIsa::avx2);
   if (has_avx2) return avx2::columns(h, c0, c1, pass);
 #endif
   portable::columns(h, c0, c1, pass);

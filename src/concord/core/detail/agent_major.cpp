@@ -1,5 +1,6 @@
 // Transposes between an AgentMatrix (LayoutLeft) and agent-major rows (LayoutRight).
 #include "concord/core/detail/agent_major.hpp"
+#include "concord/core/detail/host_isa.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #include <immintrin.h>
@@ -76,7 +77,7 @@ __attribute__((target("avx2"))) void transpose_avx2(const double* __restrict in,
 void host_transpose(const double* in, std::int64_t ld_in, double* out, std::int64_t ld_out, std::int64_t i0,
                     std::int64_t i1, std::int64_t j0, std::int64_t j1) {
 #ifdef CONCORD_TRANSPOSE_AVX2
-  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  static const bool has_avx2 = host_isa_allows(HostIsa::avx2);
   if (has_avx2) return transpose_avx2(in, ld_in, out, ld_out, i0, i1, j0, j1);
 #endif
   transpose_portable(in, ld_in, out, ld_out, i0, i1, j0, j1);

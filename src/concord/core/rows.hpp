@@ -17,8 +17,8 @@ void row_entries(const ExecutionSpace& exec, const char* label, const AgentMatri
                                        Kokkos::IndexType<std::int64_t>>;
   const std::int64_t agents = static_cast<std::int64_t>(x.extent(0)), d = static_cast<std::int64_t>(x.extent(1));
   if constexpr (host_execution) {
-    const std::int64_t columns = agents >= 2048 ? 1 : 2048 / (agents > 0 ? agents : 1);
-    Kokkos::parallel_for(label, Policy(exec, {0, 0}, {agents, d}, {agents > 0 ? agents : 1, columns}), f);
+    const std::int64_t rows = agents > 0 ? agents : 1, columns = rows >= 2048 ? 1 : 2048 / rows;
+    Kokkos::parallel_for(label, Policy(exec, {0, 0}, {agents, d}, {rows, columns}), f);
   } else {
     Kokkos::parallel_for(label, Policy(exec, {0, 0}, {agents, d}), f);
   }

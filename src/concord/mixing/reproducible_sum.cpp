@@ -2,6 +2,7 @@
 
 #include <Kokkos_BitManipulation.hpp>
 #include <Kokkos_Profiling_ScopedRegion.hpp>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 

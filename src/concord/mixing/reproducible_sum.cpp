@@ -38,8 +38,9 @@ KOKKOS_INLINE_FUNCTION int exponent_above(double m) {
 }  // namespace
 
 // Host kernels (Serial, OpenMP) on x86-64 with GCC or Clang: vectorised over the agents of a
-// column (reproducible_sum_host.inc), one fused pass when there is one rank; with AVX-512 (GCC),
-// 8 columns at a time, their reductions across lanes and recombination as vector operations.
+// column (reproducible_sum_host.inc), one fused pass when there is one rank; with AVX2 or AVX-512
+// (GCC), 4 or 8 columns at a time, their reductions across lanes and recombination as vector
+// operations.
 // Elsewhere (other hosts, CUDA builds) the kernels below serve every backend.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
 #define CONCORD_RS_HOST_KERNELS 1

@@ -501,10 +501,10 @@ const std::vector<StepSpec>& step_specs() {
       {"exact_diffusion", "", 12, 0},
       // gradient 2; extrapolate 5 (x, x_prev, g, g_prev -> work); mix 2 (work -> x_prev)
       {"d2", "", 9, 0},
-      // gradient 2; reproducible average: bounds pass reads g 1, slices pass reads g 1; descend:
-      // read x, write x 2. Per coordinate: bound written, read twice; slices written, read;
-      // mean written, read: 9 vectors of d values.
-      {"psgd", "", 6, 9},
+      // gradient 2; reproducible average, one fused pass on one rank: reads g 1; descend: read x,
+      // write x 2. Per coordinate: bound and two slices written (2 each with the write-allocate),
+      // mean written (2) and read by the descent (1): 9 vectors of d values.
+      {"psgd", "", 5, 9},
   };
   return specs;
 }

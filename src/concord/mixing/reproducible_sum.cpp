@@ -102,16 +102,20 @@ inline void combine(const HostColumns& h, std::int64_t c) {
 #pragma GCC pop_options
 #endif
 
-void columns(const HostColumns& h, std::int64_t c0, std::int64_t c1, HostPass pass) {
+using Columns = void (*)(const HostColumns&, std::int64_t, std::int64_t, HostPass);
+
+/// The widest copy of the kernels that core/detail/host_isa.hpp allows (chosen on the host,
+/// outside the kernels: a bad CONCORD_HOST_ISA throws from here).
+Columns widest_columns() {
+  using concord::detail::host_isa_allows;
+  using concord::detail::HostIsa;
 #ifdef CONCORD_RS_HAVE_AVX512
-  static const bool has_avx512 = concord::detail::host_isa_allows(concord::detail::HostIsa::avx512);
-  if (has_avx512) return avx512::columns(h, c0, c1, pass);
+  if (host_isa_allows(HostIsa::avx512)) return avx512::columns;
 #endif
 #ifdef CONCORD_RS_HAVE_AVX2
-  static const bool has_avx2 = concord::detail::host_isa_allows(concord::detail::HostIsa::avx2);
-  if (has_avx2) return avx2::columns(h, c0, c1, pass);
+  if (host_isa_allows(HostIsa::avx2)) return avx2::columns;
 #endif
-  portable::columns(h, c0, c1, pass);
+  return portable::columns;
 }
 
 /// Columns per work item: about 32 KiB of the matrix at n = 64.
@@ -119,6 +123,7 @@ constexpr std::int64_t kChunkColumns = 64;
 
 void reduce(const ExecutionSpace& exec, comm::Transport& transport, const HostColumns& h) {
   const std::int64_t chunks = (h.columns + kChunkColumns - 1) / kChunkColumns;
+  const Columns columns = widest_columns();
   const auto run = [&](const char* label, HostPass pass) {
     Kokkos::parallel_for(label, Policy(exec, 0, chunks), [=](std::int64_t b) {
       const std::int64_t c0 = b * kChunkColumns;
@@ -145,6 +150,7 @@ ReproducibleSum::ReproducibleSum(std::shared_ptr<comm::Transport> transport, con
     : transport_(std::move(transport)), layout_(layout), width_(width) {
   if (!transport_) throw UsageError("concord::mixing::ReproducibleSum: null transport");
   if (width < 1) throw InputError("concord::mixing::ReproducibleSum: width must be >= 1, got " + std::to_string(width));
+  concord::detail::host_isa();  // a bad CONCORD_HOST_ISA is refused here, not in the first reduction
   int log2n = 0;
   while ((std::int64_t{1} << log2n) < layout.agents()) ++log2n;
   bits_ = 52 - log2n;

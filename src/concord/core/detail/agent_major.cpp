@@ -72,29 +72,32 @@ __attribute__((target("avx2"))) void transpose_avx2(const double* __restrict in,
 }
 #endif
 
-/// out[i * ld_out + j] = in[j * ld_in + i] over [i0, i1) x [j0, j1): the AVX2 kernel where the CPU
-/// has it, the portable one otherwise.
-void host_transpose(const double* in, std::int64_t ld_in, double* out, std::int64_t ld_out, std::int64_t i0,
-                    std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+/// out[i * ld_out + j] = in[j * ld_in + i] over [i0, i1) x [j0, j1).
+using Transpose = void (*)(const double*, std::int64_t, double*, std::int64_t, std::int64_t, std::int64_t,
+                           std::int64_t, std::int64_t);
+
+/// The AVX2 kernel where core/detail/host_isa.hpp allows it, the portable one otherwise (chosen
+/// on the host, outside the kernels: a bad CONCORD_HOST_ISA throws from here).
+Transpose host_transpose() {
 #ifdef CONCORD_TRANSPOSE_AVX2
-  static const bool has_avx2 = host_isa_allows(HostIsa::avx2);
-  if (has_avx2) return transpose_avx2(in, ld_in, out, ld_out, i0, i1, j0, j1);
+  if (host_isa_allows(HostIsa::avx2)) return transpose_avx2;
 #endif
-  transpose_portable(in, ld_in, out, ld_out, i0, i1, j0, j1);
+  return transpose_portable;
 }
 
 /// host_transpose over all d coordinates, tiles of kTile coordinates spread over the host threads.
 void host_transpose_tiles(const ExecutionSpace& exec, const double* in, std::int64_t ld_in, double* out,
                           std::int64_t ld_out, std::int64_t agents, std::int64_t d, bool to_agents) {
+  const Transpose transpose = host_transpose();
   Kokkos::parallel_for(
       to_agents ? "concord::detail::to_agent_major" : "concord::detail::from_agent_major", host_items(exec, tiles(d)),
       [=](std::int64_t t) {
         const std::int64_t c0 = t * kTile, c1 = c0 + kTile < d ? c0 + kTile : d;
         // in holds one row per coordinate (to_agents) or one row per agent; out the other order.
         if (to_agents)
-          host_transpose(in, ld_in, out, ld_out, 0, agents, c0, c1);
+          transpose(in, ld_in, out, ld_out, 0, agents, c0, c1);
         else
-          host_transpose(in, ld_in, out, ld_out, c0, c1, 0, agents);
+          transpose(in, ld_in, out, ld_out, c0, c1, 0, agents);
       });
 }
 

@@ -211,6 +211,8 @@ TEST(Mixing, OneStepEqualsWeightMatrixApplyBitForBit) {
                         {"exponential", 8, {}},
                         {"exponential", 24, {}},
                         {"exponential", 40, {}},
+                        {"ring", 8, {}},
+                        {"ring", 16, {}},
                         {"exponential", 67, {}},
                         {"ring", 64, {}},
                         {"one_peer_exponential", 64, {}},

@@ -158,9 +158,9 @@ KOKKOS_INLINE_FUNCTION void block_pass(int g, double* y, std::int64_t ys, const 
 /// keep the portable kernel, as do the boundary pass (halo sources, several strides) and denser
 /// rows. Decided per plan from its block structure (perf/RESULTS.md).
 bool use_avx2(const MixingPlan& plan) {
-  static const bool has_avx2 = concord::detail::host_isa_allows(concord::detail::HostIsa::avx2);
   const auto blocks = static_cast<std::int64_t>(plan.views().interior_blocks.extent(0));
-  return has_avx2 && plan.max_row_entries() <= kGroup && blocks * 16 > plan.interior_count();
+  return concord::detail::host_isa_allows(concord::detail::HostIsa::avx2) && plan.max_row_entries() <= kGroup &&
+         blocks * 16 > plan.interior_count();
 }
 
 /// Chunk of the AVX2 kernel: 32 coordinates at n = 64 (16 KiB of x and of y); its per-block
@@ -327,9 +327,8 @@ void launch_mix(const ExecutionSpace& exec, const MixingPlan& plan, bool interio
 CirculantStep find_circulant(const topology::WeightMatrix& w, const AgentLayout& layout) {
 #ifdef CONCORD_MIX_AVX2
   if constexpr (host_execution) {
-    static const bool has_avx512 = concord::detail::host_isa_allows(concord::detail::HostIsa::avx512);
     const int n = w.size();
-    if (!has_avx512 || layout.ranks() != 1 || n % 8 != 0 || n > circulant::kMaxAgents) return {};
+    if (!concord::detail::host_isa_allows(concord::detail::HostIsa::avx512) || layout.ranks() != 1 || n % 8 != 0 || n > circulant::kMaxAgents) return {};
     // row 0 gives the hops (column = hop) and the weight; every row must be the same shifted
     std::uint64_t hops = 0;
     for (const int c : w.row_cols(0)) hops |= std::uint64_t{1} << c;

@@ -590,6 +590,44 @@ TEST(Problems, ResultsAreBitIdenticalForAnyNumberOfRanks) {
   }
 }
 
+// gradient_step(x, gamma) is x - gamma gradient(x), bit for bit, on both kernel paths (the BLAS
+// path makes the step inside its per-agent pass), for a rank's agents and for one agent alone
+// (the BLAS path's in-place case); whatever `work` holds before does not matter and x is kept.
+TEST(Problems, GradientStepIsTheGradientThenTheStepBitForBit) {
+  const auto layout = AgentLayout::over(kAgents, MPI_COMM_WORLD);
+  const AgentLayout alone(1, 1, 0);
+  const double gamma = 0.37;
+  for (const auto& c : all_cases()) {
+    SCOPED_TRACE(c.label);
+    const Dataset train = train_data(c), test = test_data(c);
+    Dataset train1 = train, test1 = test;  // agent 0's samples alone
+    train1.samples_of.resize(1);
+    test1.samples_of.resize(1);
+    for (const AgentLayout* l : {&layout, &alone})
+      for (int batch : {0, 5}) {
+        auto problem = l == &alone ? make_problem(c, *l, train1, test1, batch) : make_problem(c, *l, train, test, batch);
+        const int d = problem->dimension(), n = l->local_count();
+        const AgentMatrix x = initial_state(*l, d, kPointSeed);
+        for (std::int64_t k : {0, 3}) {
+          const std::string where = std::to_string(l->agents()) + " agents, batch " + std::to_string(batch) +
+                                    ", iteration " + std::to_string(k);
+          const std::vector<double> xs = local_rows(x), g = gradient_rows(*problem, x, k);
+          std::vector<double> expected(xs.size());
+          for (std::size_t i = 0; i < xs.size(); ++i) expected[i] = xs[i] - gamma * g[i];
+          AgentMatrix work("concord_test::work", n, d), out("concord_test::out", n, d);
+          Kokkos::deep_copy(work, 1e300);
+          problem->gradient_step(concord::ExecutionSpace(), x, gamma, work, out, k);
+          const auto got = local_rows(out);
+          if constexpr (concord::host_execution)  // a device compiler may contract x - gamma g into an FMA
+            EXPECT_TRUE(bit_identical(got, expected)) << where << ": max diff " << max_abs_diff(got, expected);
+          else
+            EXPECT_LE(max_abs_diff(got, expected), 1e-15) << where;
+          EXPECT_TRUE(bit_identical(local_rows(x), xs)) << where << ": gradient_step changed x";
+        }
+      }
+  }
+}
+
 // evaluation_samples: the records' metrics on a fixed subset of each agent's samples, the same
 // subset for every number of ranks and every call; a subset as large as the data is the data.
 TEST(Problems, EvaluationSubsetIsFixedAndRankIndependent) {

@@ -22,8 +22,7 @@ class Dsgd final : public Algorithm {
     Flat x = flat(x_), g = flat(g_), w = flat(work_);
     if (!cta_) {  // x <- W (x - gamma g)
       begin(exec);
-      problem_.gradient(exec, x_, g_, k);
-      entries(exec, "concord::Dsgd::descend", x_, KOKKOS_LAMBDA(std::int64_t i) { w(i) = x(i) - gamma * g(i); });
+      problem_.gradient_step(exec, x_, gamma, g_, work_, k);
       end(exec, times_.compute);
       mixer_.apply(exec, k, work_, x_);
       end(exec, times_.communication);

@@ -10,10 +10,6 @@
 namespace concord::algorithms {
 namespace {
 
-using detail::entries;
-using detail::Flat;
-using detail::flat;
-
 /// PSGD, Gossip-PGA and local SGD: the algorithms with exact global averages.
 class GlobalAveraging final : public Algorithm {
  public:
@@ -35,24 +31,23 @@ class GlobalAveraging final : public Algorithm {
 
   void advance(const ExecutionSpace& exec, std::int64_t k) override {
     const double gamma = options_.schedule.at(k);
-    Flat x = flat(x_), g = flat(g_), w = flat(work_);
     begin(exec);
-    problem_.gradient(exec, x_, g_, k);
-    end(exec, times_.compute);
-    if (kind_ == Kind::psgd) {
+    if (kind_ == Kind::psgd) {  // x <- x - gamma mean(g)
+      problem_.gradient(exec, x_, g_, k);
+      end(exec, times_.compute);
       reducer_.average(exec, g_, mean_);
       end(exec, times_.communication);
       auto mean = mean_;
-      auto xm = x_;
+      auto x = x_;
       row_entries(exec, "concord::psgd::descend", x_,
-                  KOKKOS_LAMBDA(std::int64_t a, std::int64_t c) { xm(a, c) -= gamma * mean(c); });
+                  KOKKOS_LAMBDA(std::int64_t a, std::int64_t c) { x(a, c) -= gamma * mean(c); });
       end(exec, times_.compute);
       return;
     }
-    const bool average = (k + 1) % options_.period == 0;
-    entries(exec, "concord::GlobalAveraging::descend", x_, KOKKOS_LAMBDA(std::int64_t i) { w(i) = x(i) - gamma * g(i); });
+    // w = x - gamma g, then averaged every `period` iterations, otherwise mixed (Gossip-PGA) or kept.
+    problem_.gradient_step(exec, x_, gamma, g_, work_, k);
     end(exec, times_.compute);
-    if (average) {
+    if ((k + 1) % options_.period == 0) {
       reducer_.average(exec, work_, mean_);
       broadcast_rows(exec, "concord::GlobalAveraging::broadcast", mean_, x_);
     } else if (kind_ == Kind::gossip_pga) {

@@ -7,6 +7,7 @@
 
 #include "concord/core/error.hpp"
 #include "concord/core/random.hpp"
+#include "concord/core/rows.hpp"
 #include "concord/problems/problem.hpp"
 
 namespace concord::problems {
@@ -154,6 +155,16 @@ void BatchSampler::draw(const ExecutionSpace& exec, std::int64_t iteration) {
 
 void Problem::initial_point(const ExecutionSpace& exec, const AgentMatrix& x) const {
   Kokkos::deep_copy(exec, x, 0.0);
+}
+
+void Problem::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double gamma, const AgentMatrix& work,
+                            const AgentMatrix& out, std::int64_t iteration) {
+  if (work.extent(0) != x.extent(0) || work.extent(1) != x.extent(1) || out.extent(0) != x.extent(0) ||
+      out.extent(1) != x.extent(1))
+    throw UsageError("concord::problems::Problem::gradient_step: x, work and out must have the same extents");
+  gradient(exec, x, work, iteration);
+  row_entries(exec, "concord::Problem::gradient_step", out,
+              KOKKOS_LAMBDA(std::int64_t a, std::int64_t c) { out(a, c) = x(a, c) - gamma * work(a, c); });
 }
 
 }  // namespace concord::problems

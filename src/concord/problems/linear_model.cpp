@@ -193,7 +193,8 @@ void LinearModel::accumulate_gradient(const ExecutionSpace& exec, const AgentDat
 }
 
 void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
-                            const AgentMatrix& params, const AgentMatrix& g, bool with_loss) {
+                            const AgentMatrix& params, const AgentMatrix& g, bool with_loss,
+                            std::optional<double> step) {
   if constexpr (host_execution) {
     const detail::AgentMajorPass pass(exec, params, g, work_->agent_params, work_->agent_sums);
     const int F = data.features, D = row_, K = outputs_, d = dimension();
@@ -258,7 +259,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                                for (std::int64_t i = 0; i < m; ++i) sum += Z[i * K + k];
                                G[k * D + F] = sum;
                              }
-                           detail::add_l2_term(G, W, penalised, ranges, l2);
+                           detail::close_gradient(G, W, d, penalised, ranges, l2, step);
                          });
     pass.finish(exec);
   }
@@ -272,6 +273,18 @@ void LinearModel::gradient(const ExecutionSpace& exec, const AgentMatrix& x, con
   }
   forward(exec, train_, batches_, x, false);
   accumulate_gradient(exec, train_, batches_, x, g, 0);
+}
+
+void LinearModel::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double gamma,
+                                const AgentMatrix& work, const AgentMatrix& out, std::int64_t iteration) {
+  if (options_.kernels != KernelPath::blas) {
+    Problem::gradient_step(exec, x, gamma, work, out, iteration);
+    return;
+  }
+  if (out.extent(0) != x.extent(0) || out.extent(1) != x.extent(1))
+    throw UsageError("concord::problems::LinearModel::gradient_step: x and out must have the same extents");
+  batches_.draw(exec, iteration);
+  blas_pass(exec, train_, batches_, x, out, false, gamma);
 }
 
 void LinearModel::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) {

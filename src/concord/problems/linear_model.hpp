@@ -60,6 +60,10 @@ class LinearModel final : public Problem {
   bool has_test_set() const override { return test_.has_value(); }
 
   void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) override;
+  /// The BLAS path makes the step inside its per-agent pass (no pass over g); the portable path
+  /// takes Problem's default.
+  void gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double gamma, const AgentMatrix& work,
+                     const AgentMatrix& out, std::int64_t iteration) override;
   void evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) override;
   std::optional<std::vector<double>> solution() const override { return solution_; }
   /// Numerical rank of the normal matrix H (after compute_solution; dimension() when nonsingular).
@@ -90,9 +94,9 @@ class LinearModel final : public Problem {
 
  private:
   /// KernelPath::blas: residuals (and slot losses with `with_loss`) of params on `slots`, and with
-  /// `g` non-empty the gradient into g.
+  /// `g` non-empty the gradient into g, or with a `step` params - step gradient (gradient_step).
   void blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
-                 const AgentMatrix& g, bool with_loss);
+                 const AgentMatrix& g, bool with_loss, std::optional<double> step = std::nullopt);
 
   std::string name_;
   LinearModelOptions options_;

@@ -294,7 +294,7 @@ void Mlp::accumulate_gradient(const ExecutionSpace& exec, const AgentData& data,
 }
 
 void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
-                    const AgentMatrix& g, bool with_loss) {
+                    const AgentMatrix& g, bool with_loss, std::optional<double> step) {
   if constexpr (host_execution) {
     const detail::AgentMajorPass pass(exec, params, g, work_->agent_params, work_->agent_sums);
     const int F = data.features, K = data.classes, L = layers(), U = units_, d = dimension_;
@@ -380,7 +380,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
             for (std::int64_t i = 0; i < m; ++i)
               for (int o = 0; o < fan_out; ++o) gb[o] += dl[i * U + o];
           }
-          detail::add_l2_term(G, W, penalised, ranges, l2);
+          detail::close_gradient(G, W, d, penalised, ranges, l2, step);
         });
     pass.finish(exec);
   }
@@ -398,6 +398,19 @@ void Mlp::gradient(const ExecutionSpace& exec, const AgentMatrix& x, const Agent
   forward(exec, train_, batches_, x, false);
   backward(exec, batches_, x);
   accumulate_gradient(exec, train_, batches_, x, g);
+}
+
+void Mlp::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double gamma, const AgentMatrix& work,
+                        const AgentMatrix& out, std::int64_t iteration) {
+  if (options_.kernels != KernelPath::blas) {
+    Problem::gradient_step(exec, x, gamma, work, out, iteration);
+    return;
+  }
+  if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_ ||
+      out.extent(0) != x.extent(0) || out.extent(1) != x.extent(1))
+    throw UsageError("concord::problems::Mlp::gradient_step: x and out must be (local agents x dimension)");
+  batches_.draw(exec, iteration);
+  blas_pass(exec, train_, batches_, x, out, false, gamma);
 }
 
 void Mlp::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) {

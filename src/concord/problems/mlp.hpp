@@ -83,6 +83,10 @@ class Mlp final : public Problem {
   bool has_test_set() const override { return test_.has_value(); }
 
   void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g, std::int64_t iteration) override;
+  /// The BLAS path makes the step inside its per-agent pass (no pass over g); the portable path
+  /// takes Problem's default.
+  void gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double gamma, const AgentMatrix& work,
+                     const AgentMatrix& out, std::int64_t iteration) override;
   void evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) override;
   /// Writes the seeded initialisation of the file comment into every local row; fences `exec`.
   void initial_point(const ExecutionSpace& exec, const AgentMatrix& x) const override;
@@ -115,9 +119,9 @@ class Mlp final : public Problem {
   void accumulate_gradient(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots,
                            const AgentMatrix& params, const AgentMatrix& g);
   /// KernelPath::blas: forward (slot losses with `with_loss`) and, with `g` non-empty, backward and
-  /// the gradient into g.
+  /// the gradient into g, or with a `step` params - step gradient (gradient_step).
   void blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
-                 const AgentMatrix& g, bool with_loss);
+                 const AgentMatrix& g, bool with_loss, std::optional<double> step = std::nullopt);
 
   std::string name_;
   MlpOptions options_;

@@ -8,6 +8,10 @@
 ///
 ///   gradient(exec, x, g, k)  g(a, :) = stochastic gradient of f_a at x(a, :) on the minibatch of
 ///                            iteration k (BatchSampler; batch 0 = the full local gradient)
+///   gradient_step(exec, x, gamma, work, out, k)
+///                            out(a, :) = x(a, :) - gamma g(a, :) with the same g: the local step
+///                            of the adapt-then-combine methods, made without a pass over g where
+///                            the problem can (the BLAS path makes it while g is in cache)
 ///   evaluate(exec, p, out, split)
 ///                            per local agent a, at one common point p (e.g. the average model):
 ///                            out(a, 0 .. d-1) = grad f_a(p)   (train split only; test leaves it)
@@ -62,6 +66,12 @@ class Problem {
 
   virtual void gradient(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& g,
                         std::int64_t iteration) = 0;
+  /// out = x - gamma g, g = gradient(x) of iteration k, bit for bit as the two computed apart (one
+  /// rounding per product and per difference). `work` (extents of x) is scratch whose content
+  /// afterwards is unspecified; out must not alias x. This default computes g into work, then
+  /// one pass; a problem overrides it when it can fuse the step into its gradient.
+  virtual void gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double gamma, const AgentMatrix& work,
+                             const AgentMatrix& out, std::int64_t iteration);
   /// See the file comment; `out` has evaluation_columns().width() columns.
   virtual void evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out,
                         Split split) = 0;

@@ -10,6 +10,7 @@
 #include <string>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -127,6 +128,17 @@ inline void add_l2_term(double* G, const double* W, const CoordinateRange* penal
   if (l2 == 0.0) return;
   for (std::size_t r = 0; r < ranges; ++r)
     for (std::int64_t c = penalised[r].begin; c < penalised[r].end; ++c) G[c] += l2 * W[c];
+}
+
+/// The end of one agent's gradient G (d values) at its parameters W, in place while both are in
+/// cache: the L2 term, then with a `step` (Problem::gradient_step) G <- W - step G, the same bits
+/// as computing x - gamma g from the finished g, without a pass over g after the transpose.
+inline void close_gradient(double* G, const double* W, std::int64_t d, const CoordinateRange* penalised,
+                           std::size_t ranges, double l2, std::optional<double> step) {
+  add_l2_term(G, W, penalised, ranges, l2);
+  if (!step) return;
+  const double gamma = *step;
+  for (std::int64_t c = 0; c < d; ++c) G[c] = W[c] - gamma * G[c];
 }
 
 /// What the problems' host paths keep besides their own Views: the coordinates the L2 term

@@ -178,10 +178,12 @@ bool check_least_squares(const concord::problems::AgentData& data, const AgentMa
 // 1. Gradient kernels
 
 /// The floor of one problem's kernels: the same BLAS products on the same shapes, called directly
-/// on agent-major operands (A: each agent's m rows of F features, contiguous; W and G: each
-/// agent's parameters; H and D: activations and deltas, m x units per agent).
+/// on agent-major operands (A: each agent's m rows of F features, contiguous, or with
+/// `feature_major` its F x m transpose, the layout the MLP's minibatch products use; W and G:
+/// each agent's parameters; H and D: activations and deltas, m x units per agent).
 struct BlasFloor {
   enum class Kind { least_squares, linear_softmax, mlp } kind = Kind::least_squares;
+  bool feature_major = false;
   int agents = 0, m = 0, F = 0;
   std::vector<int> widths;  // mlp: F, hidden..., classes; softmax: F, classes
   std::int64_t d = 0, units = 0;
@@ -231,16 +233,17 @@ struct BlasFloor {
     }
     auto input = [&](int l) { return l == 0 ? Aa : Ha + u[l - 1]; };
     auto ld = [&](int l) { return l == 0 ? F : static_cast<int>(U); };
+    const bool t0 = feature_major;  // layer 0's input is A^T (F x m): A^T^T W^T and D^T A^T^T
     for (int l = 0; l < L; ++l)
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, widths[l + 1], widths[l], 1.0, input(l), ld(l), Wa + w[l],
-                  widths[l], 0.0, Ha + u[l], static_cast<int>(U));
+      cblas_dgemm(CblasRowMajor, l == 0 && t0 ? CblasTrans : CblasNoTrans, CblasTrans, m, widths[l + 1], widths[l], 1.0,
+                  input(l), l == 0 && t0 ? m : ld(l), Wa + w[l], widths[l], 0.0, Ha + u[l], static_cast<int>(U));
     if (!with_gradient) return;
     for (int l = L - 2; l >= 0; --l)
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, widths[l + 1], widths[l + 2], 1.0, Da + u[l + 1],
                   static_cast<int>(U), Wa + w[l + 1], widths[l + 1], 0.0, Da + u[l], static_cast<int>(U));
     for (int l = 0; l < L; ++l)
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, widths[l + 1], widths[l], m, 1.0, Da + u[l],
-                  static_cast<int>(U), input(l), ld(l), 0.0, Ga + w[l], widths[l]);
+      cblas_dgemm(CblasRowMajor, CblasTrans, l == 0 && t0 ? CblasTrans : CblasNoTrans, widths[l + 1], widths[l], m, 1.0,
+                  Da + u[l], static_cast<int>(U), input(l), l == 0 && t0 ? m : ld(l), 0.0, Ga + w[l], widths[l]);
   }
 };
 
@@ -340,6 +343,7 @@ GradientCase& mlp_case(int m, int batch, concord::problems::KernelPath path = co
     c->weights = static_cast<double>(sizes.features) * 32 + 32.0 * sizes.classes;
     c->floor = std::make_unique<BlasFloor>(BlasFloor::Kind::mlp, sizes.grad_agents, batch == 0 ? m : batch,
                                            std::vector<int>{sizes.features, 32, sizes.classes});
+    c->floor->feature_major = batch > 0 && path == concord::problems::KernelPath::blas;  // as Mlp's gathered minibatch
     c->problem = std::move(p);
     slot = std::move(c);
   }

@@ -311,6 +311,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
     double* all_params = pass.params;
     double* all_sums = pass.sums;
     const detail::GatherScratch& gather = work_->gather;
+    const detail::GatherTransposed gather_transposed = detail::host_gather_transposed();
     const detail::CoordinateRange* penalised = work_->penalised_ranges.data();
     const std::size_t ranges = work_->penalised_ranges.size();
     const double l2 = options_.l2;
@@ -323,9 +324,14 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
           const double inverse = 1.0 / static_cast<double>(m);
           const double* W = all_params + static_cast<std::int64_t>(a) * d;
           const detail::GatherScratch::Block block(gather);
-          const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, block.data());
-          const double* A = rows.first;
-          const std::int64_t lda = rows.second;
+          // Layer 0 reads the agent's samples in place (m rows of F, ld lda) or, for a minibatch,
+          // gathered feature-major (F x m: the faster layout for its products, see agent_major.hpp).
+          const double* A = X + lo * ldx;
+          const std::int64_t lda = gathered ? m : ldx;
+          if (gathered) {
+            gather_transposed(X, ldx, sample + lo, m, F, block.data());
+            A = block.data();
+          }
           double* H = act + lo * U;     // the agent's activations, row i = slot lo + i
           double* Dl = delta + lo * U;  // its deltas
           // Layer l reads `input(l)` (ld `input_ld(l)`) and writes columns units[l] .. of H.
@@ -335,7 +341,10 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
             const int fan_in = width[l], fan_out = width[l + 1];
             const double* b = W + weights[l] + static_cast<std::int64_t>(fan_in) * fan_out;
             double* out = H + units[l];
-            detail::product_nt(m, fan_out, fan_in, input(l), input_ld(l), W + weights[l], fan_in, out, U);
+            if (l == 0 && gathered)
+              detail::product_tt(m, fan_out, fan_in, A, lda, W + weights[l], fan_in, out, U);
+            else
+              detail::product_nt(m, fan_out, fan_in, input(l), input_ld(l), W + weights[l], fan_in, out, U);
             const bool last = l == L - 1;
             for (std::int64_t i = 0; i < m; ++i)
               for (int o = 0; o < fan_out; ++o) {
@@ -374,7 +383,10 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
           for (int l = 0; l < L; ++l) {
             const int fan_in = width[l], fan_out = width[l + 1];
             const double* dl = Dl + units[l];
-            detail::product_tn(fan_out, fan_in, m, dl, U, input(l), input_ld(l), G + weights[l], fan_in);
+            if (l == 0 && gathered)
+              detail::product_tt(fan_out, fan_in, m, dl, U, A, lda, G + weights[l], fan_in);
+            else
+              detail::product_tn(fan_out, fan_in, m, dl, U, input(l), input_ld(l), G + weights[l], fan_in);
             double* gb = G + weights[l] + static_cast<std::int64_t>(fan_in) * fan_out;
             for (int o = 0; o < fan_out; ++o) gb[o] = 0.0;
             for (std::int64_t i = 0; i < m; ++i)

@@ -115,6 +115,18 @@ inline std::pair<const double*, std::int64_t> agent_rows(const double* X, std::i
   return {rows, F};
 }
 
+/// out[j * m + i] = X[rows[i] * ldx + j] for i < m, j < F: m scattered sample rows gathered
+/// feature-major (F x m). A minibatch's products run faster on this layout than on the rows
+/// themselves: with the long dimension F outermost OpenBLAS's small-matrix kernels take the
+/// outer-product form (perf/RESULTS.md, "Minibatch rows feature-major"). Values are moved,
+/// never combined. Host only.
+using GatherTransposed = void (*)(const double* X, std::int64_t ldx, const std::int64_t* rows, std::int64_t m, int F,
+                                  double* out);
+/// The AVX2 gather (four rows at a time, 4 x 4 register transposes) where
+/// core/detail/host_isa.hpp allows it, a portable one otherwise; chosen on the host, outside
+/// the kernels.
+GatherTransposed host_gather_transposed();
+
 /// Coordinates [begin, end) of a parameter vector (e.g. the weights the L2 term applies to).
 struct CoordinateRange {
   std::int64_t begin = 0, end = 0;

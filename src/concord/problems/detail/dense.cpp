@@ -64,6 +64,11 @@ void product_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* A,
   product(CblasTrans, CblasNoTrans, m, n, k, A, lda, B, ldb, C, ldc);
 }
 
+void product_tt(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
+                std::int64_t ldb, double* C, std::int64_t ldc) {
+  product(CblasTrans, CblasTrans, m, n, k, A, lda, B, ldb, C, ldc);
+}
+
 void product_n(std::int64_t m, std::int64_t k, const double* A, std::int64_t lda, const double* x, double* y) {
   if (m == 0) return;
   if (k == 0) {

@@ -37,11 +37,14 @@ void check_blas_extent(std::int64_t extent, const std::string& what);
 ///   product_nt: C (m x n) = A (m x k) B^T, B stored n x k
 ///   product_nn: C (m x n) = A (m x k) B,   B stored k x n
 ///   product_tn: C (m x n) = A^T B,         A stored k x m, B stored k x n
+///   product_tt: C (m x n) = A^T B^T,       A stored k x m, B stored n x k
 void product_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
                 std::int64_t ldb, double* C, std::int64_t ldc);
 void product_nn(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
                 std::int64_t ldb, double* C, std::int64_t ldc);
 void product_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
+                std::int64_t ldb, double* C, std::int64_t ldc);
+void product_tt(std::int64_t m, std::int64_t n, std::int64_t k, const double* A, std::int64_t lda, const double* B,
                 std::int64_t ldb, double* C, std::int64_t ldc);
 /// y (m) = A x, A stored m x k row-major.
 void product_n(std::int64_t m, std::int64_t k, const double* A, std::int64_t lda, const double* x, double* y);

@@ -323,6 +323,8 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
           const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
           const double inverse = 1.0 / static_cast<double>(m);
           const double* W = all_params + static_cast<std::int64_t>(a) * d;
+          // The labels of scattered samples miss the cache: ask for them now, read after the products.
+          for (std::int64_t i = 0; i < m; ++i) __builtin_prefetch(labels + sample[lo + i]);
           const detail::GatherScratch::Block block(gather);
           // Layer 0 reads the agent's samples in place (m rows of F, ld lda) or, for a minibatch,
           // gathered feature-major (F x m: the faster layout for its products, see agent_major.hpp).
@@ -345,13 +347,16 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
               detail::product_tt(m, fan_out, fan_in, A, lda, W + weights[l], fan_in, out, U);
             else
               detail::product_nt(m, fan_out, fan_in, input(l), input_ld(l), W + weights[l], fan_in, out, U);
-            const bool last = l == L - 1;
-            for (std::int64_t i = 0; i < m; ++i)
-              for (int o = 0; o < fan_out; ++o) {
-                double z = out[i * U + o] + b[o];
-                if (!last) z = relu ? (z > 0.0 ? z : 0.0) : std::tanh(z);
-                out[i * U + o] = z;
-              }
+            const bool last = l == L - 1;  // one loop per case, so that each vectorises
+            for (std::int64_t i = 0; i < m; ++i) {
+              double* z = out + i * U;
+              if (last)
+                for (int o = 0; o < fan_out; ++o) z[o] += b[o];
+              else if (relu)
+                for (int o = 0; o < fan_out; ++o) z[o] = z[o] + b[o] > 0.0 ? z[o] + b[o] : 0.0;
+              else
+                for (int o = 0; o < fan_out; ++o) z[o] = std::tanh(z[o] + b[o]);
+            }
           }
           const std::int64_t logits = units[L - 1];
           for (std::int64_t i = 0; i < m; ++i) {

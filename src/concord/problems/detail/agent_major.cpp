@@ -30,34 +30,45 @@ void gather_transposed_portable(const double* X, std::int64_t ldx, const std::in
 }
 
 #ifdef CONCORD_GATHER_AVX2
-/// Four rows at a time, read as four streams (more misses in flight than one row after another)
-/// and transposed in 4 x 4 blocks of registers.
+/// Columns j .. j + 3 of rows r0 .. r3 into out rows j .. j + 3 (ld m), a 4 x 4 register transpose.
+__attribute__((target("avx2"), always_inline)) inline void transpose_4x4(const double* r0, const double* r1,
+                                                                        const double* r2, const double* r3, int j,
+                                                                        double* o, std::int64_t m) {
+  const __m256d a = _mm256_loadu_pd(r0 + j), b = _mm256_loadu_pd(r1 + j);
+  const __m256d c = _mm256_loadu_pd(r2 + j), d = _mm256_loadu_pd(r3 + j);
+  const __m256d t0 = _mm256_unpacklo_pd(a, b), t1 = _mm256_unpackhi_pd(a, b);
+  const __m256d t2 = _mm256_unpacklo_pd(c, d), t3 = _mm256_unpackhi_pd(c, d);
+  _mm256_storeu_pd(o, _mm256_permute2f128_pd(t0, t2, 0x20));
+  _mm256_storeu_pd(o + m, _mm256_permute2f128_pd(t1, t3, 0x20));
+  _mm256_storeu_pd(o + 2 * m, _mm256_permute2f128_pd(t0, t2, 0x31));
+  _mm256_storeu_pd(o + 3 * m, _mm256_permute2f128_pd(t1, t3, 0x31));
+}
+
+/// Rows in groups of G (8, then 4), read as G streams at once -- more misses in flight than one
+/// row after another: 0.42 ms for 16 agents x 32 rows of the Fashion-MNIST set, 0.48 ms with
+/// groups of 4, 0.41-0.44 ms for memcpy of the rows -- and transposed in 4 x 4 register blocks.
+template <int G>
+__attribute__((target("avx2"))) std::int64_t gather_groups_avx2(const double* X, std::int64_t ldx,
+                                                                const std::int64_t* rows, std::int64_t i,
+                                                                std::int64_t m, int F, double* out) {
+  for (; i + G <= m; i += G) {
+    const double* r[G];
+    for (int q = 0; q < G; ++q) r[q] = X + rows[i + q] * ldx;
+    int j = 0;
+    for (; j + 4 <= F; j += 4)
+      for (int q = 0; q < G; q += 4)
+        transpose_4x4(r[q], r[q + 1], r[q + 2], r[q + 3], j, out + static_cast<std::int64_t>(j) * m + i + q, m);
+    for (; j < F; ++j)
+      for (int q = 0; q < G; ++q) out[static_cast<std::int64_t>(j) * m + i + q] = r[q][j];
+  }
+  return i;
+}
+
 __attribute__((target("avx2"))) void gather_transposed_avx2(const double* X, std::int64_t ldx,
                                                             const std::int64_t* rows, std::int64_t m, int F,
                                                             double* out) {
-  std::int64_t i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const double* r0 = X + rows[i] * ldx;
-    const double* r1 = X + rows[i + 1] * ldx;
-    const double* r2 = X + rows[i + 2] * ldx;
-    const double* r3 = X + rows[i + 3] * ldx;
-    int j = 0;
-    for (; j + 4 <= F; j += 4) {
-      const __m256d a = _mm256_loadu_pd(r0 + j), b = _mm256_loadu_pd(r1 + j);
-      const __m256d c = _mm256_loadu_pd(r2 + j), d = _mm256_loadu_pd(r3 + j);
-      const __m256d t0 = _mm256_unpacklo_pd(a, b), t1 = _mm256_unpackhi_pd(a, b);
-      const __m256d t2 = _mm256_unpacklo_pd(c, d), t3 = _mm256_unpackhi_pd(c, d);
-      double* o = out + static_cast<std::int64_t>(j) * m + i;
-      _mm256_storeu_pd(o, _mm256_permute2f128_pd(t0, t2, 0x20));
-      _mm256_storeu_pd(o + m, _mm256_permute2f128_pd(t1, t3, 0x20));
-      _mm256_storeu_pd(o + 2 * m, _mm256_permute2f128_pd(t0, t2, 0x31));
-      _mm256_storeu_pd(o + 3 * m, _mm256_permute2f128_pd(t1, t3, 0x31));
-    }
-    for (; j < F; ++j) {
-      double* o = out + static_cast<std::int64_t>(j) * m + i;
-      o[0] = r0[j], o[1] = r1[j], o[2] = r2[j], o[3] = r3[j];
-    }
-  }
+  std::int64_t i = gather_groups_avx2<8>(X, ldx, rows, 0, m, F, out);
+  i = gather_groups_avx2<4>(X, ldx, rows, i, m, F, out);
   gather_transposed_rows(X, ldx, rows, i, m, F, out);
 }
 #endif

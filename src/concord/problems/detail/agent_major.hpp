@@ -122,7 +122,7 @@ inline std::pair<const double*, std::int64_t> agent_rows(const double* X, std::i
 /// never combined. Host only.
 using GatherTransposed = void (*)(const double* X, std::int64_t ldx, const std::int64_t* rows, std::int64_t m, int F,
                                   double* out);
-/// The AVX2 gather (four rows at a time, 4 x 4 register transposes) where
+/// The AVX2 gather (eight rows at a time, 4 x 4 register transposes) where
 /// core/detail/host_isa.hpp allows it, a portable one otherwise; chosen on the host, outside
 /// the kernels.
 GatherTransposed host_gather_transposed();

@@ -212,9 +212,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
     double* all_params = pass.params;
     double* all_sums = pass.sums;
     const detail::GatherScratch& gather = work_->gather;
-    const detail::CoordinateRange* penalised = work_->penalised_ranges.data();
-    const std::size_t ranges = work_->penalised_ranges.size();
-    const double l2 = options_.l2;
+    const detail::GradientClose close(work_->penalised_ranges, options_.l2, step);
     Kokkos::parallel_for("concord::LinearModel::agent_products", detail::host_agents(exec, data.local_agents),
                          [=](int a) {
                            const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
@@ -259,7 +257,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                                for (std::int64_t i = 0; i < m; ++i) sum += Z[i * K + k];
                                G[k * D + F] = sum;
                              }
-                           detail::close_gradient(G, W, d, penalised, ranges, l2, step);
+                           close(G, W, d);
                          });
     pass.finish(exec);
   }

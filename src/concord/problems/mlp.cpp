@@ -312,9 +312,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
     double* all_sums = pass.sums;
     const detail::GatherScratch& gather = work_->gather;
     const detail::GatherTransposed gather_transposed = detail::host_gather_transposed();
-    const detail::CoordinateRange* penalised = work_->penalised_ranges.data();
-    const std::size_t ranges = work_->penalised_ranges.size();
-    const double l2 = options_.l2;
+    const detail::GradientClose close(work_->penalised_ranges, options_.l2, step);
     const int* width = widths_.data();
     const std::int64_t* weights = weight_offset_.data();
     const std::int64_t* units = unit_offset_.data();
@@ -397,7 +395,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
             for (std::int64_t i = 0; i < m; ++i)
               for (int o = 0; o < fan_out; ++o) gb[o] += dl[i * U + o];
           }
-          detail::close_gradient(G, W, d, penalised, ranges, l2, step);
+          close(G, W, d);
         });
     pass.finish(exec);
   }

@@ -142,16 +142,32 @@ inline void add_l2_term(double* G, const double* W, const CoordinateRange* penal
     for (std::int64_t c = penalised[r].begin; c < penalised[r].end; ++c) G[c] += l2 * W[c];
 }
 
-/// The end of one agent's gradient G (d values) at its parameters W, in place while both are in
-/// cache: the L2 term, then with a `step` (Problem::gradient_step) G <- W - step G, the same bits
-/// as computing x - gamma g from the finished g, without a pass over g after the transpose.
-inline void close_gradient(double* G, const double* W, std::int64_t d, const CoordinateRange* penalised,
-                           std::size_t ranges, double l2, std::optional<double> step) {
-  add_l2_term(G, W, penalised, ranges, l2);
-  if (!step) return;
-  const double gamma = *step;
-  for (std::int64_t c = 0; c < d; ++c) G[c] = W[c] - gamma * G[c];
-}
+/// G <- W - gamma G over d values, one rounding per product and per difference (the bits of the
+/// gradient followed by the step).
+using StepKernel = void (*)(double* G, const double* W, std::int64_t d, double gamma);
+/// The AVX2 step where core/detail/host_isa.hpp allows it (2x the SSE2 loop's rate on a gradient
+/// in L2), a portable loop otherwise; chosen on the host, outside the kernels.
+StepKernel host_step_kernel();
+
+/// The end of each agent's gradient G at its parameters W, in place while both are in cache: the
+/// L2 term on the penalised ranges, then with a `step` (Problem::gradient_step) G <- W - step G,
+/// which spares the step's pass over g after the transpose. Made once per pass, on the host.
+class GradientClose {
+ public:
+  GradientClose(const std::vector<CoordinateRange>& penalised, double l2, std::optional<double> step)
+      : penalised_(penalised.data()), ranges_(penalised.size()), l2_(l2), step_(step), kernel_(host_step_kernel()) {}
+  void operator()(double* G, const double* W, std::int64_t d) const {
+    add_l2_term(G, W, penalised_, ranges_, l2_);
+    if (step_) kernel_(G, W, d, *step_);
+  }
+
+ private:
+  const CoordinateRange* penalised_;
+  std::size_t ranges_;
+  double l2_;
+  std::optional<double> step_;
+  StepKernel kernel_;
+};
 
 /// What the problems' host paths keep besides their own Views: the coordinates the L2 term
 /// applies to (the device mask for the shared loss-row kernel, the host ranges for the BLAS pass;

@@ -218,6 +218,10 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                            const std::int64_t lo = offsets[a], m = offsets[a + 1] - lo;
                            const double inverse = 1.0 / static_cast<double>(m);
                            const double* W = all_params + static_cast<std::int64_t>(a) * d;
+                           // The targets of scattered samples miss the cache: ask for them now.
+                           for (std::int64_t i = 0; i < m; ++i)
+                             if (targets != nullptr) __builtin_prefetch(targets + sample[lo + i]);
+                             else __builtin_prefetch(labels + sample[lo + i]);
                            const detail::GatherScratch::Block block(gather);
                            const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, block.data());
                            const double* A = rows.first;

@@ -22,7 +22,8 @@
 /// Kernels. With KernelPath::blas (host builds) each agent runs, on one host thread, three BLAS
 /// products per layer over its minibatch rows: activations H_{l+1} = act(H_l W_l^T + b_l), deltas
 /// D_l = (D_{l+1} W_{l+1}) * act'(H_{l+1}), gradients D_{l+1}^T H_l; the softmax residual comes from
-/// detail/losses.hpp. With KernelPath::portable the same steps are Kokkos kernels per (slot,
+/// detail/losses.hpp; a minibatch's rows are gathered feature-major for layer 0's products
+/// (detail::host_gather_transposed). With KernelPath::portable the same steps are Kokkos kernels per (slot,
 /// unit), then per (agent, parameter) summing that agent's slots in slot order. Either way no
 /// atomics and no sum across agents: the gradient of agent i is bit-identical for any number of
 /// ranks and threads. Scratch buffers are allocated once in the constructor; gradient() and

@@ -8,7 +8,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #include <immintrin.h>
-#define CONCORD_GATHER_AVX2 1  // the AVX2 gather and step below
+#define CONCORD_PROBLEMS_AVX2 1  // the AVX2 gather and step below
 #endif
 
 namespace concord::problems::detail {
@@ -29,7 +29,7 @@ void gather_transposed_portable(const double* X, std::int64_t ldx, const std::in
   gather_transposed_rows(X, ldx, rows, 0, m, F, out);
 }
 
-#ifdef CONCORD_GATHER_AVX2
+#ifdef CONCORD_PROBLEMS_AVX2
 /// Columns j .. j + 3 of rows r0 .. r3 into out rows j .. j + 3 (ld m), a 4 x 4 register transpose.
 __attribute__((target("avx2"), always_inline)) inline void transpose_4x4(const double* r0, const double* r1,
                                                                         const double* r2, const double* r3, int j,
@@ -77,7 +77,7 @@ void step_portable(double* G, const double* W, std::int64_t d, double gamma) {
   for (std::int64_t c = 0; c < d; ++c) G[c] = W[c] - gamma * G[c];
 }
 
-#ifdef CONCORD_GATHER_AVX2
+#ifdef CONCORD_PROBLEMS_AVX2
 /// Rounds as the portable loop and the two-pass form do: apart in the portable build (no FMA),
 /// contracted into one FMA by GCC alike everywhere in a CONCORD_NATIVE build with FMA.
 __attribute__((target("avx2"))) void step_avx2(double* G, const double* W, std::int64_t d, double gamma) {
@@ -96,14 +96,14 @@ __attribute__((target("avx2"))) void step_avx2(double* G, const double* W, std::
 }  // namespace
 
 StepKernel host_step_kernel() {
-#ifdef CONCORD_GATHER_AVX2
+#ifdef CONCORD_PROBLEMS_AVX2
   if (concord::detail::host_isa_allows(concord::detail::HostIsa::avx2)) return step_avx2;
 #endif
   return step_portable;
 }
 
 GatherTransposed host_gather_transposed() {
-#ifdef CONCORD_GATHER_AVX2
+#ifdef CONCORD_PROBLEMS_AVX2
   if (concord::detail::host_isa_allows(concord::detail::HostIsa::avx2)) return gather_transposed_avx2;
 #endif
   return gather_transposed_portable;

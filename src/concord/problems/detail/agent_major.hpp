@@ -118,7 +118,8 @@ inline std::pair<const double*, std::int64_t> agent_rows(const double* X, std::i
 /// out[j * m + i] = X[rows[i] * ldx + j] for i < m, j < F: m scattered sample rows gathered
 /// feature-major (F x m). A minibatch's products run faster on this layout than on the rows
 /// themselves: with the long dimension F outermost OpenBLAS's small-matrix kernels take the
-/// outer-product form (perf/RESULTS.md, "Minibatch rows feature-major"). Values are moved,
+/// outer-product form (perf/RESULTS.md, "Third round"). The linear models, whose
+/// gradient product loses more there than their forward product gains, keep their rows. Values are moved,
 /// never combined. Host only.
 using GatherTransposed = void (*)(const double* X, std::int64_t ldx, const std::int64_t* rows, std::int64_t m, int F,
                                   double* out);
@@ -145,8 +146,8 @@ inline void add_l2_term(double* G, const double* W, const CoordinateRange* penal
 /// G <- W - gamma G over d values, one rounding per product and per difference (the bits of the
 /// gradient followed by the step).
 using StepKernel = void (*)(double* G, const double* W, std::int64_t d, double gamma);
-/// The AVX2 step where core/detail/host_isa.hpp allows it (2x the SSE2 loop's rate on a gradient
-/// in L2), a portable loop otherwise; chosen on the host, outside the kernels.
+/// The AVX2 step where core/detail/host_isa.hpp allows it (the SSE2 loop was 5% of the MLP deck's
+/// step), a portable loop otherwise; chosen on the host, outside the kernels.
 StepKernel host_step_kernel();
 
 /// The end of each agent's gradient G at its parameters W, in place while both are in cache: the

@@ -624,6 +624,9 @@ TEST(Problems, GradientStepIsTheGradientThenTheStepBitForBit) {
             EXPECT_LE(max_abs_diff(got, expected), 1e-15) << where;
           EXPECT_TRUE(bit_identical(local_rows(x), xs)) << where << ": gradient_step changed x";
         }
+        AgentMatrix work("concord_test::work", n, d);
+        EXPECT_THROW(problem->gradient_step(concord::ExecutionSpace(), x, gamma, work, x, 0), concord::UsageError)
+            << "out aliasing x";
       }
   }
 }

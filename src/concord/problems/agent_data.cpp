@@ -162,6 +162,8 @@ void Problem::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, do
   if (work.extent(0) != x.extent(0) || work.extent(1) != x.extent(1) || out.extent(0) != x.extent(0) ||
       out.extent(1) != x.extent(1))
     throw UsageError("concord::problems::Problem::gradient_step: x, work and out must have the same extents");
+  if (out.data() == x.data() || work.data() == x.data() || work.data() == out.data())
+    throw UsageError("concord::problems::Problem::gradient_step: x, work and out must be three distinct matrices");
   gradient(exec, x, work, iteration);
   row_entries(exec, "concord::Problem::gradient_step", out,
               KOKKOS_LAMBDA(std::int64_t a, std::int64_t c) { out(a, c) = x(a, c) - gamma * work(a, c); });

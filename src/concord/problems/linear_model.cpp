@@ -285,6 +285,8 @@ void LinearModel::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x
   }
   if (out.extent(0) != x.extent(0) || out.extent(1) != x.extent(1))
     throw UsageError("concord::problems::LinearModel::gradient_step: x and out must have the same extents");
+  if (out.data() == x.data())
+    throw UsageError("concord::problems::LinearModel::gradient_step: out must not alias x");
   batches_.draw(exec, iteration);
   blas_pass(exec, train_, batches_, x, out, false, gamma);
 }

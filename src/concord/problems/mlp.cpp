@@ -424,6 +424,8 @@ void Mlp::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double
   if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_ ||
       out.extent(0) != x.extent(0) || out.extent(1) != x.extent(1))
     throw UsageError("concord::problems::Mlp::gradient_step: x and out must be (local agents x dimension)");
+  if (out.data() == x.data())
+    throw UsageError("concord::problems::Mlp::gradient_step: out must not alias x");
   batches_.draw(exec, iteration);
   blas_pass(exec, train_, batches_, x, out, false, gamma);
 }

@@ -19,7 +19,6 @@ class Dsgd final : public Algorithm {
 
   void advance(const ExecutionSpace& exec, std::int64_t k) override {
     const double gamma = options_.schedule.at(k);
-    Flat x = flat(x_), g = flat(g_), w = flat(work_);
     if (!cta_) {  // x <- W (x - gamma g)
       begin(exec);
       problem_.gradient_step(exec, x_, gamma, g_, work_, k);
@@ -28,6 +27,7 @@ class Dsgd final : public Algorithm {
       end(exec, times_.communication);
     } else {  // x <- W x - gamma g, the gradient computed while the exchange is in flight
       begin(exec);
+      Flat x = flat(x_), g = flat(g_), w = flat(work_);
       const AgentMatrix in[1] = {x_}, out[1] = {work_};
       mixer_.start(exec, k, in, out);
       problem_.gradient(exec, x_, g_, k);

@@ -328,7 +328,9 @@ CirculantStep find_circulant(const topology::WeightMatrix& w, const AgentLayout&
 #ifdef CONCORD_MIX_AVX2
   if constexpr (host_execution) {
     const int n = w.size();
-    if (!concord::detail::host_isa_allows(concord::detail::HostIsa::avx512) || layout.ranks() != 1 || n % 8 != 0 || n > circulant::kMaxAgents) return {};
+    if (!concord::detail::host_isa_allows(concord::detail::HostIsa::avx512) || layout.ranks() != 1 || n % 8 != 0 ||
+        n > circulant::kMaxAgents)
+      return {};
     // row 0 gives the hops (column = hop) and the weight; every row must be the same shifted
     std::uint64_t hops = 0;
     for (const int c : w.row_cols(0)) hops |= std::uint64_t{1} << c;

@@ -157,13 +157,18 @@ void Problem::initial_point(const ExecutionSpace& exec, const AgentMatrix& x) co
   Kokkos::deep_copy(exec, x, 0.0);
 }
 
-void Problem::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double gamma, const AgentMatrix& work,
-                            const AgentMatrix& out, std::int64_t iteration) {
+void Problem::check_gradient_step(const AgentMatrix& x, const AgentMatrix& work, const AgentMatrix& out,
+                                  const char* who) {
   if (work.extent(0) != x.extent(0) || work.extent(1) != x.extent(1) || out.extent(0) != x.extent(0) ||
       out.extent(1) != x.extent(1))
-    throw UsageError("concord::problems::Problem::gradient_step: x, work and out must have the same extents");
+    throw UsageError(fmt::format("{}::gradient_step: x, work and out must have the same extents", who));
   if (out.data() == x.data() || work.data() == x.data() || work.data() == out.data())
-    throw UsageError("concord::problems::Problem::gradient_step: x, work and out must be three distinct matrices");
+    throw UsageError(fmt::format("{}::gradient_step: x, work and out must be three distinct matrices", who));
+}
+
+void Problem::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double gamma, const AgentMatrix& work,
+                            const AgentMatrix& out, std::int64_t iteration) {
+  check_gradient_step(x, work, out, "concord::problems::Problem");
   gradient(exec, x, work, iteration);
   row_entries(exec, "concord::Problem::gradient_step", out,
               KOKKOS_LAMBDA(std::int64_t a, std::int64_t c) { out(a, c) = x(a, c) - gamma * work(a, c); });

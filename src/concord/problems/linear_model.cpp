@@ -283,10 +283,7 @@ void LinearModel::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x
     Problem::gradient_step(exec, x, gamma, work, out, iteration);
     return;
   }
-  if (out.extent(0) != x.extent(0) || out.extent(1) != x.extent(1))
-    throw UsageError("concord::problems::LinearModel::gradient_step: x and out must have the same extents");
-  if (out.data() == x.data())
-    throw UsageError("concord::problems::LinearModel::gradient_step: out must not alias x");
+  check_gradient_step(x, work, out, "concord::problems::LinearModel");
   batches_.draw(exec, iteration);
   blas_pass(exec, train_, batches_, x, out, false, gamma);
 }

@@ -421,11 +421,9 @@ void Mlp::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double
     Problem::gradient_step(exec, x, gamma, work, out, iteration);
     return;
   }
-  if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_ ||
-      out.extent(0) != x.extent(0) || out.extent(1) != x.extent(1))
-    throw UsageError("concord::problems::Mlp::gradient_step: x and out must be (local agents x dimension)");
-  if (out.data() == x.data())
-    throw UsageError("concord::problems::Mlp::gradient_step: out must not alias x");
+  check_gradient_step(x, work, out, "concord::problems::Mlp");
+  if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_)
+    throw UsageError("concord::problems::Mlp::gradient_step: x must be (local agents x dimension)");
   batches_.draw(exec, iteration);
   blas_pass(exec, train_, batches_, x, out, false, gamma);
 }

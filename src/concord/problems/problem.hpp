@@ -90,6 +90,10 @@ class Problem {
 
  protected:
   explicit Problem(const AgentLayout& layout) : layout_(layout) {}
+  /// gradient_step's preconditions, checked first by every implementation: UsageError naming
+  /// `who` unless x, work and out have the same extents and are three distinct matrices.
+  static void check_gradient_step(const AgentMatrix& x, const AgentMatrix& work, const AgentMatrix& out,
+                                  const char* who);
   AgentLayout layout_;
 };
 

@@ -1,10 +1,7 @@
 // Transposes between an AgentMatrix (LayoutLeft) and agent-major rows (LayoutRight).
 #include "concord/core/detail/agent_major.hpp"
 #include "concord/core/detail/host_isa.hpp"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-#include <immintrin.h>
-#endif
+#include "concord/core/detail/transpose_4x4.hpp"
 
 namespace concord::detail {
 namespace {
@@ -44,12 +41,10 @@ void transpose_portable(const double* __restrict in, std::int64_t ld_in, double*
   transpose_scalar(in, ld_in, out, ld_out, i, i1, j0, j1);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-#define CONCORD_TRANSPOSE_AVX2 1
-/// The same transpose in AVX2 blocks of 4 x 4 (four 32-byte loads, two unpack and one lane
-/// permute per output row): copy speed, where the portable kernel's scalar moves ran at 0.4 of it
-/// (16 agents x 25,450 coordinates, perf/RESULTS.md). Values are moved, never combined: the
-/// result is the same bits on every path.
+#ifdef CONCORD_TRANSPOSE_4X4
+/// The same transpose in AVX2 blocks of 4 x 4 (transpose_4x4.hpp): copy speed, where the portable
+/// kernel's scalar moves ran at 0.4 of it (16 agents x 25,450 coordinates, perf/RESULTS.md).
+/// Values are moved, never combined: the result is the same bits on every path.
 __attribute__((target("avx2"))) void transpose_avx2(const double* __restrict in, std::int64_t ld_in,
                                                     double* __restrict out, std::int64_t ld_out, std::int64_t i0,
                                                     std::int64_t i1, std::int64_t j0, std::int64_t j1) {
@@ -57,14 +52,8 @@ __attribute__((target("avx2"))) void transpose_avx2(const double* __restrict in,
   for (; i + 4 <= i1; i += 4) {
     std::int64_t j = j0;
     for (; j + 4 <= j1; j += 4) {
-      const __m256d r0 = _mm256_loadu_pd(in + (j + 0) * ld_in + i), r1 = _mm256_loadu_pd(in + (j + 1) * ld_in + i);
-      const __m256d r2 = _mm256_loadu_pd(in + (j + 2) * ld_in + i), r3 = _mm256_loadu_pd(in + (j + 3) * ld_in + i);
-      const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-      const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-      _mm256_storeu_pd(out + (i + 0) * ld_out + j, _mm256_permute2f128_pd(t0, t2, 0x20));
-      _mm256_storeu_pd(out + (i + 1) * ld_out + j, _mm256_permute2f128_pd(t1, t3, 0x20));
-      _mm256_storeu_pd(out + (i + 2) * ld_out + j, _mm256_permute2f128_pd(t0, t2, 0x31));
-      _mm256_storeu_pd(out + (i + 3) * ld_out + j, _mm256_permute2f128_pd(t1, t3, 0x31));
+      const double* row = in + j * ld_in;
+      transpose_4x4(row, row + ld_in, row + 2 * ld_in, row + 3 * ld_in, i, out + i * ld_out + j, ld_out);
     }
     transpose_scalar(in, ld_in, out, ld_out, i, i + 4, j, j1);
   }
@@ -79,7 +68,7 @@ using Transpose = void (*)(const double*, std::int64_t, double*, std::int64_t, s
 /// The AVX2 kernel where core/detail/host_isa.hpp allows it, the portable one otherwise (chosen
 /// on the host, outside the kernels: a bad CONCORD_HOST_ISA throws from here).
 Transpose host_transpose() {
-#ifdef CONCORD_TRANSPOSE_AVX2
+#ifdef CONCORD_TRANSPOSE_4X4
   if (host_isa_allows(HostIsa::avx2)) return transpose_avx2;
 #endif
   return transpose_portable;

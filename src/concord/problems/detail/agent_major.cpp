@@ -1,15 +1,12 @@
 #include "concord/problems/detail/agent_major.hpp"
 #include "concord/core/detail/host_isa.hpp"
+#include "concord/core/detail/transpose_4x4.hpp"
 #include "concord/core/error.hpp"
 #include "concord/problems/agent_data.hpp"
 #include "concord/problems/detail/dense.hpp"
 #include "concord/problems/problem.hpp"
 
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-#include <immintrin.h>
-#define CONCORD_PROBLEMS_AVX2 1  // the AVX2 gather and step below
-#endif
 
 namespace concord::problems::detail {
 namespace {
@@ -29,20 +26,8 @@ void gather_transposed_portable(const double* X, std::int64_t ldx, const std::in
   gather_transposed_rows(X, ldx, rows, 0, m, F, out);
 }
 
-#ifdef CONCORD_PROBLEMS_AVX2
-/// Columns j .. j + 3 of rows r0 .. r3 into out rows j .. j + 3 (ld m), a 4 x 4 register transpose.
-__attribute__((target("avx2"), always_inline)) inline void transpose_4x4(const double* r0, const double* r1,
-                                                                        const double* r2, const double* r3, int j,
-                                                                        double* o, std::int64_t m) {
-  const __m256d a = _mm256_loadu_pd(r0 + j), b = _mm256_loadu_pd(r1 + j);
-  const __m256d c = _mm256_loadu_pd(r2 + j), d = _mm256_loadu_pd(r3 + j);
-  const __m256d t0 = _mm256_unpacklo_pd(a, b), t1 = _mm256_unpackhi_pd(a, b);
-  const __m256d t2 = _mm256_unpacklo_pd(c, d), t3 = _mm256_unpackhi_pd(c, d);
-  _mm256_storeu_pd(o, _mm256_permute2f128_pd(t0, t2, 0x20));
-  _mm256_storeu_pd(o + m, _mm256_permute2f128_pd(t1, t3, 0x20));
-  _mm256_storeu_pd(o + 2 * m, _mm256_permute2f128_pd(t0, t2, 0x31));
-  _mm256_storeu_pd(o + 3 * m, _mm256_permute2f128_pd(t1, t3, 0x31));
-}
+#ifdef CONCORD_TRANSPOSE_4X4
+using concord::detail::transpose_4x4;
 
 /// Rows in groups of G (8, then 4), read as G streams at once -- more misses in flight than one
 /// row after another: 0.42 ms for 16 agents x 32 rows of the Fashion-MNIST set, 0.48 ms with
@@ -77,7 +62,7 @@ void step_portable(double* G, const double* W, std::int64_t d, double gamma) {
   for (std::int64_t c = 0; c < d; ++c) G[c] = W[c] - gamma * G[c];
 }
 
-#ifdef CONCORD_PROBLEMS_AVX2
+#ifdef CONCORD_TRANSPOSE_4X4  // (the guard of every AVX2 kernel of this file)
 /// Rounds as the portable loop and the two-pass form do: apart in the portable build (no FMA),
 /// contracted into one FMA by GCC alike everywhere in a CONCORD_NATIVE build with FMA.
 __attribute__((target("avx2"))) void step_avx2(double* G, const double* W, std::int64_t d, double gamma) {
@@ -96,14 +81,14 @@ __attribute__((target("avx2"))) void step_avx2(double* G, const double* W, std::
 }  // namespace
 
 StepKernel host_step_kernel() {
-#ifdef CONCORD_PROBLEMS_AVX2
+#ifdef CONCORD_TRANSPOSE_4X4
   if (concord::detail::host_isa_allows(concord::detail::HostIsa::avx2)) return step_avx2;
 #endif
   return step_portable;
 }
 
 GatherTransposed host_gather_transposed() {
-#ifdef CONCORD_PROBLEMS_AVX2
+#ifdef CONCORD_TRANSPOSE_4X4
   if (concord::detail::host_isa_allows(concord::detail::HostIsa::avx2)) return gather_transposed_avx2;
 #endif
   return gather_transposed_portable;

@@ -211,7 +211,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
     double* correct = slot_correct_.data();
     double* all_params = pass.params;
     double* all_sums = pass.sums;
-    const detail::GatherScratch& gather = work_->gather;
+    const detail::ThreadScratch& gather = work_->gather;
     const detail::GradientClose close(work_->penalised_ranges, options_.l2, step);
     Kokkos::parallel_for("concord::LinearModel::agent_products", detail::host_agents(exec, data.local_agents),
                          [=](int a) {
@@ -222,7 +222,7 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                            for (std::int64_t i = 0; i < m; ++i)
                              if (targets != nullptr) __builtin_prefetch(targets + sample[lo + i]);
                              else __builtin_prefetch(labels + sample[lo + i]);
-                           const detail::GatherScratch::Block block(gather);
+                           const detail::ThreadScratch::Block block(gather);
                            const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, block.data());
                            const double* A = rows.first;
                            const std::int64_t lda = rows.second;

@@ -10,6 +10,7 @@
 #include "concord/core/error.hpp"
 #include "concord/core/rows.hpp"
 #include "concord/core/random.hpp"
+#include "concord/problems/detail/agent_lanes.hpp"
 #include "concord/problems/detail/agent_major.hpp"
 #include "concord/problems/detail/dense.hpp"
 #include "concord/problems/detail/losses.hpp"
@@ -212,6 +213,7 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
       if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
     work_->prepare_blas({&train_, test_ ? &*test_ : nullptr}, train_.local_agents, dimension_, train_.features, gathered,
                         "concord::Mlp::");
+    work_->prepare_lanes(options.batch, train_.features, units_, dimension_, "concord::Mlp::");
   }
 }
 
@@ -293,6 +295,43 @@ void Mlp::accumulate_gradient(const ExecutionSpace& exec, const AgentData& data,
   }
 }
 
+void Mlp::lanes_pass(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& out, std::optional<double> step) {
+  if constexpr (host_execution) {
+    detail::LaneMlpPass pass;
+    pass.layers = layers();
+    pass.width = widths_.data();
+    pass.weights = weight_offset_.data();
+    pass.units = unit_offset_.data();
+    pass.U = units_;
+    pass.relu = options_.activation == Activation::relu;
+    pass.X = train_.x.data();
+    pass.ldx = static_cast<std::int64_t>(train_.x.stride(0));
+    pass.gather = detail::host_gather_transposed();
+    pass.F = train_.features;
+    pass.classes = train_.classes;
+    pass.labels = train_.labels.data();
+    pass.sample = batches_.slot_sample().data();
+    pass.offsets = batches_.slot_offsets().data();
+    pass.m = batches_.batch();
+    pass.x = x.data();
+    pass.nx = static_cast<std::int64_t>(x.stride(1));
+    pass.out = out.data();
+    pass.nout = static_cast<std::int64_t>(out.stride(1));
+    pass.d = dimension_;
+    pass.l2 = options_.l2;
+    pass.step = step.has_value();
+    pass.gamma = step.value_or(0.0);
+    const int width = work_->lanes.width, agents = train_.local_agents;
+    const detail::LaneMlpGroup group = work_->lanes.mlp;
+    const detail::ThreadScratch& scratch = work_->lane_scratch;
+    Kokkos::parallel_for(
+        "concord::Mlp::agent_lanes", detail::host_agents(exec, (agents + width - 1) / width), [=, &scratch](int q) {
+          const detail::ThreadScratch::Block block(scratch);
+          group(pass, q * width, std::min(width, agents - q * width), block.data());
+        });
+  }
+}
+
 void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
                     const AgentMatrix& g, bool with_loss, std::optional<double> step) {
   if constexpr (host_execution) {
@@ -310,7 +349,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
     double* correct = slot_correct_.data();
     double* all_params = pass.params;
     double* all_sums = pass.sums;
-    const detail::GatherScratch& gather = work_->gather;
+    const detail::ThreadScratch& gather = work_->gather;
     const detail::GatherTransposed gather_transposed = detail::host_gather_transposed();
     const detail::GradientClose close(work_->penalised_ranges, options_.l2, step);
     const int* width = widths_.data();
@@ -323,7 +362,7 @@ void Mlp::blas_pass(const ExecutionSpace& exec, const AgentData& data, const Bat
           const double* W = all_params + static_cast<std::int64_t>(a) * d;
           // The labels of scattered samples miss the cache: ask for them now, read after the products.
           for (std::int64_t i = 0; i < m; ++i) __builtin_prefetch(labels + sample[lo + i]);
-          const detail::GatherScratch::Block block(gather);
+          const detail::ThreadScratch::Block block(gather);
           // Layer 0 reads the agent's samples in place (m rows of F, ld lda) or, for a minibatch,
           // gathered feature-major (F x m: the faster layout for its products, see agent_major.hpp).
           const double* A = X + lo * ldx;
@@ -407,7 +446,10 @@ void Mlp::gradient(const ExecutionSpace& exec, const AgentMatrix& x, const Agent
     throw UsageError("concord::problems::Mlp::gradient: x and g must be (local agents x dimension)");
   batches_.draw(exec, iteration);
   if (options_.kernels == KernelPath::blas) {
-    blas_pass(exec, train_, batches_, x, g, false);
+    if (work_->lanes.width > 0)
+      lanes_pass(exec, x, g, std::nullopt);
+    else
+      blas_pass(exec, train_, batches_, x, g, false);
     return;
   }
   forward(exec, train_, batches_, x, false);
@@ -425,7 +467,10 @@ void Mlp::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double
   if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_)
     throw UsageError("concord::problems::Mlp::gradient_step: x must be (local agents x dimension)");
   batches_.draw(exec, iteration);
-  blas_pass(exec, train_, batches_, x, out, false, gamma);
+  if (work_->lanes.width > 0)
+    lanes_pass(exec, x, out, gamma);
+  else
+    blas_pass(exec, train_, batches_, x, out, false, gamma);
 }
 
 void Mlp::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) {

@@ -137,7 +137,13 @@ void BlasWork::prepare_blas(std::initializer_list<const AgentData*> sets, int ag
   const auto alloc = [&](const char* what) { return Kokkos::view_alloc(Kokkos::WithoutInitializing, prefix + what); };
   agent_params = AgentRows(alloc("agent_params"), agents, d);
   agent_sums = AgentRows(alloc("agent_sums"), agents, d);
-  if (widest > 0) gather = GatherScratch(widest, features, prefix + "gathered_rows");
+  if (widest > 0) gather = ThreadScratch(widest * features, prefix + "gathered_rows");
+}
+
+void BlasWork::prepare_lanes(std::int64_t batch, int features, int units, std::int64_t d, const std::string& prefix) {
+  lanes = batch > 0 && batch <= kLaneBatchLimit ? host_lane_kernels() : LaneKernels{};
+  if (lanes.width > 0)
+    lane_scratch = ThreadScratch(lane_scratch_size(lanes.width, batch, features, units, d), prefix + "lane_scratch");
 }
 
 }  // namespace concord::problems::detail

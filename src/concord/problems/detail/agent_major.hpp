@@ -17,6 +17,7 @@
 
 #include "concord/core/detail/agent_major.hpp"
 #include "concord/core/spaces.hpp"
+#include "concord/problems/detail/agent_lanes.hpp"
 
 namespace concord::problems {
 struct AgentData;
@@ -73,28 +74,29 @@ class AgentMajorPass {
   AgentRows sums_copy_;
 };
 
-/// Host scratch for the rows the BLAS pass gathers: one block of `rows` x F values per host thread
-/// (rows = the most slots one agent has), taken by a work item for the agent it runs. Every agent
-/// a thread runs writes the same block, which stays in L2, instead of a fresh slice of a buffer
-/// of every slot (cold lines read from memory only to be overwritten).
-class GatherScratch {
+/// Host scratch, one block of `values` doubles per host thread, taken by a work item for the agent
+/// (or group of agents) it runs: the rows the BLAS pass gathers, the lanes pass's operands. Every
+/// item a thread runs writes the same block, which stays in L2, instead of a fresh slice of a
+/// buffer of every item (cold lines read from memory only to be overwritten). Blocks start on
+/// cache lines when `values` is a multiple of 8.
+class ThreadScratch {
  public:
   using HostExecution = Kokkos::DefaultHostExecutionSpace;
-  GatherScratch() = default;
-  GatherScratch(std::int64_t rows, int F, const std::string& label)
-      : block_(rows * F),
-        values_(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), static_cast<std::int64_t>(token_.size()) * rows * F) {}
+  ThreadScratch() = default;
+  ThreadScratch(std::int64_t values, const std::string& label)
+      : block_(values),
+        values_(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), static_cast<std::int64_t>(token_.size()) * values) {}
   /// The calling thread's block, held until the Block is destroyed.
   class Block {
    public:
-    explicit Block(const GatherScratch& s) : s_(s), id_(s.token_.acquire()) {}
+    explicit Block(const ThreadScratch& s) : s_(s), id_(s.token_.acquire()) {}
     ~Block() { s_.token_.release(id_); }
     Block(const Block&) = delete;
     Block& operator=(const Block&) = delete;
     double* data() const { return s_.values_.data() + static_cast<std::int64_t>(id_) * s_.block_; }
 
    private:
-    const GatherScratch& s_;
+    const ThreadScratch& s_;
     int id_;
   };
 
@@ -177,7 +179,10 @@ struct BlasWork {
   CoordinateMask penalised;
   std::vector<CoordinateRange> penalised_ranges;
   AgentRows agent_params, agent_sums;
-  GatherScratch gather;
+  ThreadScratch gather;
+  /// The lanes pass (agent_lanes.hpp) and its scratch, when prepare_lanes found a kernel.
+  LaneKernels lanes;
+  ThreadScratch lane_scratch;
 
   /// The penalised coordinates from their ranges (labels "<prefix>penalised").
   void set_penalised(std::vector<CoordinateRange> ranges, std::int64_t d, const std::string& prefix);
@@ -187,6 +192,11 @@ struct BlasWork {
   /// widest is 0). UsageError on a device build.
   void prepare_blas(std::initializer_list<const AgentData*> sets, int agents, std::int64_t d, int features,
                     std::int64_t widest, const std::string& prefix);
+  /// The lanes pass's set-up for a minibatch of `batch` samples (after prepare_blas): the widest
+  /// kernel host_lane_kernels() allows, and its scratch (labels "<prefix>lane_scratch"). Leaves
+  /// `lanes` empty -- the per-agent BLAS pass serves -- without such a kernel or when the batch is
+  /// above kLaneBatchLimit.
+  void prepare_lanes(std::int64_t batch, int features, int units, std::int64_t d, const std::string& prefix);
 };
 
 /// The evaluation's trailing columns (problem.hpp): out(a, d) = mean of agent a's slot losses +

@@ -1,0 +1,78 @@
+#pragma once
+/// \file agent_lanes.hpp
+/// The MLP's minibatch gradient with the agents in the lanes of the host's vectors: a group of
+/// V agents (8 with AVX-512, 4 with AVX2) runs one network pass together, lane l of every vector
+/// holding agent a0 + l. Each product is a register-blocked tile loop over vectors (the "compact"
+/// batched layout of small-matrix libraries), reading the parameters where the AgentMatrix keeps
+/// them -- x(a, c) at x[a + n c]: the V agents of one coordinate are one vector -- and writing the
+/// gradient, or the local step, where the AgentMatrix keeps it. No transposes to and from
+/// agent-major copies, which cost the per-agent BLAS pass two passes over the state.
+///
+/// Used by Mlp for a minibatch whose agents all draw the same number of samples (the other
+/// passes -- full batch, evaluation -- keep the per-agent BLAS products of dense.hpp).
+///
+/// Determinism: every lane runs the scalar sequence of its own agent -- each sum in the order of
+/// its terms, one FMA per term -- whatever agents share its group, so an agent's gradient does not
+/// depend on the number of ranks, of agents per rank or of threads, nor on the vector width (the
+/// AVX2 and AVX-512 kernels give the same bits). It differs in its last bits from the per-agent
+/// BLAS pass, whose sums OpenBLAS orders its own way.
+#include <cstdint>
+
+namespace concord::problems::detail {
+
+/// One lanes pass of the MLP (mlp.hpp's parameter layout; units and deltas in scratch).
+struct LaneMlpPass {
+  // The network: layers weight layers, width[0 .. layers], W_l at weights[l] (its biases after
+  // it), layer l's outputs at column units[l] of the U activation columns.
+  int layers = 0;
+  const int* width = nullptr;
+  const std::int64_t* weights = nullptr;
+  const std::int64_t* units = nullptr;
+  int U = 0;
+  bool relu = true;
+  // The samples: row s of X at X + s ldx (F features), labels[s]; agent a's slots are
+  // offsets[a] .. offsets[a] + m, with samples sample[slot].
+  const double* X = nullptr;
+  std::int64_t ldx = 0;
+  /// agent_major.hpp's host_gather_transposed(): rows of X gathered feature-major.
+  void (*gather)(const double* X, std::int64_t ldx, const std::int64_t* rows, std::int64_t m, int F,
+                 double* out) = nullptr;
+  int F = 0, classes = 0;
+  const int* labels = nullptr;
+  const std::int64_t* sample = nullptr;
+  const std::int64_t* offsets = nullptr;
+  std::int64_t m = 0;
+  // The state: x(a, c) at x[a + nx c], out(a, c) at out[a + nout c] (the gradient, or with `step`
+  // the point x - gamma g).
+  const double* x = nullptr;
+  std::int64_t nx = 0;
+  double* out = nullptr;
+  std::int64_t nout = 0;
+  std::int64_t d = 0;
+  double l2 = 0.0;
+  bool step = false;
+  double gamma = 0.0;
+};
+
+/// Runs agents a0 .. a0 + lanes - 1 (lanes <= the kernel's width) with `scratch` of
+/// lane_scratch_size values, 64-byte aligned.
+using LaneMlpGroup = void (*)(const LaneMlpPass& pass, int a0, int lanes, double* scratch);
+
+/// The widest lanes kernel core/detail/host_isa.hpp allows: width 8 (AVX-512) or 4 (AVX2 with
+/// FMA); width 0 and no kernel below that (the per-agent BLAS pass serves). Chosen on the host.
+struct LaneKernels {
+  int width = 0;
+  LaneMlpGroup mlp = nullptr;
+};
+LaneKernels host_lane_kernels();
+
+/// The largest minibatch the lanes pass takes. Beyond it each agent's products are large enough
+/// for the BLAS's own blocking, and a group's gathered samples (batch x F x width values)
+/// outgrow L2.
+constexpr std::int64_t kLaneBatchLimit = 64;
+
+/// Scratch values one group needs: the gathered samples, the activations and deltas, and room
+/// for the parameters and output of a group with fewer agents than lanes.
+std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U, std::int64_t d);
+
+}  // namespace concord::problems::detail

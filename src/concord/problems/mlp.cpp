@@ -321,14 +321,18 @@ void Mlp::lanes_pass(const ExecutionSpace& exec, const AgentMatrix& x, const Age
     pass.l2 = options_.l2;
     pass.step = step.has_value();
     pass.gamma = step.value_or(0.0);
-    const int width = work_->lanes.width, agents = train_.local_agents;
-    const detail::LaneMlpGroup group = work_->lanes.mlp;
+    // Whole groups of `width` agents, then the rest one agent each.
+    const int width = work_->lanes.width, groups = train_.local_agents / width;
+    const int items = groups + train_.local_agents % width;
+    const detail::LaneKernels kernels = work_->lanes;
     const detail::ThreadScratch& scratch = work_->lane_scratch;
-    Kokkos::parallel_for(
-        "concord::Mlp::agent_lanes", detail::host_agents(exec, (agents + width - 1) / width), [=, &scratch](int q) {
-          const detail::ThreadScratch::Block block(scratch);
-          group(pass, q * width, std::min(width, agents - q * width), block.data());
-        });
+    Kokkos::parallel_for("concord::Mlp::agent_lanes", detail::host_agents(exec, items), [=, &scratch](int q) {
+      const detail::ThreadScratch::Block block(scratch);
+      if (q < groups)
+        kernels.group(pass, q * width, block.data());
+      else
+        kernels.agent(pass, groups * width + (q - groups), block.data());
+    });
   }
 }
 

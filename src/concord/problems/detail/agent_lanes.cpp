@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "concord/core/detail/host_isa.hpp"
 #include "concord/problems/detail/losses.hpp"
@@ -12,9 +13,17 @@
 #define CONCORD_LANES_CONTRACTED 1
 #endif
 
+namespace concord::problems::detail {
+
+#define CONCORD_LANES_NAMESPACE lanes_scalar
+#include "concord/problems/detail/agent_lanes_host.inc"
+#undef CONCORD_LANES_NAMESPACE
+
+}  // namespace concord::problems::detail
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
-#define CONCORD_LANES_KERNELS 1
+#define CONCORD_LANES_VECTORS 1
 
 namespace concord::problems::detail {
 #pragma GCC push_options
@@ -27,7 +36,7 @@ namespace concord::problems::detail {
 #pragma GCC pop_options
 
 #pragma GCC push_options
-#pragma GCC target("avx512f")
+#pragma GCC target("avx512f,fma")
 #define CONCORD_LANES_AVX512 1
 #define CONCORD_LANES_NAMESPACE lanes_avx512
 #include "concord/problems/detail/agent_lanes_host.inc"
@@ -40,19 +49,24 @@ namespace concord::problems::detail {
 namespace concord::problems::detail {
 
 LaneKernels host_lane_kernels() {
-#ifdef CONCORD_LANES_KERNELS
+#ifdef CONCORD_LANES_VECTORS
   using concord::detail::HostIsa;
-  if (concord::detail::host_isa_allows(HostIsa::avx512)) return {lanes_avx512::V, lanes_avx512::mlp_group};
-  // AVX2 without FMA (no such x86-64 CPU is common) keeps the per-agent BLAS pass.
-  if (concord::detail::host_isa_allows(HostIsa::avx2) && __builtin_cpu_supports("fma"))
-    return {lanes_avx2::V, lanes_avx2::mlp_group};
+  // (AVX2 without FMA, which no common x86-64 CPU has, takes the scalar kernels.)
+  if (__builtin_cpu_supports("fma")) {
+    if (concord::detail::host_isa_allows(HostIsa::avx512))
+      return {lanes_avx512::V, lanes_avx512::mlp_group, lanes_avx512::mlp_agent};
+    if (concord::detail::host_isa_allows(HostIsa::avx2)) return {lanes_avx2::V, lanes_avx2::mlp_group, lanes_avx2::mlp_agent};
+  }
 #endif
-  return {};
+  return {lanes_scalar::V, lanes_scalar::mlp_group, lanes_scalar::mlp_agent};
 }
 
 std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U, std::int64_t d) {
-  const std::int64_t values = width * (m * F + 2 * m * U + 2 * d);
-  return (values + 7) / 8 * 8;  // whole cache lines, so that every thread's block starts on one
+  const auto round_up = [&](std::int64_t n) { return (n + width - 1) / width * width; };
+  const std::int64_t group = width * (m * F + 2 * m * U);  // mlp_group's Xc, H, D
+  const std::int64_t mp = round_up(m);                     // mlp_agent's XT, XR, HT, DT, HR, row
+  const std::int64_t agent = F * mp + m * round_up(F) + 2 * U * mp + m * (U + width) + 2 * d;
+  return (std::max(group, agent) + 7) / 8 * 8;  // whole cache lines: every thread's block starts on one
 }
 
 }  // namespace concord::problems::detail

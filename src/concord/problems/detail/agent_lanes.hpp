@@ -8,14 +8,19 @@
 /// gradient, or the local step, where the AgentMatrix keeps it. No transposes to and from
 /// agent-major copies, which cost the per-agent BLAS pass two passes over the state.
 ///
-/// Used by Mlp for a minibatch whose agents all draw the same number of samples (the other
-/// passes -- full batch, evaluation -- keep the per-agent BLAS products of dense.hpp).
+/// A rank's agents beyond whole groups run one at a time, each product's vectors then holding
+/// consecutive outputs (a GEMM micro-kernel's register blocking) with the same arithmetic.
 ///
-/// Determinism: every lane runs the scalar sequence of its own agent -- each sum in the order of
-/// its terms, one FMA per term -- whatever agents share its group, so an agent's gradient does not
-/// depend on the number of ranks, of agents per rank or of threads, nor on the vector width (the
-/// AVX2 and AVX-512 kernels give the same bits). It differs in its last bits from the per-agent
-/// BLAS pass, whose sums OpenBLAS orders its own way.
+/// Used by Mlp for its minibatch gradient on the host (every agent draws the same number of
+/// samples, at most kLaneBatchLimit); the other passes -- full batch, evaluation -- keep the
+/// per-agent BLAS products of dense.hpp.
+///
+/// Determinism: every output of every product is one FMA chain over its terms in order, and every
+/// other operation is elementwise, whichever lane, vector or kernel computes it. An agent's
+/// gradient is therefore the same bits for any number of ranks, agents per rank and threads, for
+/// each of the kernels (AVX-512, AVX2, scalar: every CONCORD_HOST_ISA cap) and on every x86-64
+/// CPU. It differs in its last bits from the per-agent BLAS pass, whose sums OpenBLAS orders its
+/// own way.
 #include <cstdint>
 
 namespace concord::problems::detail {
@@ -54,15 +59,20 @@ struct LaneMlpPass {
   double gamma = 0.0;
 };
 
-/// Runs agents a0 .. a0 + lanes - 1 (lanes <= the kernel's width) with `scratch` of
-/// lane_scratch_size values, 64-byte aligned.
-using LaneMlpGroup = void (*)(const LaneMlpPass& pass, int a0, int lanes, double* scratch);
+/// Runs agents a0 .. a0 + width - 1 in the lanes of the kernel's vectors, with `scratch` of
+/// lane_scratch_size values.
+using LaneMlpGroup = void (*)(const LaneMlpPass& pass, int a0, double* scratch);
+/// Runs one agent, its vectors across the outputs of each product (the agents beyond whole
+/// groups); the same bits as in a group.
+using LaneMlpAgent = void (*)(const LaneMlpPass& pass, int agent, double* scratch);
 
-/// The widest lanes kernel core/detail/host_isa.hpp allows: width 8 (AVX-512) or 4 (AVX2 with
-/// FMA); width 0 and no kernel below that (the per-agent BLAS pass serves). Chosen on the host.
+/// The widest kernels core/detail/host_isa.hpp allows: width 8 (AVX-512), 4 (AVX2 with FMA) or
+/// 1 (scalars; CPUs without them, or the sse2 cap). Every width gives the same bits. Chosen on
+/// the host.
 struct LaneKernels {
   int width = 0;
-  LaneMlpGroup mlp = nullptr;
+  LaneMlpGroup group = nullptr;
+  LaneMlpAgent agent = nullptr;
 };
 LaneKernels host_lane_kernels();
 
@@ -71,8 +81,7 @@ LaneKernels host_lane_kernels();
 /// outgrow L2.
 constexpr std::int64_t kLaneBatchLimit = 64;
 
-/// Scratch values one group needs: the gathered samples, the activations and deltas, and room
-/// for the parameters and output of a group with fewer agents than lanes.
+/// Scratch values one work item needs (a group or one agent), a multiple of 8.
 std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U, std::int64_t d);
 
 }  // namespace concord::problems::detail

@@ -724,7 +724,8 @@ class Refusals(RunTestCase):
 class HostIsa(RunTestCase):
     """CONCORD_HOST_ISA caps the host kernels' vector extension: the same trajectory bits under every
     cap (the circulant mixing kernel and the grouped reproducible sum need AVX-512, the row-block
-    mixing kernel AVX2), and a bad value is refused before any work."""
+    mixing kernel AVX2, the MLP's agent-lanes kernels take 8, 4 or 1 agents per vector), and a bad
+    value is refused before any work."""
 
     def run_with(self, d, name, isa):
         env = dict(os.environ)
@@ -735,9 +736,15 @@ class HostIsa(RunTestCase):
                               capture_output=True, text=True, timeout=180, env=env)
 
     def test_same_bits_under_every_cap(self):
+        mlp = {"agents": 11, "problem/name": "mlp", "problem/hidden": [9], "problem/data": {
+                   "source": "synthetic", "samples": 400, "features": 13, "classes": 3},
+               "algorithm/name": "dsgd", "algorithm/batch_size": 6, "algorithm/step_size": 0.1,
+               "algorithm/iterations": 60}
         for label, changes in (("dsgd, exponential", {"algorithm/name": "dsgd", "topology/name": "exponential"}),
                                ("psgd, 16 coordinates", {"algorithm/name": "psgd",
-                                                         "problem/data/dimension": 16})):
+                                                         "problem/data/dimension": 16}),
+                               # the agent-lanes MLP kernels: 8 + 3, 2 x 4 + 3 and 11 x 1 agents
+                               ("mlp minibatch, 11 agents", mlp)):
             with self.subTest(label):
                 d = self.tmpdir()
                 name = write_deck(d, base_deck(**changes))

@@ -52,7 +52,8 @@ struct Dataset {
 
 /// `samples` samples in `classes` classes spread iid over the agents (uneven shares when
 /// samples is not a multiple of kAgents).
-Dataset classification_data(int classes, int samples, std::uint64_t seed, int features = kFeatures) {
+Dataset classification_data(int classes, int samples, std::uint64_t seed, int features = kFeatures,
+                            int agents = kAgents) {
   cp::ClassificationSpec spec;
   spec.samples = samples;
   spec.features = features;
@@ -60,7 +61,7 @@ Dataset classification_data(int classes, int samples, std::uint64_t seed, int fe
   spec.separation = 2.0;
   Dataset d;
   d.set = cp::synthetic_classification(spec, seed);
-  d.samples_of = concord::data::partition(d.set, kAgents, concord::data::PartitionSpec{}, seed);
+  d.samples_of = concord::data::partition(d.set, agents, concord::data::PartitionSpec{}, seed);
   return d;
 }
 
@@ -628,6 +629,46 @@ TEST(Problems, GradientStepIsTheGradientThenTheStepBitForBit) {
         EXPECT_THROW(problem->gradient_step(concord::ExecutionSpace(), x, gamma, work, x, 0), concord::UsageError)
             << "out aliasing x";
       }
+  }
+}
+
+// The MLP's minibatch gradient on the host runs whole groups of agents in the lanes of the
+// vectors and a rank's remaining agents one at a time (detail/agent_lanes.hpp). Both give the
+// same bits: 19 agents in one process (groups and a remainder for every vector width: 2 x 8 + 3,
+// 4 x 4 + 3) against each agent alone, for the gradient and the local step, with batches that
+// fill no whole vector (5) and that do (16), 9 features (a partial vector) and 3 classes.
+TEST(Problems, MlpAgentsInLanesGiveTheBitsOfEachAgentAlone) {
+  constexpr int agents = 19;
+  const AgentLayout together(agents, 1, 0);
+  const double gamma = 0.37;
+  for (const auto& c : mlp_cases()) {
+    SCOPED_TRACE(c.label);
+    const Dataset train = classification_data(c.classes, 600, 303, 9, agents);
+    const Dataset test = classification_data(c.classes, 60, 404, 9, agents);
+    for (int batch : {5, 16}) {
+      auto all = make_problem(c, together, train, test, batch);
+      const int d = all->dimension();
+      const AgentMatrix x = initial_state(together, d, kPointSeed);
+      AgentMatrix work("concord_test::work", agents, d), out("concord_test::out", agents, d);
+      for (std::int64_t k : {0, 7}) {
+        const std::vector<double> g = gradient_rows(*all, x, k);
+        all->gradient_step(concord::ExecutionSpace(), x, gamma, work, out, k);
+        const std::vector<double> step = local_rows(out);
+        for (int a = 0; a < agents; ++a) {
+          const AgentLayout alone(agents, agents, a);  // agent a as the only agent of "rank" a
+          auto one = make_problem(c, alone, train, test, batch);
+          const AgentMatrix x1 = initial_state(alone, d, kPointSeed);
+          const std::vector<double> g1 = gradient_rows(*one, x1, k);
+          AgentMatrix work1("concord_test::work", 1, d), out1("concord_test::out", 1, d);
+          one->gradient_step(concord::ExecutionSpace(), x1, gamma, work1, out1, k);
+          const std::string where = "batch " + std::to_string(batch) + ", iteration " + std::to_string(k) +
+                                    ", agent " + std::to_string(a);
+          EXPECT_TRUE(bit_identical(row_of(g, a, d), g1)) << where << ": gradient, max diff "
+                                                          << max_abs_diff(row_of(g, a, d), g1);
+          EXPECT_TRUE(bit_identical(row_of(step, a, d), local_rows(out1))) << where << ": step";
+        }
+      }
+    }
   }
 }
 

@@ -213,7 +213,7 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
       if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
     work_->prepare_blas({&train_, test_ ? &*test_ : nullptr}, train_.local_agents, dimension_, train_.features, gathered,
                         "concord::Mlp::");
-    work_->prepare_lanes(options.batch, train_.features, units_, dimension_, "concord::Mlp::");
+    work_->prepare_lanes(options.batch, train_.features, units_, "concord::Mlp::");
   }
 }
 
@@ -321,18 +321,28 @@ void Mlp::lanes_pass(const ExecutionSpace& exec, const AgentMatrix& x, const Age
     pass.l2 = options_.l2;
     pass.step = step.has_value();
     pass.gamma = step.value_or(0.0);
-    // Whole groups of `width` agents, then the rest one agent each.
-    const int width = work_->lanes.width, groups = train_.local_agents / width;
-    const int items = groups + train_.local_agents % width;
+    // Whole groups of `width` agents in place, then the rest one agent each on contiguous rows:
+    // the AgentMatrix's own when it holds one agent, otherwise copies made by the agent-major
+    // transposes (each agent's own strided walk would read every line of x once per agent).
+    const int width = work_->lanes.width, agents = train_.local_agents, groups = agents / width;
+    const int first = groups * width, singles = agents - first;
+    const std::int64_t d = dimension_;
+    const bool direct = detail::single_contiguous_row(x) && detail::single_contiguous_row(out);
+    double* rows_x = direct ? x.data() : work_->agent_params.data();  // single s at rows_x + s d
+    double* rows_out = direct ? out.data() : work_->agent_sums.data();
+    if (singles > 0 && !direct)
+      concord::detail::host_transpose_tiles(exec, x.data() + first, pass.nx, rows_x, d, singles, d, true);
     const detail::LaneKernels kernels = work_->lanes;
     const detail::ThreadScratch& scratch = work_->lane_scratch;
-    Kokkos::parallel_for("concord::Mlp::agent_lanes", detail::host_agents(exec, items), [=, &scratch](int q) {
+    Kokkos::parallel_for("concord::Mlp::agent_lanes", detail::host_agents(exec, groups + singles), [=, &scratch](int q) {
       const detail::ThreadScratch::Block block(scratch);
       if (q < groups)
         kernels.group(pass, q * width, block.data());
       else
-        kernels.agent(pass, groups * width + (q - groups), block.data());
+        kernels.agent(pass, q - groups + first, rows_x + (q - groups) * d, rows_out + (q - groups) * d, block.data());
     });
+    if (singles > 0 && !direct)
+      concord::detail::host_transpose_tiles(exec, rows_out, d, out.data() + first, pass.nout, singles, d, false);
   }
 }
 

@@ -74,7 +74,8 @@ Transpose host_transpose() {
   return transpose_portable;
 }
 
-/// host_transpose over all d coordinates, tiles of kTile coordinates spread over the host threads.
+}  // namespace
+
 void host_transpose_tiles(const ExecutionSpace& exec, const double* in, std::int64_t ld_in, double* out,
                           std::int64_t ld_out, std::int64_t agents, std::int64_t d, bool to_agents) {
   const Transpose transpose = host_transpose();
@@ -89,8 +90,6 @@ void host_transpose_tiles(const ExecutionSpace& exec, const double* in, std::int
           transpose(in, ld_in, out, ld_out, c0, c1, 0, agents);
       });
 }
-
-}  // namespace
 
 void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const AgentRows& rows) {
   const std::int64_t agents = static_cast<std::int64_t>(x.extent(0)), d = static_cast<std::int64_t>(x.extent(1));

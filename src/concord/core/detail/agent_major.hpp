@@ -28,4 +28,10 @@ void to_agent_major(const ExecutionSpace& exec, const AgentMatrix& x, const Agen
 /// g(a, first + c) = rows(a, c) for c < rows.extent(1).
 void from_agent_major(const ExecutionSpace& exec, const AgentRows& rows, const AgentMatrix& g, int first);
 
+/// The host kernel of both, on raw host pointers: with `to_agents`, out[a ld_out + c] =
+/// in[c ld_in + a] (coordinate rows in, agent rows out), otherwise out[c ld_out + a] =
+/// in[a ld_in + c], for a < agents and c < d (offset the pointers to start at another agent).
+void host_transpose_tiles(const ExecutionSpace& exec, const double* in, std::int64_t ld_in, double* out,
+                          std::int64_t ld_out, std::int64_t agents, std::int64_t d, bool to_agents);
+
 }  // namespace concord::detail

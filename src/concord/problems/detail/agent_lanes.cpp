@@ -61,11 +61,11 @@ LaneKernels host_lane_kernels() {
   return {lanes_scalar::V, lanes_scalar::mlp_group, lanes_scalar::mlp_agent};
 }
 
-std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U, std::int64_t d) {
+std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U) {
   const auto round_up = [&](std::int64_t n) { return (n + width - 1) / width * width; };
   const std::int64_t group = width * (m * F + 2 * m * U);  // mlp_group's Xc, H, D
-  const std::int64_t mp = round_up(m);                     // mlp_agent's XT, XR, HT, DT, HR, row
-  const std::int64_t agent = F * mp + m * round_up(F) + 2 * U * mp + m * (U + width) + 2 * d;
+  const std::int64_t mp = round_up(m);                     // mlp_agent's XT, XR, HT, DT, HR
+  const std::int64_t agent = F * mp + m * round_up(F) + 2 * U * mp + m * (U + width);
   return (std::max(group, agent) + 7) / 8 * 8;  // whole cache lines: every thread's block starts on one
 }
 

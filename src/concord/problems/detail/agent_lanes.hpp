@@ -63,8 +63,9 @@ struct LaneMlpPass {
 /// lane_scratch_size values.
 using LaneMlpGroup = void (*)(const LaneMlpPass& pass, int a0, double* scratch);
 /// Runs one agent, its vectors across the outputs of each product (the agents beyond whole
-/// groups); the same bits as in a group.
-using LaneMlpAgent = void (*)(const LaneMlpPass& pass, int agent, double* scratch);
+/// groups), on its parameters x[c] into out[c] (contiguous rows, not pass.x and pass.out); the
+/// same bits as in a group.
+using LaneMlpAgent = void (*)(const LaneMlpPass& pass, int agent, const double* x, double* out, double* scratch);
 
 /// The widest kernels core/detail/host_isa.hpp allows: width 8 (AVX-512), 4 (AVX2 with FMA) or
 /// 1 (scalars; CPUs without them, or the sse2 cap). Every width gives the same bits. Chosen on
@@ -82,6 +83,6 @@ LaneKernels host_lane_kernels();
 constexpr std::int64_t kLaneBatchLimit = 64;
 
 /// Scratch values one work item needs (a group or one agent), a multiple of 8.
-std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U, std::int64_t d);
+std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U);
 
 }  // namespace concord::problems::detail

@@ -140,10 +140,10 @@ void BlasWork::prepare_blas(std::initializer_list<const AgentData*> sets, int ag
   if (widest > 0) gather = ThreadScratch(widest * features, prefix + "gathered_rows");
 }
 
-void BlasWork::prepare_lanes(std::int64_t batch, int features, int units, std::int64_t d, const std::string& prefix) {
+void BlasWork::prepare_lanes(std::int64_t batch, int features, int units, const std::string& prefix) {
   lanes = batch > 0 && batch <= kLaneBatchLimit ? host_lane_kernels() : LaneKernels{};
   if (lanes.width > 0)
-    lane_scratch = ThreadScratch(lane_scratch_size(lanes.width, batch, features, units, d), prefix + "lane_scratch");
+    lane_scratch = ThreadScratch(lane_scratch_size(lanes.width, batch, features, units), prefix + "lane_scratch");
 }
 
 }  // namespace concord::problems::detail

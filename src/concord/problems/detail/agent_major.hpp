@@ -196,7 +196,7 @@ struct BlasWork {
   /// kernel host_lane_kernels() allows, and its scratch (labels "<prefix>lane_scratch"). Leaves
   /// `lanes` empty -- the per-agent BLAS pass serves -- without such a kernel or when the batch is
   /// above kLaneBatchLimit.
-  void prepare_lanes(std::int64_t batch, int features, int units, std::int64_t d, const std::string& prefix);
+  void prepare_lanes(std::int64_t batch, int features, int units, const std::string& prefix);
 };
 
 /// The evaluation's trailing columns (problem.hpp): out(a, d) = mean of agent a's slot losses +

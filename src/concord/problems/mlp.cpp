@@ -208,12 +208,15 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   for (int l = 0; l < layers(); ++l) weights.push_back({weight_offset(l), bias_offset(l)});
   work_->set_penalised(std::move(weights), dimension_, "concord::Mlp::");
   if (options.kernels == KernelPath::blas) {
-    std::int64_t gathered = 0;  // the most rows one agent gathers, over the samplers whose slots are not in place
+    work_->prepare_lanes(options.batch, train_.features, units_, "concord::Mlp::");
+    // The most rows one agent gathers for the BLAS pass, over the samplers whose slots are not in
+    // place (the lanes pass, when it takes the minibatch, gathers into its own scratch).
+    std::int64_t gathered = 0;
     for (const BatchSampler* sampler : {&batches_, &train_all_, &test_all_})
-      if (!sampler->in_place()) gathered = std::max(gathered, sampler->widest_agent());
+      if (!sampler->in_place() && !(sampler == &batches_ && work_->lanes.width > 0))
+        gathered = std::max(gathered, sampler->widest_agent());
     work_->prepare_blas({&train_, test_ ? &*test_ : nullptr}, train_.local_agents, dimension_, train_.features, gathered,
                         "concord::Mlp::");
-    work_->prepare_lanes(options.batch, train_.features, units_, "concord::Mlp::");
   }
 }
 

@@ -19,14 +19,19 @@
 /// model), else from RandomStream(init_seed, stream_purpose::initial, l, 1 + global agent id).
 /// The draws depend on no rank, so the initial models are the same for any number of ranks.
 ///
-/// Kernels. With KernelPath::blas (host builds) each agent runs, on one host thread, three BLAS
-/// products per layer over its minibatch rows: activations H_{l+1} = act(H_l W_l^T + b_l), deltas
-/// D_l = (D_{l+1} W_{l+1}) * act'(H_{l+1}), gradients D_{l+1}^T H_l; the softmax residual comes from
-/// detail/losses.hpp; a minibatch's rows are gathered feature-major for layer 0's products
-/// (detail::host_gather_transposed). With KernelPath::portable the same steps are Kokkos kernels per (slot,
-/// unit), then per (agent, parameter) summing that agent's slots in slot order. Either way no
-/// atomics and no sum across agents: the gradient of agent i is bit-identical for any number of
-/// ranks and threads. Scratch buffers are allocated once in the constructor; gradient() and
+/// Kernels. With KernelPath::blas (host builds) a minibatch gradient (batch <= 64) runs on the
+/// agent-lanes kernels (detail/agent_lanes.hpp): whole groups of 8 (AVX-512) or 4 (AVX2) agents
+/// in the lanes of the vectors, register-tiled products reading the parameters and writing the
+/// gradient or the local step where the AgentMatrix keeps them, a rank's remaining agents one at a
+/// time with the same arithmetic. The full batch and the evaluations run three BLAS products per
+/// layer for each agent on one host thread: activations H_{l+1} = act(H_l W_l^T + b_l), deltas
+/// D_l = (D_{l+1} W_{l+1}) * act'(H_{l+1}), gradients D_{l+1}^T H_l; the softmax residual comes
+/// from detail/losses.hpp in both; an evaluation subset's rows are gathered feature-major for
+/// layer 0's products (detail::host_gather_transposed). With KernelPath::portable the same steps
+/// are Kokkos kernels per (slot, unit), then per (agent, parameter) summing that agent's slots in
+/// slot order. Either way no atomics and no sum across agents: the gradient of agent i is
+/// bit-identical for any number of ranks and threads (and, on the lanes kernels, under every
+/// CONCORD_HOST_ISA cap). Scratch buffers are allocated once in the constructor; gradient() and
 /// evaluate() allocate nothing.
 #include <cstdint>
 #include <memory>

@@ -192,10 +192,10 @@ struct BlasWork {
   /// widest is 0). UsageError on a device build.
   void prepare_blas(std::initializer_list<const AgentData*> sets, int agents, std::int64_t d, int features,
                     std::int64_t widest, const std::string& prefix);
-  /// The lanes pass's set-up for a minibatch of `batch` samples (after prepare_blas): the widest
-  /// kernel host_lane_kernels() allows, and its scratch (labels "<prefix>lane_scratch"). Leaves
-  /// `lanes` empty -- the per-agent BLAS pass serves -- without such a kernel or when the batch is
-  /// above kLaneBatchLimit.
+  /// The lanes pass's set-up for a minibatch of `batch` samples: the widest kernels
+  /// host_lane_kernels() allows and their scratch (label "<prefix>lane_scratch"). Leaves `lanes`
+  /// empty -- the per-agent BLAS pass serves -- for the full batch (0) or a batch above
+  /// kLaneBatchLimit. The singles of the lanes pass use agent_params and agent_sums (prepare_blas).
   void prepare_lanes(std::int64_t batch, int features, int units, const std::string& prefix);
 };
 

@@ -19,8 +19,9 @@
 /// model), else from RandomStream(init_seed, stream_purpose::initial, l, 1 + global agent id).
 /// The draws depend on no rank, so the initial models are the same for any number of ranks.
 ///
-/// Kernels. With KernelPath::blas (host builds) a minibatch gradient (batch <= 64) runs on the
-/// agent-lanes kernels (detail/agent_lanes.hpp): whole groups of 8 (AVX-512) or 4 (AVX2) agents
+/// Kernels. With KernelPath::blas (host builds) a minibatch gradient (batch <= 64, batch x
+/// features <= 2^20: detail::lanes_take) runs on the agent-lanes kernels
+/// (detail/agent_lanes.hpp): whole groups of 8 (AVX-512) or 4 (AVX2) agents
 /// in the lanes of the vectors, register-tiled products reading the parameters and writing the
 /// gradient or the local step where the AgentMatrix keeps them, a rank's remaining agents one at a
 /// time with the same arithmetic. The full batch and the evaluations run three BLAS products per

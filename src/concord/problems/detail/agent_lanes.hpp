@@ -77,10 +77,18 @@ struct LaneKernels {
 };
 LaneKernels host_lane_kernels();
 
-/// The largest minibatch the lanes pass takes. Beyond it each agent's products are large enough
-/// for the BLAS's own blocking, and a group's gathered samples (batch x F x width values)
-/// outgrow L2.
+/// The largest minibatch the lanes pass takes, and the most values (batch x features) of one
+/// agent's gathered minibatch. Beyond them each agent's products are large enough for the BLAS's
+/// own blocking, and a group's gathered samples (batch x features x width values, per thread)
+/// outgrow the caches, then memory. Neither depends on the width: the choice, and so the bits,
+/// is the same under every cap.
 constexpr std::int64_t kLaneBatchLimit = 64;
+constexpr std::int64_t kLaneValuesLimit = std::int64_t{1} << 20;
+
+/// True when the lanes pass takes a minibatch of `batch` samples of `features` values.
+constexpr bool lanes_take(std::int64_t batch, std::int64_t features) {
+  return batch > 0 && batch <= kLaneBatchLimit && batch * features <= kLaneValuesLimit;
+}
 
 /// Scratch values one work item needs (a group or one agent), a multiple of 8.
 std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U);

@@ -141,7 +141,7 @@ void BlasWork::prepare_blas(std::initializer_list<const AgentData*> sets, int ag
 }
 
 void BlasWork::prepare_lanes(std::int64_t batch, int features, int units, const std::string& prefix) {
-  lanes = batch > 0 && batch <= kLaneBatchLimit ? host_lane_kernels() : LaneKernels{};
+  lanes = lanes_take(batch, features) ? host_lane_kernels() : LaneKernels{};
   if (lanes.width > 0)
     lane_scratch = ThreadScratch(lane_scratch_size(lanes.width, batch, features, units), prefix + "lane_scratch");
 }

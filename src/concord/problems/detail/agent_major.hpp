@@ -194,8 +194,7 @@ struct BlasWork {
                     std::int64_t widest, const std::string& prefix);
   /// The lanes pass's set-up for a minibatch of `batch` samples: the widest kernels
   /// host_lane_kernels() allows and their scratch (label "<prefix>lane_scratch"). Leaves `lanes`
-  /// empty -- the per-agent BLAS pass serves -- for the full batch (0) or a batch above
-  /// kLaneBatchLimit. The singles of the lanes pass use agent_params and agent_sums (prepare_blas).
+  /// empty -- the per-agent BLAS pass serves -- unless lanes_take(batch, features). The singles of the lanes pass use agent_params and agent_sums (prepare_blas).
   void prepare_lanes(std::int64_t batch, int features, int units, const std::string& prefix);
 };
 

@@ -13,6 +13,10 @@
 #define CONCORD_LANES_CONTRACTED 1
 #endif
 
+// Device builds (nvcc compiles this file too) never run the host paths: no kernels there.
+#if !defined(__CUDACC__)
+#define CONCORD_LANES_HOST 1
+
 namespace concord::problems::detail {
 
 #define CONCORD_LANES_NAMESPACE lanes_scalar
@@ -20,8 +24,9 @@ namespace concord::problems::detail {
 #undef CONCORD_LANES_NAMESPACE
 
 }  // namespace concord::problems::detail
+#endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(CONCORD_LANES_HOST) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 #define CONCORD_LANES_VECTORS 1
 
@@ -49,6 +54,9 @@ namespace concord::problems::detail {
 namespace concord::problems::detail {
 
 LaneKernels host_lane_kernels() {
+#ifndef CONCORD_LANES_HOST
+  return {};
+#else
 #ifdef CONCORD_LANES_VECTORS
   using concord::detail::HostIsa;
   // (AVX2 without FMA, which no common x86-64 CPU has, takes the scalar kernels.)
@@ -59,6 +67,7 @@ LaneKernels host_lane_kernels() {
   }
 #endif
   return {lanes_scalar::V, lanes_scalar::mlp_group, lanes_scalar::mlp_agent};
+#endif
 }
 
 std::int64_t lane_scratch_size(int width, std::int64_t m, int F, int U) {

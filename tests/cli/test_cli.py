@@ -235,7 +235,8 @@ class CommandLine(unittest.TestCase):
         # CONCORD_NATIVE: "yes (-march=native: <cpu>; ...)" or "no (portable)".
         self.assertRegex(info["Native build"], r"^(yes \(-march=native: \S+; .*\)|no \(portable\))$")
         # The problems' products: OpenBLAS and the kernel it chose for this CPU.
-        self.assertRegex(info["BLAS"], r"^OpenBLAS \d+\.\d+\.\d+ .*\(\w+ kernels\); problem kernels: ")
+        self.assertRegex(info["BLAS"], r"^OpenBLAS \d+\.\d+\.\d+ .*\(\w+ kernels\); problem kernels: .*"
+                                       r"MLP minibatches on agent lanes, (8 agents|4 agents|1 agent) per vector$")
         self.assertEqual(set(info), {line.split(":")[0] for line in run("info").stdout.splitlines()})
 
     def test_help_is_concords_own(self):

@@ -10,6 +10,7 @@
 #include "concord/core/detail/host_isa.hpp"
 #include "concord/git_revision.hpp"
 #include "concord/io/teuchos_version.hpp"
+#include "concord/problems/detail/agent_lanes.hpp"
 #include "concord/problems/detail/dense.hpp"
 #include "concord/problems/problem.hpp"
 
@@ -45,6 +46,14 @@ std::string mpi_version() {
   return s + " (MPI " + std::to_string(major) + "." + std::to_string(minor) + ")";
 }
 
+/// Which kernels compute the problems: "; problem kernels: ..." for the BLAS line.
+std::string problem_kernels() {
+  if (problems::default_kernel_path != problems::KernelPath::blas) return "; problem kernels: portable Kokkos kernels";
+  const int lanes = problems::detail::host_lane_kernels().width;
+  return "; problem kernels: BLAS products, one agent per thread; MLP minibatches on agent lanes, " +
+         std::to_string(lanes) + (lanes == 1 ? " agent" : " agents") + " per vector";
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> build_info() {
@@ -59,10 +68,7 @@ std::vector<std::pair<std::string, std::string>> build_info() {
       {"MPI ranks", std::to_string(ranks)},
       {"HDF5", concord::detail::hdf5::library_version()},
       {"Teuchos", io::teuchos_version()},
-      {"BLAS", problems::detail::blas_description() +
-                   (problems::default_kernel_path == problems::KernelPath::blas
-                        ? std::string("; problem kernels: BLAS products, one agent per thread")
-                        : std::string("; problem kernels: portable Kokkos kernels"))},
+      {"BLAS", problems::detail::blas_description() + problem_kernels()},
       {"CUDA", CONCORD_HAVE_CUDA ? "enabled" : "disabled"},
       {"NCCL", CONCORD_HAVE_NCCL ? "enabled" : "disabled"},
       {"Host kernels", concord::detail::host_isa_description()},

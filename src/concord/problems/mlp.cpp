@@ -324,10 +324,13 @@ void Mlp::lanes_pass(const ExecutionSpace& exec, const AgentMatrix& x, const Age
     pass.l2 = options_.l2;
     pass.step = step.has_value();
     pass.gamma = step.value_or(0.0);
-    // Whole groups of `width` agents in place, then the rest one agent each on contiguous rows:
-    // the AgentMatrix's own when it holds one agent, otherwise copies made by the agent-major
-    // transposes (each agent's own strided walk would read every line of x once per agent).
-    const int width = work_->lanes.width, agents = train_.local_agents, groups = agents / width;
+    // Whole groups of `width` agents in place, a multiple of the host threads of them (a group
+    // is about `width` agents' work: fewer groups than threads would leave threads idle), then
+    // the rest one agent each on contiguous rows: the AgentMatrix's own when it holds one agent,
+    // otherwise copies made by the agent-major transposes (each agent's own strided walk would
+    // read every line of x once per agent). Either kernel gives the same bits.
+    const int width = work_->lanes.width, agents = train_.local_agents, threads = exec.concurrency();
+    const int groups = agents / width / threads * threads;
     const int first = groups * width, singles = agents - first;
     const std::int64_t d = dimension_;
     const bool direct = detail::single_contiguous_row(x) && detail::single_contiguous_row(out);

@@ -11,16 +11,16 @@
 /// A rank's agents beyond whole groups run one at a time, each product's vectors then holding
 /// consecutive outputs (a GEMM micro-kernel's register blocking) with the same arithmetic.
 ///
-/// Used by Mlp for its minibatch gradient on the host (every agent draws the same number of
-/// samples, at most kLaneBatchLimit); the other passes -- full batch, evaluation -- keep the
-/// per-agent BLAS products of dense.hpp.
+/// Used by Mlp for its minibatch gradient on the host when lanes_take(batch, features) (every
+/// agent draws the same number of samples); the other passes -- full batch, evaluation -- keep
+/// the per-agent BLAS products of dense.hpp. perf/RESULTS.md ("Fourth round") has the figures.
 ///
 /// Determinism: every output of every product is one FMA chain over its terms in order, and every
 /// other operation is elementwise, whichever lane, vector or kernel computes it. An agent's
-/// gradient is therefore the same bits for any number of ranks, agents per rank and threads, for
-/// each of the kernels (AVX-512, AVX2, scalar: every CONCORD_HOST_ISA cap) and on every x86-64
-/// CPU. It differs in its last bits from the per-agent BLAS pass, whose sums OpenBLAS orders its
-/// own way.
+/// gradient is therefore the same bits for any number of ranks, agents per rank and threads, and
+/// for each of the kernels (AVX-512, AVX2, scalar: every CONCORD_HOST_ISA cap); across CPUs, up
+/// to the C library's exp, log and tanh. It may differ in its last bits from the per-agent BLAS
+/// pass, whose sums OpenBLAS orders its own way.
 #include <cstdint>
 
 namespace concord::problems::detail {

@@ -634,16 +634,17 @@ TEST(Problems, GradientStepIsTheGradientThenTheStepBitForBit) {
 
 // The MLP's minibatch gradient on the host runs whole groups of agents in the lanes of the
 // vectors and a rank's remaining agents one at a time (detail/agent_lanes.hpp). Both give the
-// same bits: 19 agents in one process (groups and a remainder for every vector width: 2 x 8 + 3,
-// 4 x 4 + 3) against each agent alone, for the gradient and the local step, with batches that
-// fill no whole vector (5) and that do (16), 9 features (a partial vector) and 3 classes.
+// same bits: 27 agents in one process against each agent alone, for the gradient and the local
+// step, with batches that fill no whole vector (5) and that do (16), 9 features (a partial
+// vector) and 3 classes. Groups and single agents: 3 x 8 + 3 (AVX-512), 6 x 4 + 3 (AVX2), 27 x 1
+// (scalar) at 1 thread; at 2 threads (ctest's lanes_threads2) 2 x 8 + 11, 6 x 4 + 3, 26 x 1 + 1.
 TEST(Problems, MlpAgentsInLanesGiveTheBitsOfEachAgentAlone) {
-  constexpr int agents = 19;
+  constexpr int agents = 27;
   const AgentLayout together(agents, 1, 0);
   const double gamma = 0.37;
   for (const auto& c : mlp_cases()) {
     SCOPED_TRACE(c.label);
-    const Dataset train = classification_data(c.classes, 600, 303, 9, agents);
+    const Dataset train = classification_data(c.classes, 800, 303, 9, agents);
     const Dataset test = classification_data(c.classes, 60, 404, 9, agents);
     for (int batch : {5, 16}) {
       auto all = make_problem(c, together, train, test, batch);

@@ -179,8 +179,9 @@ bool check_least_squares(const concord::problems::AgentData& data, const AgentMa
 
 /// The floor of one problem's kernels: the same BLAS products on the same shapes, called directly
 /// on agent-major operands (A: each agent's m rows of F features, contiguous, or with
-/// `feature_major` its F x m transpose, the layout the MLP's minibatch products use; W and G:
-/// each agent's parameters; H and D: activations and deltas, m x units per agent).
+/// `feature_major` its F x m transpose, on which OpenBLAS runs the MLP's minibatch products
+/// fastest -- the floor the MLP's agent-lanes pass is held to; W and G: each agent's parameters;
+/// H and D: activations and deltas, m x units per agent).
 struct BlasFloor {
   enum class Kind { least_squares, linear_softmax, mlp } kind = Kind::least_squares;
   bool feature_major = false;
@@ -343,7 +344,7 @@ GradientCase& mlp_case(int m, int batch, concord::problems::KernelPath path = co
     c->weights = static_cast<double>(sizes.features) * 32 + 32.0 * sizes.classes;
     c->floor = std::make_unique<BlasFloor>(BlasFloor::Kind::mlp, sizes.grad_agents, batch == 0 ? m : batch,
                                            std::vector<int>{sizes.features, 32, sizes.classes});
-    c->floor->feature_major = batch > 0 && path == concord::problems::KernelPath::blas;  // as Mlp's gathered minibatch
+    c->floor->feature_major = batch > 0 && path == concord::problems::KernelPath::blas;  // BLAS's fastest form
     c->problem = std::move(p);
     slot = std::move(c);
   }

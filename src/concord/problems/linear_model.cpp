@@ -220,8 +220,8 @@ void LinearModel::blas_pass(const ExecutionSpace& exec, const AgentData& data, c
                            const double* W = all_params + static_cast<std::int64_t>(a) * d;
                            // The targets of scattered samples miss the cache: ask for them now.
                            for (std::int64_t i = 0; i < m; ++i)
-                             if (targets != nullptr) __builtin_prefetch(targets + sample[lo + i]);
-                             else __builtin_prefetch(labels + sample[lo + i]);
+                             __builtin_prefetch(targets != nullptr ? static_cast<const void*>(targets + sample[lo + i])
+                                                                   : static_cast<const void*>(labels + sample[lo + i]));
                            const detail::ThreadScratch::Block block(gather);
                            const auto rows = detail::agent_rows(X, ldx, F, sample, lo, m, gathered, block.data());
                            const double* A = rows.first;

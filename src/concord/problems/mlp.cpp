@@ -209,6 +209,26 @@ Mlp::Mlp(const AgentLayout& layout, AgentData train, std::optional<AgentData> te
   work_->set_penalised(std::move(weights), dimension_, "concord::Mlp::");
   if (options.kernels == KernelPath::blas) {
     work_->prepare_lanes(options.batch, train_.features, units_, "concord::Mlp::");
+    if (work_->lanes.width > 0) {  // what every lanes pass reads besides the state (lanes_pass sets that)
+      detail::LaneMlpPass& pass = work_->lane_pass;
+      pass.layers = layers();
+      pass.width = widths_.data();
+      pass.weights = weight_offset_.data();
+      pass.units = unit_offset_.data();
+      pass.U = units_;
+      pass.relu = options.activation == Activation::relu;
+      pass.X = train_.x.data();
+      pass.ldx = static_cast<std::int64_t>(train_.x.stride(0));
+      pass.gather = detail::host_gather_transposed();
+      pass.F = train_.features;
+      pass.classes = train_.classes;
+      pass.labels = train_.labels.data();
+      pass.sample = batches_.slot_sample().data();
+      pass.offsets = batches_.slot_offsets().data();
+      pass.m = batches_.batch();
+      pass.d = dimension_;
+      pass.l2 = options.l2;
+    }
     // The most rows one agent gathers for the BLAS pass, over the samplers whose slots are not in
     // place (the lanes pass, when it takes the minibatch, gathers into its own scratch).
     std::int64_t gathered = 0;
@@ -298,30 +318,18 @@ void Mlp::accumulate_gradient(const ExecutionSpace& exec, const AgentData& data,
   }
 }
 
-void Mlp::lanes_pass(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& out, std::optional<double> step) {
+void Mlp::minibatch_pass(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& out,
+                         std::optional<double> step) {
+  if (work_->lanes.width == 0) {
+    blas_pass(exec, train_, batches_, x, out, false, step);
+    return;
+  }
   if constexpr (host_execution) {
-    detail::LaneMlpPass pass;
-    pass.layers = layers();
-    pass.width = widths_.data();
-    pass.weights = weight_offset_.data();
-    pass.units = unit_offset_.data();
-    pass.U = units_;
-    pass.relu = options_.activation == Activation::relu;
-    pass.X = train_.x.data();
-    pass.ldx = static_cast<std::int64_t>(train_.x.stride(0));
-    pass.gather = detail::host_gather_transposed();
-    pass.F = train_.features;
-    pass.classes = train_.classes;
-    pass.labels = train_.labels.data();
-    pass.sample = batches_.slot_sample().data();
-    pass.offsets = batches_.slot_offsets().data();
-    pass.m = batches_.batch();
+    detail::LaneMlpPass pass = work_->lane_pass;
     pass.x = x.data();
     pass.nx = static_cast<std::int64_t>(x.stride(1));
     pass.out = out.data();
     pass.nout = static_cast<std::int64_t>(out.stride(1));
-    pass.d = dimension_;
-    pass.l2 = options_.l2;
     pass.step = step.has_value();
     pass.gamma = step.value_or(0.0);
     // Whole groups of `width` agents in place, a multiple of the host threads of them (a group
@@ -466,10 +474,7 @@ void Mlp::gradient(const ExecutionSpace& exec, const AgentMatrix& x, const Agent
     throw UsageError("concord::problems::Mlp::gradient: x and g must be (local agents x dimension)");
   batches_.draw(exec, iteration);
   if (options_.kernels == KernelPath::blas) {
-    if (work_->lanes.width > 0)
-      lanes_pass(exec, x, g, std::nullopt);
-    else
-      blas_pass(exec, train_, batches_, x, g, false);
+    minibatch_pass(exec, x, g, std::nullopt);
     return;
   }
   forward(exec, train_, batches_, x, false);
@@ -487,10 +492,7 @@ void Mlp::gradient_step(const ExecutionSpace& exec, const AgentMatrix& x, double
   if (static_cast<int>(x.extent(0)) != train_.local_agents || static_cast<int>(x.extent(1)) != dimension_)
     throw UsageError("concord::problems::Mlp::gradient_step: x must be (local agents x dimension)");
   batches_.draw(exec, iteration);
-  if (work_->lanes.width > 0)
-    lanes_pass(exec, x, out, gamma);
-  else
-    blas_pass(exec, train_, batches_, x, out, false, gamma);
+  minibatch_pass(exec, x, out, gamma);
 }
 
 void Mlp::evaluate(const ExecutionSpace& exec, const CoordinateVector& point, const AgentMatrix& out, Split split) {

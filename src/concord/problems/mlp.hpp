@@ -130,9 +130,11 @@ class Mlp final : public Problem {
   void blas_pass(const ExecutionSpace& exec, const AgentData& data, const BatchSampler& slots, const AgentMatrix& params,
                  const AgentMatrix& g, bool with_loss, std::optional<double> step = std::nullopt);
 
-  /// KernelPath::blas with a minibatch the lanes pass takes (detail/agent_lanes.hpp): the
-  /// gradient at x into out, or with a `step` the point x - step gradient.
-  void lanes_pass(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& out, std::optional<double> step);
+  /// KernelPath::blas, the training sampler's slots (gradient, gradient_step): the gradient at x
+  /// into out, or with a `step` the point x - step gradient, on the agent-lanes kernels
+  /// (detail/agent_lanes.hpp) when they take the minibatch, otherwise by blas_pass.
+  void minibatch_pass(const ExecutionSpace& exec, const AgentMatrix& x, const AgentMatrix& out,
+                      std::optional<double> step);
 
   std::string name_;
   MlpOptions options_;

@@ -118,11 +118,12 @@ inline std::pair<const double*, std::int64_t> agent_rows(const double* X, std::i
 }
 
 /// out[j * m + i] = X[rows[i] * ldx + j] for i < m, j < F: m scattered sample rows gathered
-/// feature-major (F x m). A minibatch's products run faster on this layout than on the rows
-/// themselves: with the long dimension F outermost OpenBLAS's small-matrix kernels take the
-/// outer-product form (perf/RESULTS.md, "Third round"). The linear models, whose
-/// gradient product loses more there than their forward product gains, keep their rows. Values are moved,
-/// never combined. Host only.
+/// feature-major (F x m). The MLP's BLAS pass gathers its sampled rows this way (an evaluation
+/// subset, a batch above the lanes pass's limit): with the long dimension F outermost OpenBLAS's
+/// small-matrix kernels take the outer-product form (perf/RESULTS.md, "Third round"); the linear
+/// models, whose gradient product loses more there than their forward product gains, keep their
+/// rows. The agent-lanes kernels gather into their lanes with it (m = the lane count). Values
+/// are moved, never combined. Host only.
 using GatherTransposed = void (*)(const double* X, std::int64_t ldx, const std::int64_t* rows, std::int64_t m, int F,
                                   double* out);
 /// The AVX2 gather (eight rows at a time, 4 x 4 register transposes) where
@@ -180,9 +181,11 @@ struct BlasWork {
   std::vector<CoordinateRange> penalised_ranges;
   AgentRows agent_params, agent_sums;
   ThreadScratch gather;
-  /// The lanes pass (agent_lanes.hpp) and its scratch, when prepare_lanes found a kernel.
+  /// The lanes pass (agent_lanes.hpp) and its scratch, when prepare_lanes found a kernel, and
+  /// what every pass reads besides the state (filled once by the problem).
   LaneKernels lanes;
   ThreadScratch lane_scratch;
+  LaneMlpPass lane_pass;
 
   /// The penalised coordinates from their ranges (labels "<prefix>penalised").
   void set_penalised(std::vector<CoordinateRange> ranges, std::int64_t d, const std::string& prefix);
